@@ -1,0 +1,88 @@
+//! Settings for `doithoai serve` and the store, from flags or environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Where the data lives. Shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct StoreConfig {
+    /// Directory of the embedded SQLite database and the token secret.
+    #[arg(long, env = "DOITHOAI_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Use PostgreSQL instead of SQLite, e.g. postgres://user@127.0.0.1:5432/doithoai.
+    #[arg(long, env = "DOITHOAI_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// File holding the secret that tokens and receipts derive from
+    /// (default: <data-dir>/secret.key, created on first use). Every node of
+    /// one deployment must share it.
+    #[arg(long, env = "DOITHOAI_SECRET_FILE")]
+    pub secret_file: Option<PathBuf>,
+}
+
+impl StoreConfig {
+    pub fn sqlite_in(dir: impl Into<PathBuf>) -> Self {
+        StoreConfig {
+            data_dir: dir.into(),
+            database_url: None,
+            secret_file: None,
+        }
+    }
+    pub fn secret_path(&self) -> PathBuf {
+        self.secret_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secret.key"))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub store: StoreConfig,
+    /// Address to listen on. Use 0.0.0.0:8080 to let phones in the hall reach it.
+    #[arg(long, env = "DOITHOAI_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Base URL printed in join links and QR codes (default: http://<listen>).
+    #[arg(long, env = "DOITHOAI_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Questions one participant device may submit per minute.
+    #[arg(long, env = "DOITHOAI_DEVICE_PER_MINUTE", default_value_t = 6)]
+    pub device_per_minute: u32,
+    /// Questions one IP address may submit per minute (a hall's Wi-Fi is one address).
+    #[arg(long, env = "DOITHOAI_ADDRESS_PER_MINUTE", default_value_t = 600)]
+    pub address_per_minute: u32,
+    /// Bytes that may wait for one slow connection before it is dropped.
+    #[arg(long, env = "DOITHOAI_QUEUE_BYTES", default_value_t = 1 << 20)]
+    pub queue_bytes: usize,
+    /// Changes kept in memory per event for resume by sequence number.
+    #[arg(long, env = "DOITHOAI_HISTORY", default_value_t = 4096)]
+    pub history: usize,
+    /// Do not print role tokens at start.
+    #[arg(long)]
+    pub quiet_tokens: bool,
+}
+
+impl ServeConfig {
+    /// Settings for an embedded server on SQLite in `dir` (tests, benchmarks).
+    pub fn for_tests(dir: impl Into<PathBuf>) -> Self {
+        ServeConfig {
+            store: StoreConfig::sqlite_in(dir),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            device_per_minute: 6,
+            address_per_minute: 100_000,
+            queue_bytes: 1 << 20,
+            history: 4096,
+            quiet_tokens: true,
+        }
+    }
+
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}

@@ -1,0 +1,570 @@
+//! Each event's live state and its single writer.
+//!
+//! Every command for an event goes through one writer task, which takes all
+//! commands waiting at that moment as a batch (group commit), validates them
+//! one after another against the state plus the batch's own earlier effects
+//! (`Overlay`), commits the accepted ones in one store transaction, and only
+//! then applies them to memory, publishes them through the hub and answers
+//! the callers. Validated → committed durably → broadcast → acknowledged.
+//!
+//! When the store says another writer (another node) moved the event first,
+//! the writer catches up from the log and validates the batch again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::auth::{self, Secret};
+use crate::domain::{self, Actor, Audience, Command, Ctx, DomainError, FloorRequest, FloorState, Question, Role, View};
+use crate::event::EventConfig;
+use crate::hub::{self, Hub, HubConfig, ResumeError, Subscription};
+use crate::metrics::Metrics;
+use crate::protocol::{HallPresence, ServerMessage};
+use crate::store::{Change, Store, StoreError};
+
+/// Most commands committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Commands waiting for an event's writer before callers are told "busy".
+const QUEUE_DEPTH: usize = 8192;
+
+/// An event's committed state, as in memory.
+#[derive(Debug, Default)]
+pub struct EventState {
+    pub seq: u64,
+    pub questions: HashMap<Uuid, Question>,
+    pub floor: HashMap<Uuid, FloorRequest>,
+}
+
+impl EventState {
+    fn apply(&mut self, change: &Change) {
+        for u in &change.questions {
+            let mut q = u.question.clone();
+            // A change read back from the log has no personal data; keep what we know.
+            if q.questioner.is_none() {
+                if let Some(old) = self.questions.get(&q.id) {
+                    q.questioner = old.questioner.clone();
+                }
+            }
+            self.questions.insert(q.id, q);
+        }
+        for f in &change.floor {
+            self.floor.insert(f.id, f.clone());
+        }
+        self.seq = change.seq;
+    }
+}
+
+impl View for EventState {
+    fn question(&self, id: &Uuid) -> Option<&Question> {
+        self.questions.get(id)
+    }
+    fn floor_request(&self, id: &Uuid) -> Option<&FloorRequest> {
+        self.floor.get(id)
+    }
+    fn questions(&self) -> Vec<&Question> {
+        self.questions.values().collect()
+    }
+    fn floor_requests(&self) -> Vec<&FloorRequest> {
+        self.floor.values().collect()
+    }
+}
+
+/// The state plus the not-yet-committed effects of earlier commands in a batch.
+struct Overlay<'a> {
+    base: &'a EventState,
+    questions: HashMap<Uuid, Question>,
+    floor: HashMap<Uuid, FloorRequest>,
+}
+
+impl<'a> Overlay<'a> {
+    fn new(base: &'a EventState) -> Self {
+        Overlay {
+            base,
+            questions: HashMap::new(),
+            floor: HashMap::new(),
+        }
+    }
+    fn absorb(&mut self, outcome: &domain::Outcome) {
+        for u in &outcome.questions {
+            self.questions.insert(u.question.id, u.question.clone());
+        }
+        for f in &outcome.floor {
+            self.floor.insert(f.id, f.clone());
+        }
+    }
+}
+
+impl View for Overlay<'_> {
+    fn question(&self, id: &Uuid) -> Option<&Question> {
+        self.questions.get(id).or_else(|| self.base.questions.get(id))
+    }
+    fn floor_request(&self, id: &Uuid) -> Option<&FloorRequest> {
+        self.floor.get(id).or_else(|| self.base.floor.get(id))
+    }
+    fn questions(&self) -> Vec<&Question> {
+        self.base
+            .questions
+            .values()
+            .filter(|q| !self.questions.contains_key(&q.id))
+            .chain(self.questions.values())
+            .collect()
+    }
+    fn floor_requests(&self) -> Vec<&FloorRequest> {
+        self.base
+            .floor
+            .values()
+            .filter(|f| !self.floor.contains_key(&f.id))
+            .chain(self.floor.values())
+            .collect()
+    }
+}
+
+/// A command's successful answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    /// The change's sequence number; `None` for an idempotent retry.
+    pub seq: Option<u64>,
+    /// The question or floor request concerned.
+    pub id: Option<Uuid>,
+    /// For submissions: the receipt that lets the asker follow the question.
+    pub receipt: Option<String>,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("storage is unavailable; nothing was changed")]
+    Unavailable,
+    #[error("too many commands waiting; try again")]
+    Busy,
+    #[error("the server is shutting down")]
+    Closed,
+}
+
+enum Job {
+    Command {
+        actor: Actor,
+        cmd: Command,
+        reply: oneshot::Sender<Result<Ack, CommandError>>,
+    },
+    /// Another node committed changes: read them from the log.
+    CatchUp,
+    /// Finish what is queued, then stop.
+    Stop,
+}
+
+/// One event, live.
+pub struct EventRuntime {
+    pub config: Arc<EventConfig>,
+    state: RwLock<EventState>,
+    pub hub: Arc<Hub>,
+    jobs: mpsc::Sender<Job>,
+    secret: Secret,
+}
+
+impl EventRuntime {
+    pub fn id(&self) -> &str {
+        &self.config.id
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, EventState> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.read().seq
+    }
+
+    /// Run a command through the writer; returns after it is committed and published.
+    pub async fn execute(&self, actor: Actor, cmd: Command) -> Result<Ack, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .try_send(Job::Command { actor, cmd, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => CommandError::Busy,
+                mpsc::error::TrySendError::Closed(_) => CommandError::Closed,
+            })?;
+        answer.await.unwrap_or(Err(CommandError::Closed))
+    }
+
+    /// Ask the writer to read changes committed elsewhere.
+    pub fn catch_up(&self) {
+        let _ = self.jobs.try_send(Job::CatchUp);
+    }
+
+    /// Subscribe `actor` to this event's changes, resuming after `since` when given.
+    pub fn subscribe(&self, actor: &Actor, since: Option<u64>) -> Result<Subscription, ResumeError> {
+        let state = self.read();
+        let snapshot = |audience: &Audience, presence: Option<Vec<HallPresence>>| -> Bytes {
+            let mut questions: Vec<Question> = state
+                .questions
+                .values()
+                .filter(|q| hub::in_snapshot(audience, q))
+                .filter_map(|q| audience.project(q))
+                .collect();
+            questions.sort_by_key(|q| (q.created_at, q.id));
+            let mut floor: Vec<FloorRequest> = state
+                .floor
+                .values()
+                .filter(|f| matches!(f.state, FloorState::Requested | FloorState::Granted))
+                .cloned()
+                .collect();
+            floor.sort_by_key(|f| f.requested_at);
+            Bytes::from(
+                ServerMessage::Snapshot {
+                    seq: state.seq,
+                    questions,
+                    floor,
+                    presence,
+                }
+                .to_json(),
+            )
+        };
+        self.hub
+            .subscribe(actor.audience(), actor.role, actor.hall.as_deref(), since, &snapshot)
+    }
+
+    /// One question as stored in memory (with personal data; project before showing).
+    pub fn question(&self, id: &Uuid) -> Option<Question> {
+        self.read().questions.get(id).cloned()
+    }
+
+    /// Every question, oldest first (with personal data; project before showing).
+    pub fn questions(&self) -> Vec<Question> {
+        let state = self.read();
+        let mut all: Vec<Question> = state.questions.values().cloned().collect();
+        all.sort_by_key(|q| (q.created_at, q.id));
+        all
+    }
+
+    pub fn floor_requests(&self) -> Vec<FloorRequest> {
+        let state = self.read();
+        let mut all: Vec<FloorRequest> = state.floor.values().cloned().collect();
+        all.sort_by_key(|f| f.requested_at);
+        all
+    }
+
+    pub fn receipt_for(&self, id: &Uuid) -> String {
+        self.secret.receipt(id)
+    }
+
+    pub fn verify_receipt(&self, id: &Uuid, receipt: &str) -> bool {
+        self.secret.verify_receipt(id, receipt)
+    }
+
+    /// Forget personal data held in memory (after the store erased it).
+    pub fn forget_personal_data(&self) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        for q in state.questions.values_mut() {
+            q.questioner = None;
+        }
+    }
+
+    fn publish(&self, changes: Vec<Change>) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        for change in changes {
+            if change.seq <= state.seq {
+                continue;
+            }
+            state.apply(&change);
+            // Published under the state lock so snapshots and history agree.
+            self.hub.publish(Arc::new(change));
+        }
+    }
+}
+
+struct Writer {
+    rt: Arc<EventRuntime>,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+}
+
+struct Pending {
+    actor: Actor,
+    cmd: Command,
+    reply: oneshot::Sender<Result<Ack, CommandError>>,
+}
+
+impl Writer {
+    async fn run(self, mut jobs: mpsc::Receiver<Job>) {
+        let mut stopping = false;
+        while !stopping {
+            let Some(first) = jobs.recv().await else { break };
+            let mut batch = Vec::new();
+            let mut catch_up = false;
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                match job {
+                    Job::Command { actor, cmd, reply } => batch.push(Pending { actor, cmd, reply }),
+                    Job::CatchUp => catch_up = true,
+                    Job::Stop => stopping = true,
+                }
+                if batch.len() < MAX_BATCH && !stopping {
+                    next = jobs.try_recv().ok();
+                }
+            }
+            if catch_up {
+                self.catch_up().await;
+            }
+            if !batch.is_empty() {
+                self.process(batch).await;
+            }
+        }
+        jobs.close();
+        // Anything that slipped in after Stop is refused, not lost silently.
+        while let Ok(job) = jobs.try_recv() {
+            if let Job::Command { reply, .. } = job {
+                let _ = reply.send(Err(CommandError::Closed));
+            }
+        }
+    }
+
+    async fn catch_up(&self) {
+        loop {
+            let since = self.rt.seq();
+            match self.store.changes_since(self.rt.id(), since, 1000).await {
+                Ok(changes) if changes.is_empty() => return,
+                Ok(changes) => self.rt.publish(changes),
+                Err(e) => {
+                    tracing::error!(event = self.rt.id(), error = %e, "catch-up from the log failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn process(&self, batch: Vec<Pending>) {
+        let mut attempt = 0;
+        loop {
+            let now = crate::now_ms();
+            let (base, changes, results) = {
+                let state = self.rt.read();
+                let mut overlay = Overlay::new(&state);
+                let mut seq = state.seq;
+                let mut changes = Vec::new();
+                let mut results = Vec::with_capacity(batch.len());
+                for p in &batch {
+                    let ctx = Ctx {
+                        event: &self.rt.config,
+                        actor: &p.actor,
+                        now,
+                    };
+                    let receipt = match &p.cmd {
+                        Command::Submit { id, .. } => Some(self.rt.secret.receipt(id)),
+                        _ => None,
+                    };
+                    match domain::apply(&overlay, &ctx, &p.cmd) {
+                        Ok(outcome) if outcome.is_noop() => results.push(Ok(Ack {
+                            seq: None,
+                            id: outcome.duplicate_of,
+                            receipt,
+                            duplicate: true,
+                        })),
+                        Ok(outcome) => {
+                            seq += 1;
+                            overlay.absorb(&outcome);
+                            let id = outcome
+                                .questions
+                                .first()
+                                .map(|u| u.question.id)
+                                .or_else(|| outcome.floor.last().map(|f| f.id));
+                            changes.push(Change {
+                                seq,
+                                at: now,
+                                actor: p.actor.clone(),
+                                action: outcome.action.to_string(),
+                                questions: outcome.questions,
+                                floor: outcome.floor,
+                            });
+                            results.push(Ok(Ack {
+                                seq: Some(seq),
+                                id,
+                                receipt,
+                                duplicate: false,
+                            }));
+                        }
+                        Err(e) => results.push(Err(CommandError::Domain(e))),
+                    }
+                }
+                (state.seq, changes, results)
+            };
+            if changes.is_empty() {
+                return reply_all(batch, results);
+            }
+            let started = Instant::now();
+            match self.store.commit(self.rt.id(), base, &changes).await {
+                Ok(()) => {
+                    self.metrics.observe_commit(changes.len(), started.elapsed());
+                    self.rt.publish(changes);
+                    return reply_all(batch, results);
+                }
+                Err(StoreError::Stale) if attempt < 10 => {
+                    attempt += 1;
+                    self.catch_up().await;
+                }
+                Err(e) => {
+                    self.metrics
+                        .commit_errors
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!(event = self.rt.id(), error = %e, "commit failed; batch refused");
+                    let refused = results
+                        .into_iter()
+                        .map(|r| r.and(Err(CommandError::Unavailable)))
+                        .collect();
+                    return reply_all(batch, refused);
+                }
+            }
+        }
+    }
+}
+
+fn reply_all(batch: Vec<Pending>, results: Vec<Result<Ack, CommandError>>) {
+    for (p, r) in batch.into_iter().zip(results) {
+        let _ = p.reply.send(r);
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("unknown token")]
+    Unknown,
+    #[error("token revoked")]
+    Revoked,
+    #[error("token expired")]
+    Expired,
+    #[error("unknown event")]
+    UnknownEvent,
+    #[error("storage unavailable")]
+    Unavailable,
+}
+
+/// All live events of this server.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    secret: Secret,
+    metrics: Arc<Metrics>,
+    hub_config: HubConfig,
+    events: DashMap<String, Arc<EventRuntime>>,
+    writers: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Engine {
+    /// Load every stored event and start its writer.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        secret: Secret,
+        metrics: Arc<Metrics>,
+        hub_config: HubConfig,
+    ) -> Result<Arc<Engine>, StoreError> {
+        let engine = Arc::new(Engine {
+            store: store.clone(),
+            secret,
+            metrics,
+            hub_config,
+            events: DashMap::new(),
+            writers: std::sync::Mutex::new(Vec::new()),
+        });
+        for config in store.events().await? {
+            engine.open_event(config).await?;
+        }
+        Ok(engine)
+    }
+
+    async fn open_event(&self, config: EventConfig) -> Result<Arc<EventRuntime>, StoreError> {
+        let loaded = self.store.load(&config.id).await?;
+        let halls: Vec<String> = config.halls.iter().map(|h| h.id.clone()).collect();
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let rt = Arc::new(EventRuntime {
+            hub: Hub::new(self.hub_config.clone(), self.metrics.clone(), &halls, loaded.seq),
+            config: Arc::new(config),
+            state: RwLock::new(EventState {
+                seq: loaded.seq,
+                questions: loaded.questions.into_iter().map(|q| (q.id, q)).collect(),
+                floor: loaded.floor.into_iter().map(|f| (f.id, f)).collect(),
+            }),
+            jobs: tx,
+            secret: self.secret.clone(),
+        });
+        let writer = Writer {
+            rt: rt.clone(),
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+        };
+        let handle = tokio::spawn(writer.run(rx));
+        self.writers.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
+        self.events.insert(rt.config.id.clone(), rt.clone());
+        Ok(rt)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    pub fn event(&self, id: &str) -> Option<Arc<EventRuntime>> {
+        self.events.get(id).map(|e| e.clone())
+    }
+
+    pub fn events(&self) -> Vec<Arc<EventRuntime>> {
+        let mut all: Vec<_> = self.events.iter().map(|e| e.clone()).collect();
+        all.sort_by(|a, b| a.config.id.cmp(&b.config.id));
+        all
+    }
+
+    /// Resolve a role token to its event and actor.
+    pub async fn authenticate(&self, token: &str) -> Result<(Arc<EventRuntime>, Actor), AuthError> {
+        let record = self
+            .store
+            .token_by_hash(&auth::hash_token(token))
+            .await
+            .map_err(|_| AuthError::Unavailable)?
+            .ok_or(AuthError::Unknown)?;
+        if record.revoked_at.is_some() {
+            return Err(AuthError::Revoked);
+        }
+        if record.expires_at.is_some_and(|t| t <= crate::now_ms()) {
+            return Err(AuthError::Expired);
+        }
+        let rt = self.event(&record.event_id).ok_or(AuthError::UnknownEvent)?;
+        let role = Role::parse(&record.role).ok_or(AuthError::Unknown)?;
+        let actor = Actor {
+            role,
+            hall: record.hall,
+            department: record.department,
+            label: record.slot,
+        };
+        Ok((rt, actor))
+    }
+
+    /// Flush every writer (all queued commands are committed and answered),
+    /// then tell every connection to reconnect elsewhere.
+    pub async fn shutdown(&self) {
+        for rt in self.events() {
+            let _ = rt.jobs.send(Job::Stop).await;
+        }
+        let writers: Vec<_> = std::mem::take(&mut *self.writers.lock().unwrap_or_else(|p| p.into_inner()));
+        for w in writers {
+            let _ = w.await;
+        }
+        // Let acknowledgements already on their way reach their connections first.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for rt in self.events() {
+            rt.hub.close();
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! An event's definition: halls, departments, agencies, issue groups and
+//! rules, read from TOML (with line-precise errors) or the built-in An Giang
+//! 2024 default. Pure data; the store persists it as TOML text.
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// The built-in default event (DOMAIN.md), shipped inside the binary.
+pub const DEFAULT_EVENT_TOML: &str = include_str!("../events/an-giang-2024.toml");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hall {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventConfig {
+    /// URL-safe id, also the public code participants join with.
+    pub id: String,
+    pub name: String,
+    pub theme: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// The first hall is the host hall.
+    pub halls: Vec<Hall>,
+    pub departments: Vec<Department>,
+    #[serde(default)]
+    pub agencies: Vec<String>,
+    pub groups: Vec<Group>,
+    pub written_answer_due_days: u32,
+    pub max_question_chars: usize,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("line {line}: {message}")]
+pub struct EventError {
+    pub line: usize,
+    pub message: String,
+}
+
+// What the TOML file holds; ids keep their spans so errors can name the line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    id: Spanned<String>,
+    name: Spanned<String>,
+    #[serde(default)]
+    theme: String,
+    date: Spanned<String>,
+    halls: Spanned<Vec<RawItem>>,
+    departments: Spanned<Vec<RawItem>>,
+    #[serde(default)]
+    agencies: Vec<Spanned<String>>,
+    groups: Spanned<Vec<RawItem>>,
+    #[serde(default = "default_due_days")]
+    written_answer_due_days: u32,
+    #[serde(default = "default_max_chars")]
+    max_question_chars: Spanned<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem {
+    id: Spanned<String>,
+    name: Spanned<String>,
+    #[serde(default)]
+    name_en: String,
+}
+
+fn default_due_days() -> u32 {
+    30
+}
+fn default_max_chars() -> Spanned<usize> {
+    Spanned::new(0..0, 2000)
+}
+
+impl EventConfig {
+    pub fn builtin() -> EventConfig {
+        // The built-in file is covered by a unit test, so this cannot fail at run time.
+        Self::from_toml(DEFAULT_EVENT_TOML).unwrap_or_else(|e| panic!("built-in event is invalid: {e}"))
+    }
+
+    /// Parse and validate an event file.
+    pub fn from_toml(src: &str) -> Result<EventConfig, EventError> {
+        let line_of = |offset: usize| src[..offset.min(src.len())].matches('\n').count() + 1;
+        let raw: RawEvent = toml::from_str(src).map_err(|e| EventError {
+            line: e.span().map(|s| line_of(s.start)).unwrap_or(1),
+            message: e.message().to_string(),
+        })?;
+        let err = |span: std::ops::Range<usize>, message: String| EventError {
+            line: line_of(span.start),
+            message,
+        };
+        let id = crate::domain::text::clean(raw.id.get_ref());
+        if !is_slug(&id) {
+            return Err(err(raw.id.span(), "id must be lower-case letters, digits and '-'".into()));
+        }
+        if raw.name.get_ref().trim().is_empty() {
+            return Err(err(raw.name.span(), "name must not be empty".into()));
+        }
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        if time::Date::parse(raw.date.get_ref(), format).is_err() {
+            return Err(err(raw.date.span(), "date must be YYYY-MM-DD".into()));
+        }
+        let halls = items(&raw.halls, "halls", &err)?;
+        let departments = items(&raw.departments, "departments", &err)?;
+        let groups = items(&raw.groups, "groups", &err)?;
+        let max = *raw.max_question_chars.get_ref();
+        if !(10..=10_000).contains(&max) {
+            return Err(err(raw.max_question_chars.span(), "max_question_chars must be 10..=10000".into()));
+        }
+        let mut agencies = Vec::new();
+        for a in &raw.agencies {
+            let name = crate::domain::text::clean(a.get_ref());
+            if name.is_empty() {
+                return Err(err(a.span(), "agency name must not be empty".into()));
+            }
+            agencies.push(name);
+        }
+        Ok(EventConfig {
+            id,
+            name: crate::domain::text::clean(raw.name.get_ref()),
+            theme: crate::domain::text::clean(&raw.theme),
+            date: raw.date.get_ref().clone(),
+            halls: halls
+                .into_iter()
+                .map(|(id, name, _)| Hall { id, name })
+                .collect(),
+            departments: departments
+                .into_iter()
+                .map(|(id, name, name_en)| Department { id, name, name_en })
+                .collect(),
+            agencies,
+            groups: groups
+                .into_iter()
+                .map(|(id, name, name_en)| Group { id, name, name_en })
+                .collect(),
+            written_answer_due_days: raw.written_answer_due_days,
+            max_question_chars: max,
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    pub fn host_hall(&self) -> &str {
+        self.halls.first().map(|h| h.id.as_str()).unwrap_or("")
+    }
+    pub fn has_hall(&self, id: &str) -> bool {
+        self.halls.iter().any(|h| h.id == id)
+    }
+    pub fn hall_name(&self, id: &str) -> String {
+        self.halls
+            .iter()
+            .find(|h| h.id == id)
+            .map(|h| h.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+    pub fn has_department(&self, id: &str) -> bool {
+        self.departments.iter().any(|d| d.id == id)
+    }
+    pub fn department_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.departments
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.name.as_str())
+            .unwrap_or(id)
+    }
+    pub fn has_group(&self, id: &str) -> bool {
+        self.groups.iter().any(|g| g.id == id)
+    }
+    pub fn group_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.groups.iter().find(|g| g.id == id).map(|g| g.name.as_str()).unwrap_or(id)
+    }
+
+    /// Today + the event's written-answer delay, as `YYYY-MM-DD`.
+    pub fn default_due_date(&self, now_ms: i64) -> String {
+        let today = time::OffsetDateTime::from_unix_timestamp(now_ms / 1000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            .date();
+        let due = today + time::Duration::days(i64::from(self.written_answer_due_days));
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        due.format(format).unwrap_or_default()
+    }
+}
+
+type Item = (String, String, String);
+
+fn items(
+    list: &Spanned<Vec<RawItem>>,
+    what: &str,
+    err: &dyn Fn(std::ops::Range<usize>, String) -> EventError,
+) -> Result<Vec<Item>, EventError> {
+    if list.get_ref().is_empty() {
+        return Err(err(list.span(), format!("{what} must not be empty")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for item in list.get_ref() {
+        let id = item.id.get_ref().trim().to_string();
+        if !is_slug(&id) {
+            return Err(err(
+                item.id.span(),
+                format!("{what}: id «{id}» must be lower-case letters, digits and '-'"),
+            ));
+        }
+        if !seen.insert(id.clone()) {
+            return Err(err(item.id.span(), format!("{what}: duplicate id «{id}»")));
+        }
+        let name = crate::domain::text::clean(item.name.get_ref());
+        if name.is_empty() {
+            return Err(err(item.name.span(), format!("{what}: name of «{id}» must not be empty")));
+        }
+        out.push((id, name, crate::domain::text::clean(&item.name_en)));
+    }
+    Ok(out)
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_event_is_an_giang_2024() {
+        let e = EventConfig::from_toml(DEFAULT_EVENT_TOML).expect("valid");
+        assert_eq!(e.id, "an-giang-2024");
+        assert_eq!(e.halls.len(), 12);
+        assert_eq!(e.host_hall(), "tinh");
+        assert_eq!(e.departments.len(), 9);
+        assert_eq!(e.groups.len(), 5);
+        assert_eq!(e.hall_name("chau-doc"), "TP. Châu Đốc");
+    }
+
+    #[test]
+    fn duplicate_hall_is_reported_on_its_line() {
+        let src = DEFAULT_EVENT_TOML.replace("{ id = \"chau-doc\"", "{ id = \"long-xuyen\"");
+        let err = EventConfig::from_toml(&src).unwrap_err();
+        let expected = src.lines().position(|l| l.contains("TP. Châu Đốc")).unwrap() + 1;
+        assert_eq!(err.line, expected, "{err}");
+        assert!(err.message.contains("duplicate"), "{err}");
+    }
+
+    #[test]
+    fn syntax_and_type_errors_carry_a_line() {
+        let err = EventConfig::from_toml("id = \"x\"\nname = 3\n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+        let err = EventConfig::from_toml("id = \"x\"\nname = \"n\"\ndate = \"26/03/2024\"\nhalls=[{id=\"a\",name=\"A\"}]\ndepartments=[{id=\"d\",name=\"D\"}]\ngroups=[{id=\"g\",name=\"G\"}]\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+    }
+
+    #[test]
+    fn two_hundred_halls_are_fine() {
+        let halls: Vec<String> = (0..200).map(|i| format!("{{ id = \"xa-{i}\", name = \"Xã {i}\" }}")).collect();
+        let src = format!(
+            "id = \"big\"\nname = \"Lớn\"\ndate = \"2025-03-01\"\nhalls = [{}]\ndepartments=[{{id=\"d\",name=\"D\"}}]\ngroups=[{{id=\"g\",name=\"G\"}}]\n",
+            halls.join(",")
+        );
+        let e = EventConfig::from_toml(&src).expect("valid");
+        assert_eq!(e.halls.len(), 200);
+    }
+
+    #[test]
+    fn default_due_date_adds_days() {
+        let e = EventConfig::builtin();
+        // 2024-03-26T00:00:00Z
+        assert_eq!(e.default_due_date(1_711_411_200_000), "2024-04-25");
+    }
+}

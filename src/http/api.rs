@@ -1,0 +1,206 @@
+//! Plain HTTP endpoints: health, metrics, public event info, the participant
+//! submission fallback (for phones where WebSocket fails) and receipts.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::{Actor, Command, QState, Question, Questioner, Role};
+
+pub async fn healthz(State(app): State<AppState>) -> Response {
+    match app.engine.store().health().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.engine.metrics().render(),
+    )
+        .into_response()
+}
+
+#[derive(Serialize)]
+struct EventSummary {
+    id: String,
+    name: String,
+    theme: String,
+    date: String,
+}
+
+pub async fn list_events(State(app): State<AppState>) -> Json<serde_json::Value> {
+    let events: Vec<EventSummary> = app
+        .engine
+        .events()
+        .iter()
+        .map(|rt| EventSummary {
+            id: rt.config.id.clone(),
+            name: rt.config.name.clone(),
+            theme: rt.config.theme.clone(),
+            date: rt.config.date.clone(),
+        })
+        .collect();
+    Json(serde_json::json!({ "events": events }))
+}
+
+pub async fn event_info(State(app): State<AppState>, Path(event): Path<String>) -> Result<Response, ApiError> {
+    let rt = app.engine.event(&event).ok_or_else(ApiError::unknown_event)?;
+    Ok(Json(&*rt.config).into_response())
+}
+
+/// `/p/{event}/{hall}`: the short link inside a hall's QR code.
+pub async fn participant_link(Path((event, hall)): Path<(String, String)>) -> Redirect {
+    let clean = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>();
+    Redirect::to(&format!("/phone.html#event={}&hall={}", clean(&event), clean(&hall)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBody {
+    pub id: Uuid,
+    pub text: String,
+    #[serde(default)]
+    pub hall: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub questioner: Option<Questioner>,
+    #[serde(default)]
+    pub consent: bool,
+    #[serde(default)]
+    pub device: Option<String>,
+}
+
+/// Participant submission over plain HTTP; same rules and idempotency as the WebSocket `submit`.
+pub async fn submit_question(
+    State(app): State<AppState>,
+    Path(event): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request("invalid_message", "Dữ liệu gửi lên không hợp lệ", e.body_text())
+    })?;
+    let rt = app.engine.event(&event).ok_or_else(ApiError::unknown_event)?;
+    if !app.limits.allow(body.device.as_deref(), peer.ip()) {
+        app.engine
+            .metrics()
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::rate_limited());
+    }
+    let cmd = Command::Submit {
+        id: body.id,
+        text: body.text,
+        hall: body.hall,
+        group: body.group,
+        questioner: body.questioner,
+        consent: body.consent,
+        source_note: None,
+        imported: false,
+    };
+    let ack = rt.execute(Actor::new(Role::Participant, "participant"), cmd).await?;
+    let status = if ack.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((
+        status,
+        Json(serde_json::json!({
+            "id": ack.id,
+            "seq": ack.seq,
+            "receipt": ack.receipt,
+            "duplicate": ack.duplicate,
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ReceiptQuery {
+    pub r: String,
+}
+
+/// What the asker may see of their own question: its state and, once
+/// published, the written answer. No personal data.
+#[derive(Serialize)]
+pub struct ReceiptView {
+    pub id: Uuid,
+    pub event: String,
+    pub text: String,
+    pub hall: String,
+    pub state: QState,
+    pub state_label: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ReceiptView {
+    pub fn of(event: &str, q: &Question) -> ReceiptView {
+        let published = q.state == QState::Published;
+        ReceiptView {
+            id: q.id,
+            event: event.to_string(),
+            text: q.text.clone(),
+            hall: q.hall.clone(),
+            state: q.state,
+            state_label: q.state.label_vi(),
+            department: q.department.clone(),
+            group: q.group.clone(),
+            reject_reason: q.reject_reason.clone(),
+            merged_into: q.merged_into,
+            agency: q.followup.as_ref().map(|f| f.agency.clone()),
+            due: q.followup.as_ref().map(|f| f.due.clone()),
+            answer: q.followup.as_ref().filter(|_| published).and_then(|f| f.answer.clone()),
+            created_at: q.created_at,
+            updated_at: q.updated_at,
+        }
+    }
+}
+
+pub async fn receipt(
+    State(app): State<AppState>,
+    Path(question): Path<String>,
+    Query(query): Query<ReceiptQuery>,
+) -> Result<Json<ReceiptView>, ApiError> {
+    let id = Uuid::parse_str(&question).map_err(|_| ApiError::not_found())?;
+    for rt in app.engine.events() {
+        if let Some(q) = rt.question(&id) {
+            if !rt.verify_receipt(&id, &query.r) {
+                return Err(ApiError::not_found());
+            }
+            // A merged question's asker follows the question it was merged into.
+            let shown = q.merged_into.and_then(|t| rt.question(&t)).unwrap_or(q);
+            let mut view = ReceiptView::of(rt.id(), &shown);
+            view.id = id;
+            if shown.id != id {
+                view.merged_into = Some(shown.id);
+            }
+            return Ok(Json(view));
+        }
+    }
+    Err(ApiError::not_found())
+}

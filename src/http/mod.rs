@@ -1,0 +1,88 @@
+//! The HTTP and WebSocket transport: routes, shared state, participant rate
+//! limits and security headers. Handlers stay thin: they translate between
+//! the wire and the engine.
+
+pub mod api;
+pub mod error;
+pub mod web;
+pub mod ws;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::ServeConfig;
+use crate::engine::Engine;
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub config: Arc<ServeConfig>,
+    pub limits: Arc<ParticipantLimits>,
+}
+
+/// Participants need no token, so their submissions are rate-limited per
+/// device (the id their browser keeps) and per address (many phones share a
+/// hall's Wi-Fi, so that bound is looser).
+pub struct ParticipantLimits {
+    device: DefaultKeyedRateLimiter<String>,
+    address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl ParticipantLimits {
+    pub fn new(per_device_per_minute: u32, per_address_per_minute: u32) -> Self {
+        let quota = |n: u32| {
+            let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+            Quota::per_minute(n).allow_burst(n)
+        };
+        ParticipantLimits {
+            device: RateLimiter::keyed(quota(per_device_per_minute)),
+            address: RateLimiter::keyed(quota(per_address_per_minute)),
+        }
+    }
+
+    /// True when this submission may go ahead.
+    pub fn allow(&self, device: Option<&str>, address: IpAddr) -> bool {
+        let device_ok = match device {
+            Some(d) => self.device.check_key(&d.chars().take(64).collect::<String>()).is_ok(),
+            None => true,
+        };
+        device_ok && self.address.check_key(&address).is_ok()
+    }
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route("/ws", get(ws::upgrade))
+        .route("/api/events", get(api::list_events))
+        .route("/api/events/{event}", get(api::event_info))
+        .route("/api/events/{event}/questions", post(api::submit_question))
+        .route("/api/receipts/{question}", get(api::receipt))
+        .route("/p/{event}/{hall}", get(api::participant_link))
+        .fallback(web::asset)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}

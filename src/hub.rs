@@ -1,0 +1,474 @@
+//! Per-event fan-out. The hub knows subscribers, audiences, sequence numbers,
+//! recent history and per-hall presence; it has no socket code. A transport
+//! receives a `Subscription` (a bounded queue of ready JSON frames) and only
+//! writes what comes out of it.
+//!
+//! Each change is serialised once per audience (not per connection) and the
+//! frame is shared by reference count. A subscriber whose queue exceeds its
+//! byte or frame bound is evicted with a reason and resumes by sequence
+//! number; nobody else waits for it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, Notify};
+use uuid::Uuid;
+
+use crate::domain::{Audience, QState, Question, QuestionUpdate, Role};
+use crate::metrics::Metrics;
+use crate::protocol::{HallPresence, ServerMessage};
+use crate::store::Change;
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Most bytes waiting in one connection's queue before it is dropped as slow.
+    pub queue_bytes: usize,
+    /// Most frames waiting in one connection's queue.
+    pub queue_frames: usize,
+    /// Changes kept in memory for resume; older resumes get a snapshot.
+    pub history: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            queue_bytes: 1 << 20,
+            queue_frames: 1024,
+            history: 4096,
+        }
+    }
+}
+
+/// Why a subscriber was told to go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictReason {
+    SlowConsumer,
+    Shutdown,
+}
+
+impl EvictReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            EvictReason::SlowConsumer => "slow_consumer",
+            EvictReason::Shutdown => "server_shutdown",
+        }
+    }
+}
+
+/// Signal to a connection that it must close.
+#[derive(Default)]
+pub struct Eviction {
+    notify: Notify,
+    reason: Mutex<Option<EvictReason>>,
+}
+
+impl Eviction {
+    fn fire(&self, reason: EvictReason) {
+        if let Ok(mut r) = self.reason.lock() {
+            r.get_or_insert(reason);
+        }
+        self.notify.notify_one();
+    }
+    /// Wait until evicted; returns the reason.
+    pub async fn wait(&self) -> EvictReason {
+        loop {
+            if let Some(r) = self.reason.lock().ok().and_then(|r| *r) {
+                return r;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+struct Subscriber {
+    tx: mpsc::Sender<Bytes>,
+    queued: Arc<AtomicUsize>,
+    eviction: Arc<Eviction>,
+}
+
+/// What a connection reads from.
+pub struct Subscription {
+    pub id: u64,
+    pub frames: mpsc::Receiver<Bytes>,
+    /// Bytes waiting in `frames`; the writer subtracts what it has sent.
+    pub queued: Arc<AtomicUsize>,
+    pub eviction: Arc<Eviction>,
+    hub: Arc<Hub>,
+    /// The hall (and role) this connection counts towards in presence.
+    presence: Option<(String, Role)>,
+}
+
+impl Subscription {
+    /// The connection showed a sign of life (heartbeat).
+    pub fn touch(&self) {
+        if let Some((hall, _)) = &self.presence {
+            self.hub.touch(hall);
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.unsubscribe(self.id, self.presence.take());
+    }
+}
+
+struct HistoryEntry {
+    change: Arc<Change>,
+    /// Frame per audience, filled at publish time for audiences with
+    /// subscribers and lazily for resumes; `None` = nothing visible.
+    frames: HashMap<Audience, Option<Bytes>>,
+}
+
+struct Inner {
+    seq: u64,
+    groups: HashMap<Audience, HashMap<u64, Subscriber>>,
+    history: VecDeque<HistoryEntry>,
+    presence: BTreeMap<String, HallPresence>,
+    closed: bool,
+}
+
+pub struct Hub {
+    cfg: HubConfig,
+    metrics: Arc<Metrics>,
+    next_id: AtomicU64,
+    inner: Mutex<Inner>,
+}
+
+/// A resume the hub cannot honour.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResumeError {
+    /// The client claims a sequence number the event has not reached.
+    Ahead { current: u64 },
+    /// The server is shutting down.
+    Closed,
+}
+
+impl Hub {
+    pub fn new(cfg: HubConfig, metrics: Arc<Metrics>, halls: &[String], seq: u64) -> Arc<Hub> {
+        let presence = halls
+            .iter()
+            .map(|h| {
+                (
+                    h.clone(),
+                    HallPresence {
+                        hall: h.clone(),
+                        operators: 0,
+                        displays: 0,
+                        connected_since: None,
+                        last_seen: None,
+                    },
+                )
+            })
+            .collect();
+        Arc::new(Hub {
+            cfg,
+            metrics,
+            next_id: AtomicU64::new(1),
+            inner: Mutex::new(Inner {
+                seq,
+                groups: HashMap::new(),
+                history: VecDeque::new(),
+                presence,
+                closed: false,
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave Inner half-updated in a
+        // way that matters more than losing the hub, so recover the guard.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.lock().seq
+    }
+
+    pub fn subscriber_count(&self) -> usize {
+        self.lock().groups.values().map(HashMap::len).sum()
+    }
+
+    /// Register a subscriber for `audience`. With `since`, queue exactly the
+    /// changes after it (or a snapshot when they are no longer in history);
+    /// without, queue a snapshot. `snapshot` renders one for this audience.
+    /// The caller must hold the event state's read lock so that the snapshot,
+    /// the history and `seq` agree.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        audience: Audience,
+        role: Role,
+        hall: Option<&str>,
+        since: Option<u64>,
+        snapshot: &dyn Fn(&Audience, Option<Vec<HallPresence>>) -> Bytes,
+    ) -> Result<Subscription, ResumeError> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(ResumeError::Closed);
+        }
+        if let Some(s) = since {
+            if s > inner.seq {
+                return Err(ResumeError::Ahead { current: inner.seq });
+            }
+        }
+        let (tx, rx) = mpsc::channel(self.cfg.queue_frames.max(4));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let eviction = Arc::new(Eviction::default());
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+
+        let presence = match (role, hall) {
+            (Role::HallOperator | Role::Display, Some(h)) if inner.presence.contains_key(h) => {
+                Some((h.to_string(), role))
+            }
+            _ => None,
+        };
+        if let Some((h, _)) = &presence {
+            let now = crate::now_ms();
+            if let Some(p) = inner.presence.get_mut(h) {
+                if role == Role::HallOperator {
+                    p.operators += 1;
+                } else {
+                    p.displays += 1;
+                }
+                p.connected_since.get_or_insert(now);
+                p.last_seen = Some(now);
+            }
+        }
+
+        let initial = self.initial_frames(&mut inner, &audience, since, snapshot);
+        for frame in initial {
+            queued.fetch_add(frame.len(), Ordering::Relaxed);
+            // The queue is empty and sized above the replay limit, so this fits.
+            let _ = tx.try_send(frame);
+        }
+        inner.groups.entry(audience).or_default().insert(
+            id,
+            Subscriber {
+                tx,
+                queued: queued.clone(),
+                eviction: eviction.clone(),
+            },
+        );
+        if presence.is_some() {
+            self.broadcast_presence(&mut inner);
+        }
+        Ok(Subscription {
+            id,
+            frames: rx,
+            queued,
+            eviction,
+            hub: self.clone(),
+            presence,
+        })
+    }
+
+    fn initial_frames(
+        &self,
+        inner: &mut Inner,
+        audience: &Audience,
+        since: Option<u64>,
+        snapshot: &dyn Fn(&Audience, Option<Vec<HallPresence>>) -> Bytes,
+    ) -> Vec<Bytes> {
+        let presence = sees_presence(audience).then(|| inner.presence.values().cloned().collect::<Vec<_>>());
+        let Some(since) = since else {
+            return vec![snapshot(audience, presence)];
+        };
+        if since == inner.seq {
+            return presence.map(|p| vec![presence_frame(p)]).unwrap_or_default();
+        }
+        let oldest = inner.history.front().map(|e| e.change.seq);
+        let missed = (inner.seq - since) as usize;
+        let replayable = oldest.is_some_and(|o| o <= since + 1) && missed < self.cfg.queue_frames / 2;
+        if !replayable {
+            return vec![snapshot(audience, presence)];
+        }
+        let mut frames = Vec::new();
+        for entry in inner.history.iter_mut().filter(|e| e.change.seq > since) {
+            let frame = entry
+                .frames
+                .entry(audience.clone())
+                .or_insert_with(|| change_frame(&entry.change, audience));
+            if let Some(f) = frame {
+                frames.push(f.clone());
+            }
+        }
+        if let Some(p) = presence {
+            frames.push(presence_frame(p));
+        }
+        frames
+    }
+
+    fn unsubscribe(&self, id: u64, presence: Option<(String, Role)>) {
+        let mut inner = self.lock();
+        for group in inner.groups.values_mut() {
+            if group.remove(&id).is_some() {
+                break;
+            }
+        }
+        inner.groups.retain(|_, g| !g.is_empty());
+        let Some((hall, role)) = presence else { return };
+        let now = crate::now_ms();
+        if let Some(p) = inner.presence.get_mut(&hall) {
+            if role == Role::HallOperator {
+                p.operators = p.operators.saturating_sub(1);
+            } else {
+                p.displays = p.displays.saturating_sub(1);
+            }
+            p.last_seen = Some(now);
+            if p.operators == 0 && p.displays == 0 {
+                p.connected_since = None;
+            }
+        }
+        if !inner.closed {
+            self.broadcast_presence(&mut inner);
+        }
+    }
+
+    /// Publish a committed change to every audience that may see it.
+    pub fn publish(&self, change: Arc<Change>) {
+        let mut inner = self.lock();
+        inner.seq = change.seq;
+        let mut frames = HashMap::new();
+        let mut evicted = Vec::new();
+        let mut sent = 0u64;
+        for (audience, group) in inner.groups.iter() {
+            let frame = change_frame(&change, audience);
+            if let Some(f) = &frame {
+                for (id, sub) in group {
+                    if self.offer(sub, f) {
+                        sent += 1;
+                    } else {
+                        evicted.push((audience.clone(), *id));
+                    }
+                }
+            }
+            frames.insert(audience.clone(), frame);
+        }
+        self.metrics.messages_out.fetch_add(sent, Ordering::Relaxed);
+        self.evict(&mut inner, evicted, EvictReason::SlowConsumer);
+        inner.history.push_back(HistoryEntry { change, frames });
+        while inner.history.len() > self.cfg.history {
+            inner.history.pop_front();
+        }
+    }
+
+    fn offer(&self, sub: &Subscriber, frame: &Bytes) -> bool {
+        let len = frame.len();
+        if sub.queued.load(Ordering::Relaxed) + len > self.cfg.queue_bytes {
+            return false;
+        }
+        match sub.tx.try_send(frame.clone()) {
+            Ok(()) => {
+                sub.queued.fetch_add(len, Ordering::Relaxed);
+                true
+            }
+            // Full, or the connection is already gone; either way it leaves.
+            Err(_) => false,
+        }
+    }
+
+    fn evict(&self, inner: &mut Inner, who: Vec<(Audience, u64)>, reason: EvictReason) {
+        for (audience, id) in who {
+            if let Some(sub) = inner.groups.get_mut(&audience).and_then(|g| g.remove(&id)) {
+                if reason == EvictReason::SlowConsumer {
+                    self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(subscriber = id, ?audience, "slow consumer disconnected");
+                }
+                sub.eviction.fire(reason);
+            }
+        }
+    }
+
+    /// Tell every subscriber to go (graceful shutdown); refuse new ones.
+    pub fn close(&self) {
+        let mut inner = self.lock();
+        inner.closed = true;
+        let all: Vec<(Audience, u64)> = inner
+            .groups
+            .iter()
+            .flat_map(|(a, g)| g.keys().map(move |id| (a.clone(), *id)))
+            .collect();
+        self.evict(&mut inner, all, EvictReason::Shutdown);
+    }
+
+    /// A hall's connection showed a sign of life.
+    pub fn touch(&self, hall: &str) {
+        if let Some(p) = self.lock().presence.get_mut(hall) {
+            p.last_seen = Some(crate::now_ms());
+        }
+    }
+
+    pub fn presence(&self) -> Vec<HallPresence> {
+        self.lock().presence.values().cloned().collect()
+    }
+
+    fn broadcast_presence(&self, inner: &mut Inner) {
+        let frame = presence_frame(inner.presence.values().cloned().collect());
+        let mut evicted = Vec::new();
+        for (audience, group) in inner.groups.iter().filter(|(a, _)| sees_presence(a)) {
+            for (id, sub) in group {
+                if !self.offer(sub, &frame) {
+                    evicted.push((audience.clone(), *id));
+                }
+            }
+        }
+        self.evict(inner, evicted, EvictReason::SlowConsumer);
+    }
+}
+
+fn sees_presence(audience: &Audience) -> bool {
+    matches!(audience, Audience::Full | Audience::Staff)
+}
+
+fn presence_frame(halls: Vec<HallPresence>) -> Bytes {
+    Bytes::from(ServerMessage::Presence { halls }.to_json())
+}
+
+/// Whether the audience could see the question before this update.
+fn saw_before(audience: &Audience, u: &QuestionUpdate) -> bool {
+    let Some(from) = u.from else { return false };
+    let before = Question {
+        state: from,
+        department: u.from_department.clone(),
+        ..u.question.clone()
+    };
+    audience.sees(&before)
+}
+
+/// The frame `audience` receives for `change`, or `None` if nothing in it is visible.
+pub fn change_frame(change: &Change, audience: &Audience) -> Option<Bytes> {
+    let mut questions = Vec::new();
+    let mut removed: Vec<Uuid> = Vec::new();
+    for u in &change.questions {
+        match audience.project(&u.question) {
+            Some(q) => questions.push(q),
+            None if saw_before(audience, u) => removed.push(u.question.id),
+            None => {}
+        }
+    }
+    if questions.is_empty() && removed.is_empty() && change.floor.is_empty() {
+        return None;
+    }
+    let msg = ServerMessage::Change {
+        seq: change.seq,
+        at: change.at,
+        action: &change.action,
+        by: &change.actor.label,
+        questions,
+        removed,
+        floor: change.floor.clone(),
+    };
+    Some(Bytes::from(msg.to_json()))
+}
+
+/// Public snapshots carry only live questions: a phone needs what is on air
+/// and coming, not the event's whole history (10,000 phones × every question
+/// would be gigabytes in a reconnect storm).
+pub fn in_snapshot(audience: &Audience, q: &Question) -> bool {
+    match audience {
+        Audience::Public => matches!(q.state, QState::Approved | QState::Queued | QState::OnAir),
+        _ => audience.sees(q),
+    }
+}

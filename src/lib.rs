@@ -1,0 +1,126 @@
+//! doithoai: the live question hub of a leader–youth dialogue (Youth Law
+//! 2020, Art. 10) across many halls. See README.md for running it and
+//! ../shared/DOMAIN.md for the domain.
+//!
+//! # Layout
+//! - [`domain`]: question states and transitions, roles, visibility,
+//!   Vietnamese text rules. Pure, no I/O; unit-tested.
+//! - [`event`]: an event's definition (TOML) and the built-in An Giang 2024 default.
+//! - [`protocol`]: the versioned wire messages (docs/PROTOCOL.md).
+//! - [`store`]: the durable `Store` trait, with SQLite (default) and PostgreSQL.
+//! - [`engine`]: each event's in-memory state and single writer
+//!   (validate → commit → publish → acknowledge, with group commit).
+//! - [`hub`]: per-event fan-out, sequence history, backpressure, presence. No sockets.
+//! - [`http`]: axum routes, the WebSocket connection, embedded pages, errors.
+//! - [`auth`]: role tokens and receipts. [`metrics`]: Prometheus counters.
+//! - [`config`]: command-line and environment settings.
+//!
+//! [`serve`] runs the whole server on a listener you bound, so tests and
+//! benchmarks embed the real thing on port 0.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod event;
+pub mod http;
+pub mod hub;
+pub mod metrics;
+pub mod protocol;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::auth::Secret;
+use crate::config::ServeConfig;
+use crate::engine::Engine;
+use crate::event::EventConfig;
+use crate::hub::HubConfig;
+use crate::metrics::Metrics;
+use crate::store::StoreError;
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("secret: {0}")]
+    Secret(#[from] std::io::Error),
+}
+
+/// A ready server: store open, events loaded, writers running.
+#[derive(Clone)]
+pub struct App {
+    pub engine: Arc<Engine>,
+    pub config: Arc<ServeConfig>,
+}
+
+/// Load the token secret: `DOITHOAI_SECRET` (hex) or the secret file.
+pub fn load_secret(store: &config::StoreConfig) -> std::io::Result<Secret> {
+    if let Ok(hex_text) = std::env::var("DOITHOAI_SECRET") {
+        return Secret::from_hex(&hex_text).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "DOITHOAI_SECRET must be at least 32 hex digits")
+        });
+    }
+    Secret::load_or_create(&store.secret_path())
+}
+
+/// Open the store (creating the built-in default event in an empty one),
+/// make sure every seat has a token, and start every event's writer.
+pub async fn open(config: ServeConfig) -> Result<App, StartError> {
+    let store = store::open(&config.store).await?;
+    let secret = load_secret(&config.store)?;
+    if store.events().await?.is_empty() {
+        store.put_event(&EventConfig::builtin()).await?;
+    }
+    for event in store.events().await? {
+        auth::issue_tokens(store.as_ref(), &secret, &event, "", None).await?;
+    }
+    let hub = HubConfig {
+        queue_bytes: config.queue_bytes,
+        history: config.history,
+        ..HubConfig::default()
+    };
+    let engine = Engine::start(store, secret, Arc::new(Metrics::default()), hub).await?;
+    Ok(App {
+        engine,
+        config: Arc::new(config),
+    })
+}
+
+/// Serve `app` on `listener` until `shutdown` resolves, then flush every
+/// writer and tell clients to reconnect.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = http::AppState {
+        engine: app.engine.clone(),
+        limits: Arc::new(http::ParticipantLimits::new(
+            app.config.device_per_minute,
+            app.config.address_per_minute,
+        )),
+        config: app.config.clone(),
+    };
+    let engine = app.engine.clone();
+    let router = http::router(state);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: flushing writers and asking clients to reconnect");
+            engine.shutdown().await;
+        })
+        .await
+}

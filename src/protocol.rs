@@ -1,0 +1,157 @@
+//! The wire protocol (version 1): JSON text frames with a `type` tag, one
+//! WebSocket endpoint `/ws`. Documented with examples in docs/PROTOCOL.md;
+//! change both together and bump `PROTOCOL_VERSION` on incompatible changes.
+//! No I/O here: these are the serde types the transport reads and writes.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{Command, FloorRequest, Question, Role};
+use crate::event::EventConfig;
+
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Messages a client sends.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// First message on every connection.
+    Hello {
+        protocol: u32,
+        /// Role token (staff). Absent for participants.
+        #[serde(default)]
+        token: Option<String>,
+        /// Public event code (participants only).
+        #[serde(default)]
+        event: Option<String>,
+        /// Participant's hall, from the QR code.
+        #[serde(default)]
+        hall: Option<String>,
+        /// Random id a participant's browser keeps, for rate limiting.
+        #[serde(default)]
+        device: Option<String>,
+        /// Last sequence number this client applied; resume from there.
+        #[serde(default)]
+        last_seq: Option<u64>,
+    },
+    /// A command; answered by `ack` or `error` with the same `req`.
+    Cmd { req: String, cmd: Command },
+    Ping {
+        #[serde(default)]
+        t: Option<i64>,
+    },
+    Pong {
+        #[serde(default)]
+        t: Option<i64>,
+    },
+}
+
+/// The event as clients need it (no secrets).
+#[derive(Debug, Clone, Serialize)]
+pub struct EventInfo<'a> {
+    #[serde(flatten)]
+    pub config: &'a EventConfig,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct You {
+    pub role: Role,
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hall: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HallPresence {
+    pub hall: String,
+    pub operators: u32,
+    pub displays: u32,
+    /// Unix ms when the hall got its first live connection (None while none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connected_since: Option<i64>,
+    /// Unix ms of the last sign of life from any of the hall's connections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<i64>,
+}
+
+/// Messages the server sends.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage<'a> {
+    Welcome {
+        protocol: u32,
+        event: EventInfo<'a>,
+        you: You,
+        /// The event's current sequence number.
+        seq: u64,
+        server_time: i64,
+    },
+    /// Full state for this client's role as of `seq`.
+    Snapshot {
+        seq: u64,
+        questions: Vec<Question>,
+        floor: Vec<FloorRequest>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        presence: Option<Vec<HallPresence>>,
+    },
+    /// One committed change as this client's role may see it.
+    Change {
+        seq: u64,
+        at: i64,
+        action: &'a str,
+        by: &'a str,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        questions: Vec<Question>,
+        /// Questions this client no longer sees (reassigned elsewhere, say).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<Uuid>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        floor: Vec<FloorRequest>,
+    },
+    Ack {
+        req: &'a str,
+        /// Sequence number of the change; absent for an idempotent retry.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<Uuid>,
+        /// Participant's receipt for a submitted question.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        receipt: Option<String>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
+    },
+    Error {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        req: Option<&'a str>,
+        code: &'a str,
+        message: String,
+        message_en: String,
+        /// For `conflict`: the question as it is now.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        current: Option<Question>,
+    },
+    Presence { halls: Vec<HallPresence> },
+    Ping { seq: u64, t: i64 },
+    Pong { seq: u64, t: i64 },
+    /// The server is closing this connection; reconnect after `retry_ms` and resume.
+    Bye {
+        code: &'a str,
+        message: &'a str,
+        message_en: &'a str,
+        retry_ms: u64,
+    },
+}
+
+impl ServerMessage<'_> {
+    /// Serialise to a JSON text frame. Our types always serialise; a failure
+    /// would be a bug, reported as an internal error frame rather than a panic.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "failed to serialise a server message");
+            r#"{"type":"error","code":"internal","message":"Lỗi máy chủ","message_en":"internal error"}"#.to_string()
+        })
+    }
+}

@@ -1,0 +1,322 @@
+//! The embedded default store: one SQLite file in the data directory, WAL
+//! journal with `synchronous=FULL`, so a commit that returned survives a power
+//! loss. The engine batches concurrent commands into one `commit` (group
+//! commit) instead of weakening durability.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+
+use super::{stored_question, Change, ChangeBody, LoadedEvent, Store, StoreError, TokenRecord};
+use crate::domain::{Actor, FloorRequest, Question, Questioner};
+use crate::event::EventConfig;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) `doithoai.db` in `data_dir` and run migrations.
+    pub async fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Corrupt(format!("{}: {e}", data_dir.display())))?;
+        Self::open_file(&data_dir.join("doithoai.db")).await
+    }
+
+    pub async fn open_file(path: &Path) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            // Overwrite deleted content so erased personal data does not linger in free pages.
+            .pragma("secure_delete", "ON")
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn token_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<TokenRecord, sqlx::Error> {
+    Ok(TokenRecord {
+        token_hash: r.try_get("token_hash")?,
+        event_id: r.try_get("event_id")?,
+        slot: r.try_get("slot")?,
+        role: r.try_get("role")?,
+        hall: r.try_get("hall")?,
+        department: r.try_get("department")?,
+        label: r.try_get("label")?,
+        generation: r.try_get("generation")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn health(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn put_event(&self, event: &EventConfig) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO events (id, definition, last_seq, created_at) VALUES (?, ?, 0, ?)
+             ON CONFLICT(id) DO UPDATE SET definition = excluded.definition",
+        )
+        .bind(&event.id)
+        .bind(event.to_toml())
+        .bind(crate::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn events(&self) -> Result<Vec<EventConfig>, StoreError> {
+        let rows = sqlx::query("SELECT definition FROM events ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let def: String = r.try_get("definition")?;
+                EventConfig::from_toml(&def).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    async fn close_event(&self, event_id: &str, at: i64) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE events SET closed_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(event_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::UnknownEvent(event_id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn event_closed_at(&self, event_id: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT closed_at FROM events WHERE id = ?")
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::UnknownEvent(event_id.to_string()))?;
+        Ok(row.try_get("closed_at")?)
+    }
+
+    async fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, event_id, slot, role, hall, department, label, generation, created_at, expires_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(token_hash) DO NOTHING",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.event_id)
+        .bind(&t.slot)
+        .bind(&t.role)
+        .bind(&t.hall)
+        .bind(&t.department)
+        .bind(&t.label)
+        .bind(t.generation)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.revoked_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| token_from_row(&r)).transpose()?)
+    }
+
+    async fn tokens(&self, event_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM tokens WHERE event_id = ? ORDER BY slot, generation")
+            .bind(event_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(token_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn revoke_token(&self, token_hash: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
+            .bind(at)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn load(&self, event_id: &str) -> Result<LoadedEvent, StoreError> {
+        let seq_row = sqlx::query("SELECT last_seq FROM events WHERE id = ?")
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::UnknownEvent(event_id.to_string()))?;
+        let seq: i64 = seq_row.try_get("last_seq")?;
+        let rows = sqlx::query(
+            "SELECT q.data AS data, p.data AS questioner FROM questions q
+             LEFT JOIN questioners p ON p.question_id = q.id
+             WHERE q.event_id = ? ORDER BY q.created_at, q.id",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut questions = Vec::with_capacity(rows.len());
+        for r in rows {
+            let data: String = r.try_get("data")?;
+            let mut q: Question = serde_json::from_str(&data)?;
+            let p: Option<String> = r.try_get("questioner")?;
+            q.questioner = p.map(|p| serde_json::from_str::<Questioner>(&p)).transpose()?;
+            questions.push(q);
+        }
+        let rows = sqlx::query("SELECT data FROM floor_requests WHERE event_id = ?")
+            .bind(event_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let floor = rows
+            .iter()
+            .map(|r| Ok(serde_json::from_str::<FloorRequest>(&r.try_get::<String, _>("data")?)?))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(LoadedEvent {
+            seq: seq as u64,
+            questions,
+            floor,
+        })
+    }
+
+    async fn commit(&self, event_id: &str, base_seq: u64, batch: &[Change]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        // Taking the write lock first: the conditional bump is the guard against a stale base.
+        let moved = sqlx::query("UPDATE events SET last_seq = ? WHERE id = ? AND last_seq = ?")
+            .bind((base_seq + batch.len() as u64) as i64)
+            .bind(event_id)
+            .bind(base_seq as i64)
+            .execute(&mut *tx)
+            .await?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::Stale);
+        }
+        for change in batch {
+            sqlx::query("INSERT INTO changes (event_id, seq, at, actor, action, body) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(event_id)
+                .bind(change.seq as i64)
+                .bind(change.at)
+                .bind(serde_json::to_string(&change.actor)?)
+                .bind(&change.action)
+                .bind(change.body_json()?)
+                .execute(&mut *tx)
+                .await?;
+            for update in &change.questions {
+                let q = &update.question;
+                sqlx::query(
+                    "INSERT INTO questions (id, event_id, state, hall, department, grp, created_at, updated_at, data)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT(id) DO UPDATE SET state = excluded.state, department = excluded.department,
+                       grp = excluded.grp, updated_at = excluded.updated_at, data = excluded.data",
+                )
+                .bind(q.id.to_string())
+                .bind(event_id)
+                .bind(q.state.as_str())
+                .bind(&q.hall)
+                .bind(&q.department)
+                .bind(&q.group)
+                .bind(q.created_at)
+                .bind(q.updated_at)
+                .bind(serde_json::to_string(&stored_question(q))?)
+                .execute(&mut *tx)
+                .await?;
+                if let (None, Some(p)) = (update.from, &q.questioner) {
+                    sqlx::query("INSERT INTO questioners (question_id, event_id, data) VALUES (?, ?, ?)")
+                        .bind(q.id.to_string())
+                        .bind(event_id)
+                        .bind(serde_json::to_string(p)?)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            for f in &change.floor {
+                sqlx::query(
+                    "INSERT INTO floor_requests (id, event_id, data) VALUES (?, ?, ?)
+                     ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+                )
+                .bind(f.id.to_string())
+                .bind(event_id)
+                .bind(serde_json::to_string(f)?)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn changes_since(&self, event_id: &str, after: u64, limit: u32) -> Result<Vec<Change>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, body FROM changes WHERE event_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(event_id)
+        .bind(after as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let body: ChangeBody = serde_json::from_str(&r.try_get::<String, _>("body")?)?;
+            let actor: Actor = serde_json::from_str(&r.try_get::<String, _>("actor")?)?;
+            let mut questions = body.questions;
+            for u in questions.iter_mut() {
+                let p = sqlx::query("SELECT data FROM questioners WHERE question_id = ?")
+                    .bind(u.question.id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(p) = p {
+                    u.question.questioner = Some(serde_json::from_str(&p.try_get::<String, _>("data")?)?);
+                }
+            }
+            out.push(Change {
+                seq: r.try_get::<i64, _>("seq")? as u64,
+                at: r.try_get("at")?,
+                actor,
+                action: r.try_get("action")?,
+                questions,
+                floor: body.floor,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn erase_personal_data(&self, event_id: &str) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM questioners WHERE event_id = ?")
+            .bind(event_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        // Rewrite the file so no deleted page keeps old bytes, then fold the WAL in.
+        sqlx::query("VACUUM").execute(&self.pool).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+}
