@@ -204,3 +204,45 @@ pub async fn receipt(
     }
     Err(ApiError::not_found())
 }
+
+/// A staff member identified by `Authorization: Bearer <token>`.
+pub struct Staff {
+    pub rt: std::sync::Arc<crate::engine::EventRuntime>,
+    pub actor: Actor,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthorized)?;
+        let (rt, actor) = app.engine.authenticate(token).await?;
+        Ok(Staff { rt, actor })
+    }
+}
+
+/// `POST /api/commands`: any command over plain HTTP, with the same rules,
+/// ordering and acknowledgement as over WebSocket.
+pub async fn command(Staff { rt, actor }: Staff, body: Result<Json<Command>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+    let Json(cmd) = body.map_err(|e| ApiError::bad_request("invalid_message", "Lệnh không hợp lệ", e.body_text()))?;
+    let ack = rt.execute(actor, cmd).await?;
+    Ok(Json(serde_json::json!({
+        "seq": ack.seq,
+        "id": ack.id,
+        "receipt": ack.receipt,
+        "duplicate": ack.duplicate,
+    }))
+    .into_response())
+}
+
+/// `GET /api/questions`: every question this token's role may see, projected for it.
+pub async fn questions(Staff { rt, actor }: Staff) -> Json<serde_json::Value> {
+    let audience = actor.audience();
+    let questions: Vec<Question> = rt.questions().iter().filter_map(|q| audience.project(q)).collect();
+    Json(serde_json::json!({ "event": rt.id(), "seq": rt.seq(), "questions": questions }))
+}

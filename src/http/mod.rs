@@ -70,6 +70,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events/{event}", get(api::event_info))
         .route("/api/events/{event}/questions", post(api::submit_question))
         .route("/api/receipts/{question}", get(api::receipt))
+        .route("/api/commands", post(api::command))
+        .route("/api/questions", get(api::questions))
         .route("/p/{event}/{hall}", get(api::participant_link))
         .fallback(web::asset)
         .layer(SetResponseHeaderLayer::if_not_present(
