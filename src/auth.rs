@@ -36,7 +36,10 @@ impl Secret {
     pub fn load_or_create(path: &Path) -> std::io::Result<Secret> {
         if let Ok(text) = std::fs::read_to_string(path) {
             return Secret::from_hex(&text).ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} is not a hex secret", path.display()))
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{} is not a hex secret", path.display()),
+                )
             });
         }
         let mut bytes = [0u8; 32];
@@ -55,7 +58,8 @@ impl Secret {
 
     fn mac(&self, parts: &[&str]) -> String {
         // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
         for p in parts {
             mac.update(p.as_bytes());
             mac.update(b"\x1f");
@@ -104,7 +108,10 @@ pub fn slots(event: &EventConfig) -> Vec<Slot> {
         hall: None,
         department: None,
     };
-    let mut out = vec![plain("admin".into(), Role::Admin), plain("chair".into(), Role::Chair)];
+    let mut out = vec![
+        plain("admin".into(), Role::Admin),
+        plain("chair".into(), Role::Chair),
+    ];
     out.extend((1..=3).map(|i| plain(format!("moderator-{i}"), Role::Moderator)));
     out.extend((1..=2).map(|i| plain(format!("follow_up-{i}"), Role::FollowUp)));
     for d in &event.departments {
@@ -166,7 +173,10 @@ mod tests {
         let e = EventConfig::builtin();
         let s = slots(&e);
         assert_eq!(s.iter().filter(|s| s.role == Role::Speaker).count(), 9);
-        assert_eq!(s.iter().filter(|s| s.role == Role::HallOperator).count(), 12);
+        assert_eq!(
+            s.iter().filter(|s| s.role == Role::HallOperator).count(),
+            12
+        );
         assert_eq!(s.iter().filter(|s| s.role == Role::Display).count(), 13);
         let mut names: Vec<_> = s.iter().map(|s| s.slot.clone()).collect();
         names.sort();
@@ -216,7 +226,10 @@ pub async fn issue_tokens(
     let mut out = Vec::new();
     for seat in slots(event) {
         let mine: Vec<_> = existing.iter().filter(|t| t.slot == seat.slot).collect();
-        let live = mine.iter().filter(|t| t.revoked_at.is_none()).max_by_key(|t| t.generation);
+        let live = mine
+            .iter()
+            .filter(|t| t.revoked_at.is_none())
+            .max_by_key(|t| t.generation);
         let generation = match live {
             Some(t) => t.generation,
             None => {
@@ -247,7 +260,12 @@ pub async fn issue_tokens(
             }
         }
         out.push(IssuedToken {
-            url: format!("{}/{}#token={}", base_url.trim_end_matches('/'), page_for(seat.role), token),
+            url: format!(
+                "{}/{}#token={}",
+                base_url.trim_end_matches('/'),
+                page_for(seat.role),
+                token
+            ),
             slot: seat.slot,
             role: seat.role,
             hall: seat.hall,

@@ -21,7 +21,10 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::auth::{self, Secret};
-use crate::domain::{self, Actor, Audience, Command, Ctx, DomainError, FloorRequest, FloorState, Question, Role, View};
+use crate::domain::{
+    self, Actor, Audience, Command, Ctx, DomainError, FloorRequest, FloorState, Question, Role,
+    View,
+};
 use crate::event::EventConfig;
 use crate::hub::{self, Hub, HubConfig, ResumeError, Subscription};
 use crate::metrics::Metrics;
@@ -102,7 +105,9 @@ impl<'a> Overlay<'a> {
 
 impl View for Overlay<'_> {
     fn question(&self, id: &Uuid) -> Option<&Question> {
-        self.questions.get(id).or_else(|| self.base.questions.get(id))
+        self.questions
+            .get(id)
+            .or_else(|| self.base.questions.get(id))
     }
     fn floor_request(&self, id: &Uuid) -> Option<&FloorRequest> {
         self.floor.get(id).or_else(|| self.base.floor.get(id))
@@ -201,7 +206,11 @@ impl EventRuntime {
     }
 
     /// Subscribe `actor` to this event's changes, resuming after `since` when given.
-    pub fn subscribe(&self, actor: &Actor, since: Option<u64>) -> Result<Subscription, ResumeError> {
+    pub fn subscribe(
+        &self,
+        actor: &Actor,
+        since: Option<u64>,
+    ) -> Result<Subscription, ResumeError> {
         let state = self.read();
         let snapshot = |audience: &Audience, presence: Option<Vec<HallPresence>>| -> Bytes {
             let mut questions: Vec<Question> = state
@@ -228,8 +237,13 @@ impl EventRuntime {
                 .to_json(),
             )
         };
-        self.hub
-            .subscribe(actor.audience(), actor.role, actor.hall.as_deref(), since, &snapshot)
+        self.hub.subscribe(
+            actor.audience(),
+            actor.role,
+            actor.hall.as_deref(),
+            since,
+            &snapshot,
+        )
     }
 
     /// One question as stored in memory (with personal data; project before showing).
@@ -297,7 +311,9 @@ impl Writer {
     async fn run(self, mut jobs: mpsc::Receiver<Job>) {
         let mut stopping = false;
         while !stopping {
-            let Some(first) = jobs.recv().await else { break };
+            let Some(first) = jobs.recv().await else {
+                break;
+            };
             let mut batch = Vec::new();
             let mut catch_up = false;
             let mut next = Some(first);
@@ -402,7 +418,8 @@ impl Writer {
             let started = Instant::now();
             match self.store.commit(self.rt.id(), base, &changes).await {
                 Ok(()) => {
-                    self.metrics.observe_commit(changes.len(), started.elapsed());
+                    self.metrics
+                        .observe_commit(changes.len(), started.elapsed());
                     self.rt.publish(changes);
                     return reply_all(batch, results);
                 }
@@ -483,7 +500,12 @@ impl Engine {
         let halls: Vec<String> = config.halls.iter().map(|h| h.id.clone()).collect();
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let rt = Arc::new(EventRuntime {
-            hub: Hub::new(self.hub_config.clone(), self.metrics.clone(), &halls, loaded.seq),
+            hub: Hub::new(
+                self.hub_config.clone(),
+                self.metrics.clone(),
+                &halls,
+                loaded.seq,
+            ),
             config: Arc::new(config),
             state: RwLock::new(EventState {
                 seq: loaded.seq,
@@ -499,7 +521,10 @@ impl Engine {
             metrics: self.metrics.clone(),
         };
         let handle = tokio::spawn(writer.run(rx));
-        self.writers.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
+        self.writers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(handle);
         self.events.insert(rt.config.id.clone(), rt.clone());
         Ok(rt)
     }
@@ -540,7 +565,9 @@ impl Engine {
         if record.expires_at.is_some_and(|t| t <= crate::now_ms()) {
             return Err(AuthError::Expired);
         }
-        let rt = self.event(&record.event_id).ok_or(AuthError::UnknownEvent)?;
+        let rt = self
+            .event(&record.event_id)
+            .ok_or(AuthError::UnknownEvent)?;
         let role = Role::parse(&record.role).ok_or(AuthError::Unknown)?;
         let actor = Actor {
             role,
@@ -557,7 +584,8 @@ impl Engine {
         for rt in self.events() {
             let _ = rt.jobs.send(Job::Stop).await;
         }
-        let writers: Vec<_> = std::mem::take(&mut *self.writers.lock().unwrap_or_else(|p| p.into_inner()));
+        let writers: Vec<_> =
+            std::mem::take(&mut *self.writers.lock().unwrap_or_else(|p| p.into_inner()));
         for w in writers {
             let _ = w.await;
         }

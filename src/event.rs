@@ -94,7 +94,8 @@ fn default_max_chars() -> Spanned<usize> {
 impl EventConfig {
     pub fn builtin() -> EventConfig {
         // The built-in file is covered by a unit test, so this cannot fail at run time.
-        Self::from_toml(DEFAULT_EVENT_TOML).unwrap_or_else(|e| panic!("built-in event is invalid: {e}"))
+        Self::from_toml(DEFAULT_EVENT_TOML)
+            .unwrap_or_else(|e| panic!("built-in event is invalid: {e}"))
     }
 
     /// Parse and validate an event file.
@@ -110,7 +111,10 @@ impl EventConfig {
         };
         let id = crate::domain::text::clean(raw.id.get_ref());
         if !is_slug(&id) {
-            return Err(err(raw.id.span(), "id must be lower-case letters, digits and '-'".into()));
+            return Err(err(
+                raw.id.span(),
+                "id must be lower-case letters, digits and '-'".into(),
+            ));
         }
         if raw.name.get_ref().trim().is_empty() {
             return Err(err(raw.name.span(), "name must not be empty".into()));
@@ -124,7 +128,10 @@ impl EventConfig {
         let groups = items(&raw.groups, "groups", &err)?;
         let max = *raw.max_question_chars.get_ref();
         if !(10..=10_000).contains(&max) {
-            return Err(err(raw.max_question_chars.span(), "max_question_chars must be 10..=10000".into()));
+            return Err(err(
+                raw.max_question_chars.span(),
+                "max_question_chars must be 10..=10000".into(),
+            ));
         }
         let mut agencies = Vec::new();
         for a in &raw.agencies {
@@ -188,7 +195,11 @@ impl EventConfig {
         self.groups.iter().any(|g| g.id == id)
     }
     pub fn group_name<'a>(&'a self, id: &'a str) -> &'a str {
-        self.groups.iter().find(|g| g.id == id).map(|g| g.name.as_str()).unwrap_or(id)
+        self.groups
+            .iter()
+            .find(|g| g.id == id)
+            .map(|g| g.name.as_str())
+            .unwrap_or(id)
     }
 
     /// Today + the event's written-answer delay, as `YYYY-MM-DD`.
@@ -227,7 +238,10 @@ fn items(
         }
         let name = crate::domain::text::clean(item.name.get_ref());
         if name.is_empty() {
-            return Err(err(item.name.span(), format!("{what}: name of «{id}» must not be empty")));
+            return Err(err(
+                item.name.span(),
+                format!("{what}: name of «{id}» must not be empty"),
+            ));
         }
         out.push((id, name, crate::domain::text::clean(&item.name_en)));
     }
@@ -237,7 +251,8 @@ fn items(
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 #[cfg(test)]
@@ -259,7 +274,11 @@ mod tests {
     fn duplicate_hall_is_reported_on_its_line() {
         let src = DEFAULT_EVENT_TOML.replace("{ id = \"chau-doc\"", "{ id = \"long-xuyen\"");
         let err = EventConfig::from_toml(&src).unwrap_err();
-        let expected = src.lines().position(|l| l.contains("TP. Châu Đốc")).unwrap() + 1;
+        let expected = src
+            .lines()
+            .position(|l| l.contains("TP. Châu Đốc"))
+            .unwrap()
+            + 1;
         assert_eq!(err.line, expected, "{err}");
         assert!(err.message.contains("duplicate"), "{err}");
     }
@@ -274,7 +293,9 @@ mod tests {
 
     #[test]
     fn two_hundred_halls_are_fine() {
-        let halls: Vec<String> = (0..200).map(|i| format!("{{ id = \"xa-{i}\", name = \"Xã {i}\" }}")).collect();
+        let halls: Vec<String> = (0..200)
+            .map(|i| format!("{{ id = \"xa-{i}\", name = \"Xã {i}\" }}"))
+            .collect();
         let src = format!(
             "id = \"big\"\nname = \"Lớn\"\ndate = \"2025-03-01\"\nhalls = [{}]\ndepartments=[{{id=\"d\",name=\"D\"}}]\ngroups=[{{id=\"g\",name=\"G\"}}]\n",
             halls.join(",")

@@ -271,16 +271,20 @@ impl Hub {
         since: Option<u64>,
         snapshot: &dyn Fn(&Audience, Option<Vec<HallPresence>>) -> Bytes,
     ) -> Vec<Bytes> {
-        let presence = sees_presence(audience).then(|| inner.presence.values().cloned().collect::<Vec<_>>());
+        let presence =
+            sees_presence(audience).then(|| inner.presence.values().cloned().collect::<Vec<_>>());
         let Some(since) = since else {
             return vec![snapshot(audience, presence)];
         };
         if since == inner.seq {
-            return presence.map(|p| vec![presence_frame(p)]).unwrap_or_default();
+            return presence
+                .map(|p| vec![presence_frame(p)])
+                .unwrap_or_default();
         }
         let oldest = inner.history.front().map(|e| e.change.seq);
         let missed = (inner.seq - since) as usize;
-        let replayable = oldest.is_some_and(|o| o <= since + 1) && missed < self.cfg.queue_frames / 2;
+        let replayable =
+            oldest.is_some_and(|o| o <= since + 1) && missed < self.cfg.queue_frames / 2;
         if !replayable {
             return vec![snapshot(audience, presence)];
         }

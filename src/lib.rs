@@ -70,7 +70,10 @@ pub struct App {
 pub fn load_secret(store: &config::StoreConfig) -> std::io::Result<Secret> {
     if let Ok(hex_text) = std::env::var("DOITHOAI_SECRET") {
         return Secret::from_hex(&hex_text).ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "DOITHOAI_SECRET must be at least 32 hex digits")
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "DOITHOAI_SECRET must be at least 32 hex digits",
+            )
         });
     }
     Secret::load_or_create(&store.secret_path())
@@ -116,11 +119,14 @@ pub async fn serve(
     };
     let engine = app.engine.clone();
     let router = http::router(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: flushing writers and asking clients to reconnect");
-            engine.shutdown().await;
-        })
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: flushing writers and asking clients to reconnect");
+        engine.shutdown().await;
+    })
+    .await
 }

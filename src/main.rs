@@ -9,7 +9,11 @@ use doithoai::event::EventConfig;
 use doithoai::{auth, store};
 
 #[derive(Parser)]
-#[command(name = "doithoai", version, about = "Live question hub for leader–youth dialogues")]
+#[command(
+    name = "doithoai",
+    version,
+    about = "Live question hub for leader–youth dialogues"
+)]
 struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, global = true, env = "DOITHOAI_LOG_JSON")]
@@ -76,7 +80,9 @@ enum EventCmd {
 fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -89,7 +95,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_json);
     let command = cli.command.unwrap_or_else(|| {
-        let Cli { command: Some(Cmd::Serve(c)), .. } = Cli::parse_from(["doithoai", "serve"]) else {
+        let Cli {
+            command: Some(Cmd::Serve(c)),
+            ..
+        } = Cli::parse_from(["doithoai", "serve"])
+        else {
             unreachable!("serve parses with defaults")
         };
         Cmd::Serve(c)
@@ -110,8 +120,10 @@ async fn run(command: Cmd) -> Result<(), AnyError> {
         Cmd::Serve(config) => serve(config).await,
         Cmd::Event { action } => match action {
             EventCmd::Create { store, file } => {
-                let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-                let event = EventConfig::from_toml(&text).map_err(|e| format!("{}:{}", file.display(), e))?;
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                let event = EventConfig::from_toml(&text)
+                    .map_err(|e| format!("{}:{}", file.display(), e))?;
                 let db = store::open(&store).await?;
                 db.put_event(&event).await?;
                 let secret = doithoai::load_secret(&store)?;
@@ -166,7 +178,8 @@ async fn run(command: Cmd) -> Result<(), AnyError> {
                 eprintln!("Đã thu hồi / revoked {slot}; a new token follows");
             }
             let expires = expires_in_days.map(|d| doithoai::now_ms() + i64::from(d) * 86_400_000);
-            let tokens = auth::issue_tokens(db.as_ref(), &secret, &config, &public_url, expires).await?;
+            let tokens =
+                auth::issue_tokens(db.as_ref(), &secret, &config, &public_url, expires).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
             } else {
@@ -191,15 +204,28 @@ async fn serve(config: ServeConfig) -> Result<(), AnyError> {
     let base = config.base_url(bound);
     let quiet = config.quiet_tokens;
     let app = doithoai::open(config).await?;
-    println!("doithoai đang chạy / running at {base}  (data: {})", describe_store(&app));
+    println!(
+        "doithoai đang chạy / running at {base}  (data: {})",
+        describe_store(&app)
+    );
     for rt in app.engine.events() {
         println!("\nSự kiện / event: {} — {}", rt.config.id, rt.config.name);
         println!("  Trang tham gia / join page (admin link below shows all QR codes)");
         for h in &rt.config.halls {
-            println!("  participant {:<18} {base}/p/{}/{}", h.id, rt.config.id, h.id);
+            println!(
+                "  participant {:<18} {base}/p/{}/{}",
+                h.id, rt.config.id, h.id
+            );
         }
         if !quiet {
-            let tokens = auth::issue_tokens(app.engine.store().as_ref(), app.engine.secret(), &rt.config, &base, None).await?;
+            let tokens = auth::issue_tokens(
+                app.engine.store().as_ref(),
+                app.engine.secret(),
+                &rt.config,
+                &base,
+                None,
+            )
+            .await?;
             print_tokens(&tokens);
         }
     }
@@ -208,13 +234,14 @@ async fn serve(config: ServeConfig) -> Result<(), AnyError> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

@@ -42,7 +42,8 @@ impl Metrics {
     pub fn observe_commit(&self, changes: usize, elapsed: std::time::Duration) {
         self.commits.fetch_add(1, Relaxed);
         self.committed_changes.fetch_add(changes as u64, Relaxed);
-        self.commit_latency_us_sum.fetch_add(elapsed.as_micros() as u64, Relaxed);
+        self.commit_latency_us_sum
+            .fetch_add(elapsed.as_micros() as u64, Relaxed);
         let ms = elapsed.as_secs_f64() * 1000.0;
         for (i, bound) in COMMIT_BUCKETS_MS.iter().enumerate() {
             if ms <= *bound {
@@ -53,25 +54,72 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP doithoai_connections Open WebSocket connections by role.");
+        let _ = writeln!(
+            out,
+            "# HELP doithoai_connections Open WebSocket connections by role."
+        );
         let _ = writeln!(out, "# TYPE doithoai_connections gauge");
         for role in Role::ALL {
-            let _ = writeln!(out, "doithoai_connections{{role=\"{}\"}} {}", role.as_str(), self.connections(role));
+            let _ = writeln!(
+                out,
+                "doithoai_connections{{role=\"{}\"}} {}",
+                role.as_str(),
+                self.connections(role)
+            );
         }
         let counters = [
-            ("doithoai_messages_in_total", "Messages received from clients.", &self.messages_in),
-            ("doithoai_messages_out_total", "Messages queued to clients.", &self.messages_out),
-            ("doithoai_queue_drops_total", "Slow clients disconnected because their queue was full.", &self.queue_drops),
-            ("doithoai_commits_total", "Store transactions (group commits).", &self.commits),
-            ("doithoai_committed_changes_total", "Changes committed.", &self.committed_changes),
-            ("doithoai_commit_errors_total", "Store transactions that failed.", &self.commit_errors),
-            ("doithoai_rejected_commands_total", "Commands refused with an error.", &self.rejected_commands),
-            ("doithoai_rate_limited_total", "Participant submissions refused by the rate limit.", &self.rate_limited),
+            (
+                "doithoai_messages_in_total",
+                "Messages received from clients.",
+                &self.messages_in,
+            ),
+            (
+                "doithoai_messages_out_total",
+                "Messages queued to clients.",
+                &self.messages_out,
+            ),
+            (
+                "doithoai_queue_drops_total",
+                "Slow clients disconnected because their queue was full.",
+                &self.queue_drops,
+            ),
+            (
+                "doithoai_commits_total",
+                "Store transactions (group commits).",
+                &self.commits,
+            ),
+            (
+                "doithoai_committed_changes_total",
+                "Changes committed.",
+                &self.committed_changes,
+            ),
+            (
+                "doithoai_commit_errors_total",
+                "Store transactions that failed.",
+                &self.commit_errors,
+            ),
+            (
+                "doithoai_rejected_commands_total",
+                "Commands refused with an error.",
+                &self.rejected_commands,
+            ),
+            (
+                "doithoai_rate_limited_total",
+                "Participant submissions refused by the rate limit.",
+                &self.rate_limited,
+            ),
         ];
         for (name, help, value) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Relaxed)
+            );
         }
-        let _ = writeln!(out, "# HELP doithoai_commit_latency_seconds Time to commit a batch durably.");
+        let _ = writeln!(
+            out,
+            "# HELP doithoai_commit_latency_seconds Time to commit a batch durably."
+        );
         let _ = writeln!(out, "# TYPE doithoai_commit_latency_seconds histogram");
         for (i, bound) in COMMIT_BUCKETS_MS.iter().enumerate() {
             let _ = writeln!(
@@ -82,7 +130,10 @@ impl Metrics {
             );
         }
         let count = self.commits.load(Relaxed);
-        let _ = writeln!(out, "doithoai_commit_latency_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "doithoai_commit_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
         let _ = writeln!(
             out,
             "doithoai_commit_latency_seconds_sum {}",

@@ -133,9 +133,17 @@ pub enum ServerMessage<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         current: Option<Question>,
     },
-    Presence { halls: Vec<HallPresence> },
-    Ping { seq: u64, t: i64 },
-    Pong { seq: u64, t: i64 },
+    Presence {
+        halls: Vec<HallPresence>,
+    },
+    Ping {
+        seq: u64,
+        t: i64,
+    },
+    Pong {
+        seq: u64,
+        t: i64,
+    },
     /// The server is closing this connection; reconnect after `retry_ms` and resume.
     Bye {
         code: &'a str,

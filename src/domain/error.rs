@@ -13,7 +13,7 @@ pub enum DomainError {
     NotFound,
     #[error("someone else changed this question first")]
     Conflict(Box<Question>),
-    #[error("cannot {action} a question that is {from:?}")]
+    #[error("cannot {action} a question that is {}", from.as_str())]
     InvalidTransition { action: &'static str, from: QState },
     #[error("question text is empty")]
     EmptyText,
@@ -80,9 +80,14 @@ impl DomainError {
         match self {
             DomainError::Forbidden => "Vai trò này không được phép thực hiện thao tác này".into(),
             DomainError::NotFound => "Không tìm thấy câu hỏi hoặc yêu cầu".into(),
-            DomainError::Conflict(_) => "Người khác vừa thay đổi câu hỏi này; đã tải phiên bản mới".into(),
+            DomainError::Conflict(_) => {
+                "Người khác vừa thay đổi câu hỏi này; đã tải phiên bản mới".into()
+            }
             DomainError::InvalidTransition { from, .. } => {
-                format!("Không thể thực hiện với câu hỏi ở trạng thái «{}»", from.label_vi())
+                format!(
+                    "Không thể thực hiện với câu hỏi ở trạng thái «{}»",
+                    from.label_vi()
+                )
             }
             DomainError::EmptyText => "Nội dung câu hỏi đang trống".into(),
             DomainError::TextTooLong(n) => format!("Câu hỏi dài quá {n} ký tự"),

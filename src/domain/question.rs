@@ -164,7 +164,10 @@ impl Questioner {
         }
     }
     fn is_empty(&self) -> bool {
-        self.name.is_none() && self.age.is_none() && self.organization.is_none() && self.phone.is_none()
+        self.name.is_none()
+            && self.age.is_none()
+            && self.organization.is_none()
+            && self.phone.is_none()
     }
 }
 
@@ -525,7 +528,10 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 return Err(DomainError::UnknownHall(hall));
             }
             let group = checked_group(ctx, group.as_deref())?;
-            let questioner = questioner.as_ref().map(Questioner::cleaned).filter(|q| !q.is_empty());
+            let questioner = questioner
+                .as_ref()
+                .map(Questioner::cleaned)
+                .filter(|q| !q.is_empty());
             if questioner.is_some() && !consent {
                 return Err(DomainError::ConsentRequired);
             }
@@ -607,7 +613,12 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             require_state(
                 q,
                 action,
-                &[QState::Pending, QState::Approved, QState::Queued, QState::OnAir],
+                &[
+                    QState::Pending,
+                    QState::Approved,
+                    QState::Queued,
+                    QState::OnAir,
+                ],
             )?;
             let body = checked_text(ctx, body)?;
             let mut next = q.clone();
@@ -688,13 +699,17 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             let mut queued: Vec<&Question> = view
                 .questions()
                 .into_iter()
-                .filter(|q| q.state == QState::Queued && q.department.as_deref() == Some(department))
+                .filter(|q| {
+                    q.state == QState::Queued && q.department.as_deref() == Some(department)
+                })
                 .collect();
             queued.sort_by_key(|q| q.id);
             let mut wanted = order.clone();
             wanted.sort();
             wanted.dedup();
-            if wanted.len() != order.len() || wanted != queued.iter().map(|q| q.id).collect::<Vec<_>>() {
+            if wanted.len() != order.len()
+                || wanted != queued.iter().map(|q| q.id).collect::<Vec<_>>()
+            {
                 return Err(DomainError::StaleOrder);
             }
             for (pos, id) in order.iter().enumerate() {
@@ -711,7 +726,11 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             require_moderator(actor)?;
             let q = current(view, question, *version)?;
             require_state(q, action, &[QState::Queued])?;
-            if let Some(other) = view.questions().into_iter().find(|o| o.state == QState::OnAir) {
+            if let Some(other) = view
+                .questions()
+                .into_iter()
+                .find(|o| o.state == QState::OnAir)
+            {
                 return Err(DomainError::OnAirBusy(other.id));
             }
             let mut next = q.clone();
@@ -745,7 +764,11 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             let q = current(view, question, *version)?;
             let agency = match actor.role {
                 Role::Moderator | Role::Admin => {
-                    require_state(q, action, &[QState::Approved, QState::Queued, QState::OnAir])?;
+                    require_state(
+                        q,
+                        action,
+                        &[QState::Approved, QState::Queued, QState::OnAir],
+                    )?;
                     text::clean_opt(agency.as_deref()).ok_or(DomainError::AgencyRequired)?
                 }
                 // A speaker flags "will answer in writing" for their own department's question.
@@ -799,10 +822,13 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 &[QState::Deferred, QState::AnswerDrafted, QState::AnswerSent],
             )?;
             let mut next = q.clone();
-            let f = next.followup.as_mut().ok_or(DomainError::InvalidTransition {
-                action,
-                from: q.state,
-            })?;
+            let f = next
+                .followup
+                .as_mut()
+                .ok_or(DomainError::InvalidTransition {
+                    action,
+                    from: q.state,
+                })?;
             if let Some(a) = agency {
                 let a = text::clean(a);
                 if a.is_empty() {
@@ -865,11 +891,9 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 out.duplicate_of = Some(existing.id);
                 return Ok(out);
             }
-            if view
-                .floor_requests()
-                .into_iter()
-                .any(|f| f.hall == hall && matches!(f.state, FloorState::Requested | FloorState::Granted))
-            {
+            if view.floor_requests().into_iter().any(|f| {
+                f.hall == hall && matches!(f.state, FloorState::Requested | FloorState::Granted)
+            }) {
                 return Err(DomainError::FloorAlreadyRequested);
             }
             let note = text::clean_opt(note.as_deref());
@@ -888,11 +912,17 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
         }
         Command::CancelFloor { request } => {
             let f = view.floor_request(request).ok_or(DomainError::NotFound)?;
-            let own_hall = actor.role == Role::HallOperator && actor.hall.as_deref() == Some(f.hall.as_str());
+            let own_hall =
+                actor.role == Role::HallOperator && actor.hall.as_deref() == Some(f.hall.as_str());
             if !(own_hall || actor.role.moderates()) {
                 return Err(DomainError::Forbidden);
             }
-            out.floor.push(decide_floor(f, &[FloorState::Requested], FloorState::Cancelled, ctx)?);
+            out.floor.push(decide_floor(
+                f,
+                &[FloorState::Requested],
+                FloorState::Cancelled,
+                ctx,
+            )?);
         }
         Command::GrantFloor { request } => {
             require_moderator(actor)?;
@@ -901,7 +931,12 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             // One hall speaks at a time: granting ends whoever had the floor.
             for speaking in view.floor_requests() {
                 if speaking.state == FloorState::Granted {
-                    out.floor.push(decide_floor(speaking, &[FloorState::Granted], FloorState::Done, ctx)?);
+                    out.floor.push(decide_floor(
+                        speaking,
+                        &[FloorState::Granted],
+                        FloorState::Done,
+                        ctx,
+                    )?);
                 }
             }
             out.floor.push(granted);
@@ -909,12 +944,22 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
         Command::DeclineFloor { request } => {
             require_moderator(actor)?;
             let f = view.floor_request(request).ok_or(DomainError::NotFound)?;
-            out.floor.push(decide_floor(f, &[FloorState::Requested], FloorState::Declined, ctx)?);
+            out.floor.push(decide_floor(
+                f,
+                &[FloorState::Requested],
+                FloorState::Declined,
+                ctx,
+            )?);
         }
         Command::EndFloor { request } => {
             require_moderator(actor)?;
             let f = view.floor_request(request).ok_or(DomainError::NotFound)?;
-            out.floor.push(decide_floor(f, &[FloorState::Granted], FloorState::Done, ctx)?);
+            out.floor.push(decide_floor(
+                f,
+                &[FloorState::Granted],
+                FloorState::Done,
+                ctx,
+            )?);
         }
     }
     Ok(out)
@@ -953,11 +998,18 @@ fn require_follow_up(actor: &Actor) -> Result<(), DomainError> {
     }
 }
 
-fn require_state(q: &Question, action: &'static str, allowed: &[QState]) -> Result<(), DomainError> {
+fn require_state(
+    q: &Question,
+    action: &'static str,
+    allowed: &[QState],
+) -> Result<(), DomainError> {
     if allowed.contains(&q.state) {
         Ok(())
     } else {
-        Err(DomainError::InvalidTransition { action, from: q.state })
+        Err(DomainError::InvalidTransition {
+            action,
+            from: q.state,
+        })
     }
 }
 
@@ -965,19 +1017,30 @@ fn require_moderatable(q: &Question, action: &'static str) -> Result<(), DomainE
     if q.state.is_moderatable() {
         Ok(())
     } else {
-        Err(DomainError::InvalidTransition { action, from: q.state })
+        Err(DomainError::InvalidTransition {
+            action,
+            from: q.state,
+        })
     }
 }
 
 fn require_not_closed(q: &Question, action: &'static str) -> Result<(), DomainError> {
     if matches!(q.state, QState::Rejected | QState::Merged) {
-        Err(DomainError::InvalidTransition { action, from: q.state })
+        Err(DomainError::InvalidTransition {
+            action,
+            from: q.state,
+        })
     } else {
         Ok(())
     }
 }
 
-fn decide_floor(f: &FloorRequest, from: &[FloorState], to: FloorState, ctx: &Ctx) -> Result<FloorRequest, DomainError> {
+fn decide_floor(
+    f: &FloorRequest,
+    from: &[FloorState],
+    to: FloorState,
+    ctx: &Ctx,
+) -> Result<FloorRequest, DomainError> {
     if !from.contains(&f.state) {
         return Err(DomainError::FloorNotOpen);
     }

@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn old_and_new_tone_placement_compare_equal() {
         assert_eq!(fold("hòa"), fold("hoà"));
-        assert_eq!(duplicate_key("Thủy lợi, hòa bình!"), duplicate_key("thuỷ  lợi hoà bình"));
+        assert_eq!(
+            duplicate_key("Thủy lợi, hòa bình!"),
+            duplicate_key("thuỷ  lợi hoà bình")
+        );
     }
 
     #[test]

@@ -55,15 +55,29 @@ pub async fn list_events(State(app): State<AppState>) -> Json<serde_json::Value>
     Json(serde_json::json!({ "events": events }))
 }
 
-pub async fn event_info(State(app): State<AppState>, Path(event): Path<String>) -> Result<Response, ApiError> {
-    let rt = app.engine.event(&event).ok_or_else(ApiError::unknown_event)?;
+pub async fn event_info(
+    State(app): State<AppState>,
+    Path(event): Path<String>,
+) -> Result<Response, ApiError> {
+    let rt = app
+        .engine
+        .event(&event)
+        .ok_or_else(ApiError::unknown_event)?;
     Ok(Json(&*rt.config).into_response())
 }
 
 /// `/p/{event}/{hall}`: the short link inside a hall's QR code.
 pub async fn participant_link(Path((event, hall)): Path<(String, String)>) -> Redirect {
-    let clean = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>();
-    Redirect::to(&format!("/phone.html#event={}&hall={}", clean(&event), clean(&hall)))
+    let clean = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect::<String>()
+    };
+    Redirect::to(&format!(
+        "/phone.html#event={}&hall={}",
+        clean(&event),
+        clean(&hall)
+    ))
 }
 
 #[derive(Deserialize)]
@@ -91,9 +105,16 @@ pub async fn submit_question(
     body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| {
-        ApiError::bad_request("invalid_message", "Dữ liệu gửi lên không hợp lệ", e.body_text())
+        ApiError::bad_request(
+            "invalid_message",
+            "Dữ liệu gửi lên không hợp lệ",
+            e.body_text(),
+        )
     })?;
-    let rt = app.engine.event(&event).ok_or_else(ApiError::unknown_event)?;
+    let rt = app
+        .engine
+        .event(&event)
+        .ok_or_else(ApiError::unknown_event)?;
     if !app.limits.allow(body.device.as_deref(), peer.ip()) {
         app.engine
             .metrics()
@@ -111,8 +132,14 @@ pub async fn submit_question(
         source_note: None,
         imported: false,
     };
-    let ack = rt.execute(Actor::new(Role::Participant, "participant"), cmd).await?;
-    let status = if ack.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    let ack = rt
+        .execute(Actor::new(Role::Participant, "participant"), cmd)
+        .await?;
+    let status = if ack.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
         status,
         Json(serde_json::json!({
@@ -174,7 +201,11 @@ impl ReceiptView {
             merged_into: q.merged_into,
             agency: q.followup.as_ref().map(|f| f.agency.clone()),
             due: q.followup.as_ref().map(|f| f.due.clone()),
-            answer: q.followup.as_ref().filter(|_| published).and_then(|f| f.answer.clone()),
+            answer: q
+                .followup
+                .as_ref()
+                .filter(|_| published)
+                .and_then(|f| f.answer.clone()),
             created_at: q.created_at,
             updated_at: q.updated_at,
         }
@@ -214,7 +245,10 @@ pub struct Staff {
 impl axum::extract::FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, app: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &AppState,
+    ) -> Result<Self, ApiError> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -228,8 +262,13 @@ impl axum::extract::FromRequestParts<AppState> for Staff {
 
 /// `POST /api/commands`: any command over plain HTTP, with the same rules,
 /// ordering and acknowledgement as over WebSocket.
-pub async fn command(Staff { rt, actor }: Staff, body: Result<Json<Command>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
-    let Json(cmd) = body.map_err(|e| ApiError::bad_request("invalid_message", "Lệnh không hợp lệ", e.body_text()))?;
+pub async fn command(
+    Staff { rt, actor }: Staff,
+    body: Result<Json<Command>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(cmd) = body.map_err(|e| {
+        ApiError::bad_request("invalid_message", "Lệnh không hợp lệ", e.body_text())
+    })?;
     let ack = rt.execute(actor, cmd).await?;
     Ok(Json(serde_json::json!({
         "seq": ack.seq,
@@ -243,6 +282,10 @@ pub async fn command(Staff { rt, actor }: Staff, body: Result<Json<Command>, axu
 /// `GET /api/questions`: every question this token's role may see, projected for it.
 pub async fn questions(Staff { rt, actor }: Staff) -> Json<serde_json::Value> {
     let audience = actor.audience();
-    let questions: Vec<Question> = rt.questions().iter().filter_map(|q| audience.project(q)).collect();
+    let questions: Vec<Question> = rt
+        .questions()
+        .iter()
+        .filter_map(|q| audience.project(q))
+        .collect();
     Json(serde_json::json!({ "event": rt.id(), "seq": rt.seq(), "questions": questions }))
 }

@@ -19,7 +19,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, message_en: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             code,
@@ -28,10 +33,20 @@ impl ApiError {
         }
     }
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy", "not found")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Không tìm thấy",
+            "not found",
+        )
     }
     pub fn unknown_event() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "unknown_event", "Không có sự kiện này", "no such event")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_event",
+            "Không có sự kiện này",
+            "no such event",
+        )
     }
     pub fn forbidden() -> Self {
         Self::new(
@@ -57,7 +72,11 @@ impl ApiError {
             "too many submissions; please wait a moment",
         )
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>, message_en: impl Into<String>) -> Self {
+    pub fn bad_request(
+        code: &'static str,
+        message: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message, message_en)
     }
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
@@ -87,7 +106,9 @@ impl From<DomainError> for ApiError {
         let status = match &e {
             DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::NotFound => StatusCode::NOT_FOUND,
-            DomainError::Conflict(_) | DomainError::OnAirBusy(_) | DomainError::StaleOrder => StatusCode::CONFLICT,
+            DomainError::Conflict(_) | DomainError::OnAirBusy(_) | DomainError::StaleOrder => {
+                StatusCode::CONFLICT
+            }
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.message_vi(), e.message_en())
@@ -113,7 +134,10 @@ pub fn command_error_code(e: &CommandError) -> (&'static str, String) {
             "Không lưu được; chưa có gì thay đổi, vui lòng thử lại".into(),
         ),
         CommandError::Busy => ("busy", "Máy chủ đang bận; vui lòng thử lại".into()),
-        CommandError::Closed => ("shutting_down", "Máy chủ đang khởi động lại; vui lòng thử lại".into()),
+        CommandError::Closed => (
+            "shutting_down",
+            "Máy chủ đang khởi động lại; vui lòng thử lại".into(),
+        ),
     }
 }
 
@@ -130,7 +154,10 @@ pub fn auth_error_code(e: &AuthError) -> (&'static str, &'static str) {
         AuthError::Revoked => ("token_revoked", "Mã truy cập đã bị thu hồi"),
         AuthError::Expired => ("token_expired", "Mã truy cập đã hết hạn"),
         AuthError::UnknownEvent => ("unknown_event", "Không có sự kiện này"),
-        AuthError::Unavailable => ("store_unavailable", "Máy chủ chưa sẵn sàng; vui lòng thử lại"),
+        AuthError::Unavailable => (
+            "store_unavailable",
+            "Máy chủ chưa sẵn sàng; vui lòng thử lại",
+        ),
     }
 }
 

@@ -51,7 +51,10 @@ impl ParticipantLimits {
     /// True when this submission may go ahead.
     pub fn allow(&self, device: Option<&str>, address: IpAddr) -> bool {
         let device_ok = match device {
-            Some(d) => self.device.check_key(&d.chars().take(64).collect::<String>()).is_ok(),
+            Some(d) => self
+                .device
+                .check_key(&d.chars().take(64).collect::<String>())
+                .is_ok(),
             None => true,
         };
         device_ok && self.address.check_key(&address).is_ok()

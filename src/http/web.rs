@@ -21,7 +21,10 @@ pub async fn asset(uri: Uri) -> Response {
                     (header::CONTENT_TYPE, mime.as_ref().to_string()),
                     // Pages change with the binary; let browsers revalidate cheaply.
                     (header::CACHE_CONTROL, "no-cache".to_string()),
-                    (header::ETAG, format!("\"{}\"", hex::encode(file.metadata.sha256_hash()))),
+                    (
+                        header::ETAG,
+                        format!("\"{}\"", hex::encode(file.metadata.sha256_hash())),
+                    ),
                 ],
                 Body::from(file.data.into_owned()),
             )

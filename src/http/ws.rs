@@ -62,7 +62,9 @@ fn text(s: String) -> Message {
 }
 
 async fn reject(mut socket: WebSocket, code: &str, message: &str, message_en: &str) {
-    let _ = socket.send(error_frame(None, code, message, message_en)).await;
+    let _ = socket
+        .send(error_frame(None, code, message, message_en))
+        .await;
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
             code: 1008,
@@ -78,14 +80,30 @@ struct Joined {
     last_seq: Option<u64>,
 }
 
-async fn handshake(socket: &mut WebSocket, app: &AppState) -> Result<Joined, (&'static str, String, String)> {
+async fn handshake(
+    socket: &mut WebSocket,
+    app: &AppState,
+) -> Result<Joined, (&'static str, String, String)> {
     let first = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
     let raw = match first {
         Ok(Some(Ok(Message::Text(t)))) => t,
-        Ok(Some(Ok(_))) => return Err(("hello_expected", "Cần gửi hello trước".into(), "send hello first".into())),
-        _ => return Err(("hello_timeout", "Không nhận được hello".into(), "no hello received".into())),
+        Ok(Some(Ok(_))) => {
+            return Err((
+                "hello_expected",
+                "Cần gửi hello trước".into(),
+                "send hello first".into(),
+            ))
+        }
+        _ => {
+            return Err((
+                "hello_timeout",
+                "Không nhận được hello".into(),
+                "no hello received".into(),
+            ))
+        }
     };
-    let msg = parse(raw.as_str()).map_err(|(code, en)| (code, "Tin nhắn không hợp lệ".to_string(), en))?;
+    let msg = parse(raw.as_str())
+        .map_err(|(code, en)| (code, "Tin nhắn không hợp lệ".to_string(), en))?;
     let ClientMessage::Hello {
         protocol,
         token,
@@ -95,7 +113,11 @@ async fn handshake(socket: &mut WebSocket, app: &AppState) -> Result<Joined, (&'
         last_seq,
     } = msg
     else {
-        return Err(("hello_expected", "Cần gửi hello trước".into(), "send hello first".into()));
+        return Err((
+            "hello_expected",
+            "Cần gửi hello trước".into(),
+            "send hello first".into(),
+        ));
     };
     if protocol != PROTOCOL_VERSION {
         return Err((
@@ -117,12 +139,17 @@ async fn handshake(socket: &mut WebSocket, app: &AppState) -> Result<Joined, (&'
         });
     }
     let Some(event) = event else {
-        return Err(("unauthorized", "Thiếu mã truy cập".into(), "missing token or event code".into()));
+        return Err((
+            "unauthorized",
+            "Thiếu mã truy cập".into(),
+            "missing token or event code".into(),
+        ));
     };
-    let rt = app
-        .engine
-        .event(&event)
-        .ok_or(("unknown_event", "Không có sự kiện này".to_string(), "no such event".to_string()))?;
+    let rt = app.engine.event(&event).ok_or((
+        "unknown_event",
+        "Không có sự kiện này".to_string(),
+        "no such event".to_string(),
+    ))?;
     let mut actor = Actor::new(Role::Participant, "participant");
     if let Some(h) = hall.filter(|h| rt.config.has_hall(h)) {
         actor.hall = Some(h);
@@ -137,9 +164,12 @@ async fn handshake(socket: &mut WebSocket, app: &AppState) -> Result<Joined, (&'
 
 /// Parse a client frame into a message, or an error code with an English detail.
 fn parse(raw: &str) -> Result<ClientMessage, (&'static str, String)> {
-    let value: serde_json::Value =
-        serde_json::from_str(raw).map_err(|e| ("malformed_json", format!("malformed JSON: {e}")))?;
-    let kind = value.get("type").and_then(|t| t.as_str()).unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(raw)
+        .map_err(|e| ("malformed_json", format!("malformed JSON: {e}")))?;
+    let kind = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .unwrap_or_default();
     if !matches!(kind, "hello" | "cmd" | "ping" | "pong") {
         return Err(("unknown_type", format!("unknown message type «{kind}»")));
     }
@@ -175,9 +205,17 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: SocketAddr) {
     let subscription = match rt.subscribe(&actor, last_seq) {
         Ok(s) => s,
         Err(ResumeError::Ahead { current }) => {
-            let en = format!("last_seq {} is ahead of the event ({current}); sending a fresh snapshot", last_seq.unwrap_or(0));
+            let en = format!(
+                "last_seq {} is ahead of the event ({current}); sending a fresh snapshot",
+                last_seq.unwrap_or(0)
+            );
             let _ = socket
-                .send(error_frame(None, "seq_ahead", "Số thứ tự không hợp lệ; gửi lại toàn bộ trạng thái", &en))
+                .send(error_frame(
+                    None,
+                    "seq_ahead",
+                    "Số thứ tự không hợp lệ; gửi lại toàn bộ trạng thái",
+                    &en,
+                ))
                 .await;
             match rt.subscribe(&actor, None) {
                 Ok(s) => s,
@@ -185,7 +223,13 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: SocketAddr) {
             }
         }
         Err(ResumeError::Closed) => {
-            return reject(socket, "shutting_down", "Máy chủ đang khởi động lại", "the server is shutting down").await
+            return reject(
+                socket,
+                "shutting_down",
+                "Máy chủ đang khởi động lại",
+                "the server is shutting down",
+            )
+            .await
         }
     };
     let metrics = app.engine.metrics().clone();
@@ -194,11 +238,16 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: SocketAddr) {
 
     let (sink, stream) = socket.split();
     let (direct_tx, direct_rx) = mpsc::channel::<Message>(64);
-    let writer = tokio::spawn(write_loop(sink, subscription, direct_rx, rt.clone()));
-    read_loop(stream, &app, &rt, &actor, device, peer, direct_tx).await;
-    // The reader ended (client left or misbehaved): stop the writer too.
-    writer.abort();
-    let _ = writer.await;
+    let mut writer = tokio::spawn(write_loop(sink, subscription, direct_rx, rt.clone()));
+    tokio::select! {
+        // The client left or misbehaved: stop the writer too.
+        _ = read_loop(stream, &app, &rt, &actor, device, peer, direct_tx) => {
+            writer.abort();
+            let _ = writer.await;
+        }
+        // Evicted (slow, or shutdown) or the socket failed: dropping the reader closes the connection.
+        _ = &mut writer => {}
+    }
     metrics.disconnected(actor.role);
 }
 
@@ -251,14 +300,21 @@ async fn read_loop(
         let msg = match parse(raw.as_str()) {
             Ok(m) => m,
             Err((code, en)) => {
-                let _ = direct.send(error_frame(None, code, "Tin nhắn không hợp lệ", &en)).await;
+                let _ = direct
+                    .send(error_frame(None, code, "Tin nhắn không hợp lệ", &en))
+                    .await;
                 continue;
             }
         };
         match msg {
             ClientMessage::Hello { .. } => {
                 let _ = direct
-                    .send(error_frame(None, "already_joined", "Kết nối đã tham gia rồi", "already joined"))
+                    .send(error_frame(
+                        None,
+                        "already_joined",
+                        "Kết nối đã tham gia rồi",
+                        "already joined",
+                    ))
                     .await;
             }
             ClientMessage::Ping { t } => {
@@ -272,14 +328,24 @@ async fn read_loop(
             ClientMessage::Cmd { req, cmd } => {
                 if req.len() > 128 {
                     let _ = direct
-                        .send(error_frame(None, "invalid_message", "Mã yêu cầu quá dài", "req is too long"))
+                        .send(error_frame(
+                            None,
+                            "invalid_message",
+                            "Mã yêu cầu quá dài",
+                            "req is too long",
+                        ))
                         .await;
                     continue;
                 }
                 if actor.role == Role::Participant {
                     if !matches!(cmd, Command::Submit { .. }) {
                         let _ = direct
-                            .send(error_frame(Some(&req), "forbidden", "Vai trò này không được phép", "participants may only submit"))
+                            .send(error_frame(
+                                Some(&req),
+                                "forbidden",
+                                "Vai trò này không được phép",
+                                "participants may only submit",
+                            ))
                             .await;
                         continue;
                     }

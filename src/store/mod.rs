@@ -130,10 +130,20 @@ pub trait Store: Send + Sync + 'static {
     async fn load(&self, event_id: &str) -> Result<LoadedEvent, StoreError>;
     /// Commit `batch` (sequence numbers `base_seq + 1 ..`) atomically, or
     /// nothing with `Stale` when the event is no longer at `base_seq`.
-    async fn commit(&self, event_id: &str, base_seq: u64, batch: &[Change]) -> Result<(), StoreError>;
+    async fn commit(
+        &self,
+        event_id: &str,
+        base_seq: u64,
+        batch: &[Change],
+    ) -> Result<(), StoreError>;
     /// Logged changes with `seq > after`, ascending, at most `limit`, with
     /// personal data of new questions filled back in from the questioners table.
-    async fn changes_since(&self, event_id: &str, after: u64, limit: u32) -> Result<Vec<Change>, StoreError>;
+    async fn changes_since(
+        &self,
+        event_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError>;
 
     /// Remove every questioner's personal data of an event; returns how many
     /// records were erased. Questions, answers and the log stay.
@@ -142,12 +152,18 @@ pub trait Store: Send + Sync + 'static {
 
 /// Open the store the configuration names: PostgreSQL when a database URL
 /// is given, else SQLite in the data directory.
-pub async fn open(config: &crate::config::StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+pub async fn open(
+    config: &crate::config::StoreConfig,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match &config.database_url {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Err(StoreError::Corrupt(
-            "PostgreSQL support is not built yet".into(),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Err(
+            StoreError::Corrupt("PostgreSQL support is not built yet".into()),
+        ),
+        Some(url) => Err(StoreError::Corrupt(format!(
+            "unsupported database URL {url}"
+        ))),
+        None => Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::open(&config.data_dir).await?,
         )),
-        Some(url) => Err(StoreError::Corrupt(format!("unsupported database URL {url}"))),
-        None => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&config.data_dir).await?)),
     }
 }

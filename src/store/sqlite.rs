@@ -8,7 +8,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::Row;
 
 use super::{stored_question, Change, ChangeBody, LoadedEvent, Store, StoreError, TokenRecord};
@@ -22,7 +24,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Open (creating if needed) `doithoai.db` in `data_dir` and run migrations.
     pub async fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Corrupt(format!("{}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", data_dir.display())))?;
         Self::open_file(&data_dir.join("doithoai.db")).await
     }
 
@@ -185,7 +188,9 @@ impl Store for SqliteStore {
             let data: String = r.try_get("data")?;
             let mut q: Question = serde_json::from_str(&data)?;
             let p: Option<String> = r.try_get("questioner")?;
-            q.questioner = p.map(|p| serde_json::from_str::<Questioner>(&p)).transpose()?;
+            q.questioner = p
+                .map(|p| serde_json::from_str::<Questioner>(&p))
+                .transpose()?;
             questions.push(q);
         }
         let rows = sqlx::query("SELECT data FROM floor_requests WHERE event_id = ?")
@@ -194,7 +199,11 @@ impl Store for SqliteStore {
             .await?;
         let floor = rows
             .iter()
-            .map(|r| Ok(serde_json::from_str::<FloorRequest>(&r.try_get::<String, _>("data")?)?))
+            .map(|r| {
+                Ok(serde_json::from_str::<FloorRequest>(
+                    &r.try_get::<String, _>("data")?,
+                )?)
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(LoadedEvent {
             seq: seq as u64,
@@ -203,7 +212,12 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn commit(&self, event_id: &str, base_seq: u64, batch: &[Change]) -> Result<(), StoreError> {
+    async fn commit(
+        &self,
+        event_id: &str,
+        base_seq: u64,
+        batch: &[Change],
+    ) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -248,12 +262,14 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
                 if let (None, Some(p)) = (update.from, &q.questioner) {
-                    sqlx::query("INSERT INTO questioners (question_id, event_id, data) VALUES (?, ?, ?)")
-                        .bind(q.id.to_string())
-                        .bind(event_id)
-                        .bind(serde_json::to_string(p)?)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "INSERT INTO questioners (question_id, event_id, data) VALUES (?, ?, ?)",
+                    )
+                    .bind(q.id.to_string())
+                    .bind(event_id)
+                    .bind(serde_json::to_string(p)?)
+                    .execute(&mut *tx)
+                    .await?;
                 }
             }
             for f in &change.floor {
@@ -272,7 +288,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn changes_since(&self, event_id: &str, after: u64, limit: u32) -> Result<Vec<Change>, StoreError> {
+    async fn changes_since(
+        &self,
+        event_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, body FROM changes WHERE event_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         )
@@ -292,7 +313,8 @@ impl Store for SqliteStore {
                     .fetch_optional(&self.pool)
                     .await?;
                 if let Some(p) = p {
-                    u.question.questioner = Some(serde_json::from_str(&p.try_get::<String, _>("data")?)?);
+                    u.question.questioner =
+                        Some(serde_json::from_str(&p.try_get::<String, _>("data")?)?);
                 }
             }
             out.push(Change {
@@ -316,7 +338,9 @@ impl Store for SqliteStore {
         tx.commit().await?;
         // Rewrite the file so no deleted page keeps old bytes, then fold the WAL in.
         sqlx::query("VACUUM").execute(&self.pool).await?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 }

@@ -23,7 +23,9 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 pub fn init_logs() {
     if std::env::var("TEST_LOG").is_ok() {
-        let _ = tracing_subscriber::fmt().with_env_filter("debug,sqlx=warn").try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug,sqlx=warn")
+            .try_init();
     }
 }
 
@@ -56,15 +58,23 @@ pub async fn spawn_app_in(dir: &Path) -> TestApp {
 pub async fn spawn_app_with(config: ServeConfig) -> TestApp {
     init_logs();
     let data_dir = config.store.data_dir.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let base = format!("http://{addr}");
     let app = doithoai::open(config).await.expect("open app");
     let mut tokens = HashMap::new();
     for rt in app.engine.events() {
-        let issued = doithoai::auth::issue_tokens(app.engine.store().as_ref(), app.engine.secret(), &rt.config, &base, None)
-            .await
-            .expect("tokens");
+        let issued = doithoai::auth::issue_tokens(
+            app.engine.store().as_ref(),
+            app.engine.secret(),
+            &rt.config,
+            &base,
+            None,
+        )
+        .await
+        .expect("tokens");
         for t in issued {
             tokens.insert(t.slot, t.token);
         }
@@ -87,7 +97,10 @@ pub async fn spawn_app_with(config: ServeConfig) -> TestApp {
 
 impl TestApp {
     pub fn token(&self, slot: &str) -> String {
-        self.tokens.get(slot).cloned().unwrap_or_else(|| panic!("no token for {slot}"))
+        self.tokens
+            .get(slot)
+            .cloned()
+            .unwrap_or_else(|| panic!("no token for {slot}"))
     }
 
     pub fn ws_url(&self) -> String {
@@ -107,7 +120,11 @@ impl TestApp {
 
     /// Connect as a staff role and complete the handshake.
     pub async fn staff(&self, slot: &str) -> Client {
-        Client::join(&self.ws_url(), json!({"type":"hello","protocol":1,"token":self.token(slot)})).await
+        Client::join(
+            &self.ws_url(),
+            json!({"type":"hello","protocol":1,"token":self.token(slot)}),
+        )
+        .await
     }
 
     pub async fn staff_resume(&self, slot: &str, last_seq: u64) -> Client {
@@ -143,13 +160,17 @@ pub struct Client {
 
 impl Client {
     pub async fn connect_raw(url: &str) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
         ws
     }
 
     pub async fn join(url: &str, hello: Value) -> Client {
         let mut ws = Self::connect_raw(url).await;
-        ws.send(Message::Text(hello.to_string().into())).await.expect("send hello");
+        ws.send(Message::Text(hello.to_string().into()))
+            .await
+            .expect("send hello");
         let mut c = Client {
             ws,
             welcome: Value::Null,
@@ -166,7 +187,10 @@ impl Client {
     /// Next server message other than ping/pong, or None when the socket closed.
     pub async fn recv(&mut self) -> Option<Value> {
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.ok()??.ok()?;
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .ok()??
+                .ok()?;
             let Message::Text(t) = msg else {
                 if matches!(msg, Message::Close(_)) {
                     return None;
@@ -206,7 +230,10 @@ impl Client {
     }
 
     pub async fn send_raw(&mut self, text: &str) {
-        self.ws.send(Message::Text(text.to_string().into())).await.expect("send");
+        self.ws
+            .send(Message::Text(text.to_string().into()))
+            .await
+            .expect("send");
     }
 
     /// Send a command and wait for its ack or error (other messages are logged).
@@ -215,8 +242,37 @@ impl Client {
         let req = format!("r{}", self.next_req);
         let msg = json!({"type":"cmd","req":req,"cmd":cmd});
         self.send_raw(&msg.to_string()).await;
-        self.until("reply", |v| v["req"] == req.as_str() && (v["type"] == "ack" || v["type"] == "error"))
-            .await
+        self.until("reply", |v| {
+            v["req"] == req.as_str() && (v["type"] == "ack" || v["type"] == "error")
+        })
+        .await
+    }
+
+    /// Send many commands without waiting, then collect every reply (in reply order).
+    pub async fn pipeline(&mut self, cmds: Vec<Value>) -> Vec<Value> {
+        let mut reqs = std::collections::HashSet::new();
+        for cmd in cmds {
+            self.next_req += 1;
+            let req = format!("r{}", self.next_req);
+            self.send_raw(&json!({"type":"cmd","req":req,"cmd":cmd}).to_string())
+                .await;
+            reqs.insert(req);
+        }
+        let mut replies = Vec::new();
+        while !reqs.is_empty() {
+            let v = self
+                .recv()
+                .await
+                .expect("connection ended while waiting for replies");
+            if v["type"] == "ack" || v["type"] == "error" {
+                if let Some(r) = v["req"].as_str() {
+                    if reqs.remove(r) {
+                        replies.push(v);
+                    }
+                }
+            }
+        }
+        replies
     }
 
     /// Send a command that must succeed; returns the ack.
@@ -259,5 +315,8 @@ impl Client {
 /// A submit command with a fresh id.
 pub fn submit(text: &str, hall: &str) -> (String, Value) {
     let id = uuid::Uuid::new_v4().to_string();
-    (id.clone(), json!({"type":"submit","id":id,"text":text,"hall":hall}))
+    (
+        id.clone(),
+        json!({"type":"submit","id":id,"text":text,"hall":hall}),
+    )
 }

@@ -1,0 +1,1 @@
+//! Unit tests of the domain (filled in on the domain branch).

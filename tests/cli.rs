@@ -1,0 +1,106 @@
+//! The `doithoai` binary's subcommands, run as a user would.
+
+use std::process::Command;
+
+fn doithoai(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_doithoai"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("DOITHOAI_SECRET")
+        .output()
+        .expect("run doithoai")
+}
+
+#[test]
+fn event_create_reports_errors_with_their_line_and_tokens_print_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = Command::new(env!("CARGO_BIN_EXE_doithoai"))
+        .args(["event", "template"])
+        .output()
+        .unwrap();
+    let toml = String::from_utf8(template.stdout).unwrap();
+    assert!(toml.contains("Hội trường UBND tỉnh"));
+
+    // A district's own event with a duplicate hall id on line 6.
+    let bad = "id = \"cho-moi-2025\"\nname = \"Đối thoại huyện Chợ Mới 2025\"\ndate = \"2025-03-20\"\nhalls = [\n  { id = \"huyen\", name = \"Hội trường huyện\" },\n  { id = \"huyen\", name = \"Xã Kiến An\" },\n]\ndepartments = [{ id = \"ubnd\", name = \"UBND huyện\" }]\ngroups = [{ id = \"khac\", name = \"Khác\" }]\n";
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, bad).unwrap();
+    let out = doithoai(
+        dir.path(),
+        &["event", "create", "--file", file.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 6") && err.contains("duplicate"), "{err}");
+
+    let good = bad.replace(
+        "{ id = \"huyen\", name = \"Xã Kiến An\" }",
+        "{ id = \"kien-an\", name = \"Xã Kiến An\" }",
+    );
+    std::fs::write(&file, good).unwrap();
+    let out = doithoai(
+        dir.path(),
+        &["event", "create", "--file", file.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = doithoai(dir.path(), &["tokens", "--event", "cho-moi-2025", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let op = list
+        .iter()
+        .find(|t| t["slot"] == "hall_operator:kien-an")
+        .expect("a seat per hall");
+    assert_eq!(op["role"], "hall_operator");
+    assert_eq!(op["hall"], "kien-an");
+    let token = op["token"].as_str().unwrap().to_string();
+    assert!(op["url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/hall.html#token={token}")));
+
+    // Printing again gives the same tokens; revoking a seat changes only that one.
+    let again: Vec<serde_json::Value> = serde_json::from_slice(
+        &doithoai(dir.path(), &["tokens", "--event", "cho-moi-2025", "--json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(list, again);
+    let out = doithoai(
+        dir.path(),
+        &[
+            "tokens",
+            "--event",
+            "cho-moi-2025",
+            "--json",
+            "--revoke",
+            "hall_operator:kien-an",
+        ],
+    );
+    assert!(out.status.success());
+    let after: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let new = after
+        .iter()
+        .find(|t| t["slot"] == "hall_operator:kien-an")
+        .unwrap();
+    assert_ne!(new["token"].as_str().unwrap(), token);
+    let same = |slot: &str| {
+        list.iter().find(|t| t["slot"] == slot).unwrap()["token"]
+            == after.iter().find(|t| t["slot"] == slot).unwrap()["token"]
+    };
+    assert!(same("moderator-1"));
+
+    // The database holds hashes, never the tokens themselves.
+    let db = std::fs::read(dir.path().join("doithoai.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("doithoai.db-wal")).unwrap_or_default();
+    let haystack = [db, wal].concat();
+    assert!(!haystack.windows(token.len()).any(|w| w == token.as_bytes()));
+}
