@@ -477,6 +477,9 @@ async fn write_loop(
                 sub.touch();
                 let msg = ServerMessage::Ping { seq: rt.seq(), t: crate::now_ms() };
                 if sink.send(text(msg.to_json())).await.is_err() { return; }
+                // A protocol-level ping too: browsers answer it by themselves, which
+                // keeps an otherwise silent page (a projector) from being taken for dead.
+                if sink.send(Message::Ping(Bytes::from_static(b"hb"))).await.is_err() { return; }
             }
         }
     }
