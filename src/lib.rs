@@ -14,6 +14,8 @@
 //! - [`http`]: axum routes, the WebSocket connection, embedded pages, errors.
 //! - [`auth`]: role tokens and receipts. [`metrics`]: Prometheus counters.
 //! - [`config`]: command-line and environment settings.
+//! - [`loadgen`]: the load generator and benchmarks (BENCHMARKS.md); the
+//!   `loadgen` binary is a thin CLI over it.
 //!
 //! [`serve`] runs the whole server on a listener you bound, so tests and
 //! benchmarks embed the real thing on port 0.
@@ -25,6 +27,7 @@ pub mod engine;
 pub mod event;
 pub mod http;
 pub mod hub;
+pub mod loadgen;
 pub mod metrics;
 pub mod protocol;
 pub mod store;

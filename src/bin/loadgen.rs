@@ -1,0 +1,278 @@
+//! `loadgen`: the load generator and benchmark suite. A thin CLI over
+//! `doithoai::loadgen`; see BENCHMARKS.md for what each scenario measures.
+//!
+//! `cargo run --release --bin loadgen -- all` runs everything and writes
+//! docs/bench/{results.md,results.json,latency.svg}. Build the server binary
+//! first (`cargo build --release --bins`): by default the server runs as a
+//! child process so its CPU and memory are its own.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use doithoai::loadgen::report::{self, Results};
+use doithoai::loadgen::scenario::{self, Baselines, BurstOpts, CapacityOpts, Common, EventDayOpts, StormOpts};
+use doithoai::loadgen::target::{Kind, Placement};
+use doithoai::loadgen::Error;
+
+#[derive(Parser)]
+#[command(name = "loadgen", about = "Load generator and benchmarks for doithoai (loopback only)")]
+struct Cli {
+    /// Run the server inside this process instead of as a child process
+    /// (CPU and RSS then include the load generator's own).
+    #[arg(long, global = true)]
+    in_process: bool,
+    /// Where results are written.
+    #[arg(long, global = true, default_value = "docs/bench")]
+    out: PathBuf,
+    /// Where fresh data directories are made (removed after each run).
+    #[arg(long, global = true, default_value_os_t = std::env::temp_dir().join("doithoai-loadgen"))]
+    work_dir: PathBuf,
+    /// Client handshakes in flight at once while connecting.
+    #[arg(long, global = true, default_value_t = 250)]
+    connect_batch: usize,
+    /// Seconds each measured phase lasts.
+    #[arg(long, global = true, default_value_t = 20)]
+    duration: u64,
+    /// Smaller numbers everywhere (a smoke run of the whole suite).
+    #[arg(long, global = true)]
+    small: bool,
+    /// Skip the Node.js baseline.
+    #[arg(long, global = true)]
+    no_node: bool,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// 12 halls, every staff seat, P phones submitting while moderators work.
+    EventDay {
+        /// Phone counts, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1000, 5000, 10000])]
+        participants: Vec<usize>,
+        #[arg(long, default_value_t = 12)]
+        halls: usize,
+        /// Submissions per second, all phones together.
+        #[arg(long, default_value_t = 20.0)]
+        submit_rate: f64,
+        /// Questions approved and assigned per second, all desks together.
+        #[arg(long, default_value_t = 2.0)]
+        moderate_rate: f64,
+    },
+    /// Event day with 102 and 200 halls and 10,000 phones.
+    ManyHalls {
+        #[arg(long, value_delimiter = ',', default_values_t = vec![102, 200])]
+        halls: Vec<usize>,
+        #[arg(long, default_value_t = 10000)]
+        participants: usize,
+    },
+    /// Most durable submissions per second, against raw fsync and the store alone.
+    SubmitBurst {
+        #[arg(long, default_value_t = 200)]
+        submitters: usize,
+        #[arg(long, default_value_t = 8)]
+        window: usize,
+    },
+    /// Every client drops at once and resumes by last_seq.
+    ReconnectStorm {
+        #[arg(long, default_value_t = 10000)]
+        participants: usize,
+        #[arg(long, default_value_t = 200)]
+        halls: usize,
+        #[arg(long, default_value_t = 5)]
+        missed: usize,
+        #[arg(long, default_value_t = 0)]
+        jitter_ms: u64,
+    },
+    /// RSS per idle connection, doithoai and the baselines.
+    Memory {
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1000, 10000])]
+        clients: Vec<usize>,
+    },
+    /// Most clients with p95 send → last client ≤ the limit, doithoai and the baselines.
+    Capacity {
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1000, 2500, 5000, 10000, 15000, 19000])]
+        ladder: Vec<usize>,
+        #[arg(long, default_value_t = 250)]
+        interval_ms: u64,
+        #[arg(long, default_value_t = 500.0)]
+        limit_ms: f64,
+    },
+    /// Everything above, then results.md, results.json and latency.svg.
+    All,
+    /// Baseline (a): serve the bare fan-out on --listen (used as a child process).
+    BareServer {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if std::env::var("RUST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).try_init();
+    }
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn machine() -> String {
+    let sh = |cmd: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "Machine: {} · {} CPUs · {} RAM · kernel {} · load average at start {}",
+        sh("lscpu | sed -n 's/^Model name: *//p'"),
+        sh("nproc"),
+        sh("free -h | awk '/Mem:/{print $2}'"),
+        sh("uname -r"),
+        sh("cut -d' ' -f1-3 /proc/loadavg"),
+    )
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    if let Scenario::BareServer { listen } = cli.scenario {
+        if !listen.ip().is_loopback() {
+            return Err("the bare server only listens on loopback".into());
+        }
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        println!("listening on {}", listener.local_addr()?);
+        doithoai::loadgen::bare::serve(listener).await?;
+        return Ok(());
+    }
+    std::fs::create_dir_all(&cli.work_dir)?;
+    std::fs::create_dir_all(&cli.out)?;
+    let common = Common {
+        placement: if cli.in_process { Placement::InProcess } else { Placement::Child },
+        work_dir: cli.work_dir.clone(),
+        connect_batch: cli.connect_batch,
+    };
+    let mut kinds = vec![Kind::Doithoai, Kind::Bare];
+    if !cli.no_node {
+        kinds.push(Kind::Node);
+    }
+    let baselines = Baselines {
+        kinds,
+        repo_dir: std::env::current_dir()?,
+    };
+    let duration = Duration::from_secs(if cli.small { cli.duration.min(5) } else { cli.duration });
+    let small = cli.small;
+    let scale = |v: Vec<usize>| -> Vec<usize> { if small { v.into_iter().map(|n| (n / 20).max(50)).collect() } else { v } };
+    let mut results = Results {
+        started: time_now(),
+        machine: machine(),
+        ..Results::default()
+    };
+    let mut limit = 500.0;
+    let all = matches!(cli.scenario, Scenario::All);
+    let day = |halls: usize, participants: usize, submit_rate: f64, moderate_rate: f64| EventDayOpts {
+        halls,
+        participants,
+        submit_rate,
+        moderate_rate,
+        on_air_every: Duration::from_secs(5),
+        duration,
+    };
+    match cli.scenario {
+        Scenario::EventDay { participants, halls, submit_rate, moderate_rate } => {
+            for p in scale(participants) {
+                results.event_day.push(progress(scenario::event_day(&common, &day(halls, p, submit_rate, moderate_rate)).await?));
+            }
+        }
+        Scenario::ManyHalls { halls, participants } => {
+            for h in halls {
+                let p = scale(vec![participants])[0];
+                results.many_halls.push(progress(scenario::event_day(&common, &day(h, p, 20.0, 2.0)).await?));
+            }
+        }
+        Scenario::SubmitBurst { submitters, window } => {
+            results.burst.push(progress(scenario::submit_burst(&common, &burst(submitters, window, duration)).await?));
+        }
+        Scenario::ReconnectStorm { participants, halls, missed, jitter_ms } => {
+            let p = scale(vec![participants])[0];
+            results.storm.push(progress(scenario::reconnect_storm(&common, &StormOpts { halls, participants: p, missed, jitter_ms }).await?));
+        }
+        Scenario::Memory { clients } => {
+            results.memory = progress(scenario::memory(&common, &baselines, &scale(clients)).await?);
+        }
+        Scenario::Capacity { ladder, interval_ms, limit_ms } => {
+            limit = limit_ms;
+            results.capacity = progress(scenario::capacity(&common, &baselines, &capacity(scale(ladder), interval_ms, limit_ms, duration)).await?);
+        }
+        Scenario::All => {
+            for p in scale(vec![1000, 5000, 10000]) {
+                results.event_day.push(progress(scenario::event_day(&common, &day(12, p, 20.0, 2.0)).await?));
+            }
+            for h in [102, 200] {
+                let p = scale(vec![10000])[0];
+                results.many_halls.push(progress(scenario::event_day(&common, &day(h, p, 20.0, 2.0)).await?));
+            }
+            results.burst.push(progress(scenario::submit_burst(&common, &burst(200, 8, duration)).await?));
+            let p = scale(vec![10000])[0];
+            results.storm.push(progress(scenario::reconnect_storm(&common, &StormOpts { halls: 200, participants: p, missed: 5, jitter_ms: 0 }).await?));
+            results.memory = progress(scenario::memory(&common, &baselines, &scale(vec![1000, 10000])).await?);
+            let step = Duration::from_secs(if small { 3 } else { 10 });
+            results.capacity = progress(
+                scenario::capacity(&common, &baselines, &capacity(scale(vec![1000, 2500, 5000, 10000, 15000, 19000]), 250, 500.0, step)).await?,
+            );
+        }
+        Scenario::BareServer { .. } => unreachable!("handled above"),
+    }
+    let md = report::markdown(&results, limit);
+    let suffix = if all { String::new() } else { format!("-{}", time_now().replace([':', ' '], "-")) };
+    std::fs::write(cli.out.join(format!("results{suffix}.md")), &md)?;
+    std::fs::write(cli.out.join(format!("results{suffix}.json")), serde_json::to_string_pretty(&results)?)?;
+    if !results.event_day.is_empty() {
+        let mut runs = results.event_day.clone();
+        runs.extend(results.many_halls.iter().filter(|r| r.halls == 12).cloned());
+        std::fs::write(cli.out.join(format!("latency{suffix}.svg")), report::latency_svg(&runs))?;
+    }
+    println!("{md}");
+    Ok(())
+}
+
+fn burst(submitters: usize, window: usize, duration: Duration) -> BurstOpts {
+    BurstOpts {
+        halls: submitters.max(12),
+        submitters,
+        window,
+        duration,
+        direct_batch: 64,
+    }
+}
+
+fn capacity(ladder: Vec<usize>, interval_ms: u64, limit_ms: f64, step: Duration) -> CapacityOpts {
+    CapacityOpts {
+        ladder,
+        step,
+        broadcasters: 4,
+        interval: Duration::from_millis(interval_ms),
+        payload_bytes: 330,
+        p95_limit_ms: limit_ms,
+    }
+}
+
+/// Print each scenario's raw report as it finishes (long runs show progress).
+fn progress<T: serde::Serialize>(r: T) -> T {
+    if let Ok(j) = serde_json::to_string(&r) {
+        eprintln!("{j}");
+    }
+    r
+}
+
+fn time_now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    now.format(f).unwrap_or_default()
+}

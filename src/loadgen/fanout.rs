@@ -1,0 +1,238 @@
+//! Broadcast measurement shared by the capacity and memory scenarios, for
+//! doithoai and the two baselines alike: many light receivers, a few
+//! broadcasters, and a table of "when did the last client get message k".
+//!
+//! Baseline messages mimic doithoai's change frames
+//! (`{"type":"change","seq":k,"at":..,...}`) so one receiver serves all three
+//! servers. Receivers update the table with atomics instead of keeping logs,
+//! so 19,000 of them cost little memory.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::client::{connect, scan, Ws};
+use super::stats::now_us;
+use super::Error;
+
+/// Most distinct messages one run can track.
+pub const SLOTS: usize = 1 << 16;
+
+/// Receive times per message key (a doithoai `seq` or a baseline id).
+pub struct Table {
+    /// Latest receive time (µs) of each key, over all receivers.
+    pub last_recv: Vec<AtomicU64>,
+    pub receivers: Vec<AtomicU32>,
+    /// Send time (µs) of each key, set by its broadcaster.
+    pub sent: Vec<AtomicU64>,
+    pub ready: AtomicUsize,
+    pub lost: AtomicUsize,
+    pub frames: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table {
+            last_recv: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            receivers: (0..SLOTS).map(|_| AtomicU32::new(0)).collect(),
+            sent: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            ready: AtomicUsize::new(0),
+            lost: AtomicUsize::new(0),
+            frames: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A receiver: join (doithoai `hello`, or nothing for a baseline), then count
+/// every change frame until `stop` turns true. Returns when stopped or lost.
+pub async fn receiver(url: String, hello: Option<String>, table: Arc<Table>, mut stop: watch::Receiver<bool>) {
+    let mut ws = None;
+    for attempt in 0..20u64 {
+        match connect(&url).await {
+            Ok(w) => {
+                ws = Some(w);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await,
+        }
+    }
+    let Some(mut ws) = ws else {
+        table.lost.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    match hello {
+        Some(h) => {
+            if ws.send(Message::Text(h.into())).await.is_err() {
+                table.lost.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        None => {
+            table.ready.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    loop {
+        tokio::select! {
+            _ = stop.changed() => {
+                if *stop.borrow() {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+                    return;
+                }
+            }
+            msg = ws.next() => {
+                let Some(Ok(Message::Text(text))) = msg else {
+                    if matches!(msg, Some(Ok(_))) { continue; }
+                    table.lost.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                let now = now_us();
+                let head = scan(text.as_str());
+                match head.kind {
+                    "change" => {
+                        table.frames.fetch_add(1, Ordering::Relaxed);
+                        table.bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
+                        if let Some(k) = head.seq.map(|s| s as usize % SLOTS) {
+                            table.last_recv[k].fetch_max(now, Ordering::Relaxed);
+                            table.receivers[k].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    "snapshot" => { table.ready.fetch_add(1, Ordering::Relaxed); }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// A broadcaster's way of sending message after message.
+pub enum Sender {
+    /// A baseline: send a padded frame, wait for our own echo.
+    Baseline { ws: Ws, pad: String, next: Arc<AtomicU64>, stride: u64 },
+    /// doithoai: a moderator editing its own approved question; wait for the ack.
+    Doithoai { ws: Ws, question: String, version: u64, req: u64 },
+}
+
+impl Sender {
+    /// Connect a baseline broadcaster; keys are `first, first + stride, …`.
+    pub async fn baseline(url: &str, payload_bytes: usize, first: u64, stride: u64) -> Result<Sender, Error> {
+        let ws = connect(url).await?;
+        Ok(Sender::Baseline {
+            ws,
+            pad: "x".repeat(payload_bytes.saturating_sub(60)),
+            next: Arc::new(AtomicU64::new(first)),
+            stride,
+        })
+    }
+
+    /// Connect as `token`'s moderator, create and approve a question to edit.
+    pub async fn doithoai(url: &str, token: &str) -> Result<Sender, Error> {
+        let mut ws = connect(url).await?;
+        ws.send(Message::Text(format!("{{\"type\":\"hello\",\"protocol\":1,\"token\":\"{token}\"}}").into()))
+            .await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut s = Sender::Doithoai {
+            ws,
+            question: id.clone(),
+            version: 0,
+            req: 0,
+        };
+        s.command(&format!(r#"{{"type":"submit","id":"{id}","text":"{}"}}"#, edit_text(0))).await?;
+        s.command(&format!(r#"{{"type":"approve","question":"{id}","version":1}}"#)).await?;
+        if let Sender::Doithoai { version, .. } = &mut s {
+            *version = 2;
+        }
+        Ok(s)
+    }
+
+    /// Like `doithoai`, then assign the question and put it on air, so that
+    /// every audience (phones, displays, speakers, halls) sees each edit.
+    pub async fn doithoai_on_air(url: &str, token: &str, department: &str) -> Result<Sender, Error> {
+        let mut s = Sender::doithoai(url, token).await?;
+        let id = match &s {
+            Sender::Doithoai { question, .. } => question.clone(),
+            Sender::Baseline { .. } => return Err("not a doithoai sender".into()),
+        };
+        s.command(&format!(r#"{{"type":"assign","question":"{id}","version":2,"department":"{department}"}}"#))
+            .await?;
+        s.command(&format!(r#"{{"type":"put_on_air","question":"{id}","version":3}}"#)).await?;
+        if let Sender::Doithoai { version, .. } = &mut s {
+            *version = 4;
+        }
+        Ok(s)
+    }
+
+    async fn command(&mut self, cmd: &str) -> Result<u64, Error> {
+        let Sender::Doithoai { ws, req, .. } = self else {
+            return Err("not a doithoai sender".into());
+        };
+        *req += 1;
+        let want = format!("b{req}");
+        ws.send(Message::Text(format!(r#"{{"type":"cmd","req":"{want}","cmd":{cmd}}}"#).into()))
+            .await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let msg = tokio::time::timeout_at(deadline, ws.next())
+                .await
+                .map_err(|_| "no ack within 30 s")?
+                .ok_or("broadcaster connection closed")??;
+            let Message::Text(text) = msg else { continue };
+            let head = scan(text.as_str());
+            if head.req == Some(want.as_str()) {
+                return match (head.kind, head.seq) {
+                    ("ack", Some(seq)) => Ok(seq),
+                    _ => Err(format!("command refused: {text}").into()),
+                };
+            }
+        }
+    }
+
+    /// Send one broadcast, wait until the server has taken it (ack or own echo);
+    /// records its send time in `table`. Returns the message's key (seq).
+    pub async fn send_one(&mut self, table: &Table) -> Result<u64, Error> {
+        let sent = now_us();
+        match self {
+            Sender::Baseline { ws, pad, next, stride } => {
+                let key = next.fetch_add(*stride, Ordering::Relaxed);
+                table.sent[key as usize % SLOTS].store(sent, Ordering::Relaxed);
+                let frame = format!(r#"{{"type":"change","seq":{key},"at":{},"pad":"{pad}"}}"#, crate::now_ms());
+                ws.send(Message::Text(frame.into())).await?;
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+                loop {
+                    let msg = tokio::time::timeout_at(deadline, ws.next())
+                        .await
+                        .map_err(|_| "no echo within 30 s")?
+                        .ok_or("broadcaster connection closed")??;
+                    if let Message::Text(t) = msg {
+                        if scan(t.as_str()).seq == Some(key) {
+                            return Ok(key);
+                        }
+                    }
+                }
+            }
+            Sender::Doithoai { question, version, .. } => {
+                let (q, v) = (question.clone(), *version);
+                let cmd = format!(
+                    r#"{{"type":"edit","question":"{q}","version":{v},"text":"{}"}}"#,
+                    edit_text(v)
+                );
+                let seq = self.command(&cmd).await?;
+                table.sent[seq as usize % SLOTS].store(sent, Ordering::Relaxed);
+                if let Sender::Doithoai { version, .. } = self {
+                    *version += 1;
+                }
+                Ok(seq)
+            }
+        }
+    }
+}
+
+/// About 60 characters, so a phone's change frame is a few hundred bytes.
+fn edit_text(n: u64) -> String {
+    format!("Câu hỏi đang được trả lời, bản sửa số {n}: vốn vay khởi nghiệp")
+}

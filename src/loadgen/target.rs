@@ -1,0 +1,381 @@
+//! The servers under test and how to watch them: the real doithoai server
+//! (in this process, or as a child `doithoai serve` so its CPU and memory are
+//! its own), the bare fan-out baseline and the Node.js `ws` baseline (child
+//! processes), plus `/metrics` scraping and `/proc` sampling.
+//!
+//! Only loopback addresses are ever targeted: every server here binds
+//! 127.0.0.1, and `--url` is refused unless it names a loopback host.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::Error;
+use crate::config::ServeConfig;
+use crate::event::{EventConfig, Hall};
+use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
+
+/// Which server a run talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Doithoai,
+    /// `loadgen bare-server`: axum ws with the same buffers, no store, no logic.
+    Bare,
+    /// bench/node/server.js on the `ws` package.
+    Node,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Doithoai => "doithoai",
+            Kind::Bare => "bare axum fan-out",
+            Kind::Node => "Node ws",
+        }
+    }
+}
+
+/// Where the doithoai server runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// Same process as the clients (tests; CPU and RSS then include the clients).
+    InProcess,
+    /// `doithoai serve` as a child process (the binary next to this one).
+    Child,
+}
+
+/// Settings of a doithoai server for a run.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub placement: Placement,
+    pub halls: usize,
+    /// Parent directory for the run's fresh data directory.
+    pub work_dir: PathBuf,
+}
+
+/// A running server.
+pub struct Server {
+    pub kind: Kind,
+    pub addr: SocketAddr,
+    /// Process whose CPU and memory are sampled (our own when in-process).
+    pub pid: u32,
+    pub in_process: bool,
+    pub data_dir: Option<PathBuf>,
+    pub event: Option<EventConfig>,
+    /// Seat → token for the event.
+    pub tokens: HashMap<String, String>,
+    child: Option<Child>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// An event with `halls` halls and the built-in departments and groups.
+pub fn bench_event(halls: usize) -> Result<EventConfig, Error> {
+    let base = EventConfig::builtin();
+    let mut e = base.clone();
+    e.id = format!("bench-{halls}");
+    e.name = format!("Đối thoại thử tải, {halls} điểm cầu");
+    e.halls = (0..halls)
+        .map(|i| match base.halls.get(i) {
+            Some(h) if halls <= base.halls.len() => h.clone(),
+            _ => Hall {
+                id: format!("xa-{:03}", i + 1),
+                name: format!("Xã {:03}", i + 1),
+            },
+        })
+        .collect();
+    // Round-trip through the validating parser, as an operator's file would go.
+    Ok(EventConfig::from_toml(&e.to_toml())?)
+}
+
+fn fresh_dir(parent: &Path, what: &str) -> Result<PathBuf, Error> {
+    let dir = parent.join(format!("{what}-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Prepare a data directory holding only the bench event; return its tokens.
+async fn prepare_store(dir: &Path, event: &EventConfig) -> Result<HashMap<String, String>, Error> {
+    let store = SqliteStore::open(dir).await?;
+    store.put_event(event).await?;
+    let secret = crate::load_secret(&crate::config::StoreConfig::sqlite_in(dir))?;
+    let issued = crate::auth::issue_tokens(&store, &secret, event, "", None).await?;
+    store.pool().close().await;
+    Ok(issued.into_iter().map(|t| (t.slot, t.token)).collect())
+}
+
+impl Server {
+    /// Start doithoai with a fresh data directory and an event of `spec.halls` halls.
+    pub async fn doithoai(spec: &ServerSpec) -> Result<Server, Error> {
+        let event = bench_event(spec.halls)?;
+        let dir = fresh_dir(&spec.work_dir, "doithoai")?;
+        let tokens = prepare_store(&dir, &event).await?;
+        let mut server = match spec.placement {
+            Placement::InProcess => {
+                let mut config = ServeConfig::for_tests(&dir);
+                // Every phone here shares 127.0.0.1, and each submits rarely.
+                config.address_per_minute = 10_000_000;
+                config.device_per_minute = 60;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let addr = listener.local_addr()?;
+                let app = crate::open(config).await?;
+                let (tx, rx) = oneshot::channel::<()>();
+                let task = tokio::spawn(crate::serve(listener, app, async move {
+                    let _ = rx.await;
+                }));
+                Server {
+                    kind: Kind::Doithoai,
+                    addr,
+                    pid: std::process::id(),
+                    in_process: true,
+                    data_dir: None,
+                    event: None,
+                    tokens: HashMap::new(),
+                    child: None,
+                    shutdown: Some(tx),
+                    task: Some(task),
+                }
+            }
+            Placement::Child => {
+                let bin = sibling_binary("doithoai")?;
+                let log = std::fs::File::create(dir.join("server.log"))?;
+                let mut cmd = Command::new(bin);
+                cmd.arg("serve")
+                    .arg("--data-dir")
+                    .arg(&dir)
+                    .args(["--listen", "127.0.0.1:0", "--quiet-tokens"])
+                    .env("DOITHOAI_ADDRESS_PER_MINUTE", "10000000")
+                    .env("DOITHOAI_DEVICE_PER_MINUTE", "60")
+                    .env("RUST_LOG", "warn,sqlx=warn")
+                    .env_remove("DOITHOAI_SECRET")
+                    .env_remove("DOITHOAI_DATABASE_URL")
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::from(log))
+                    .kill_on_drop(true);
+                let (child, addr) = spawn_and_find_addr(cmd, "running at http://").await?;
+                Server::child(Kind::Doithoai, child, addr)?
+            }
+        };
+        server.data_dir = Some(dir);
+        server.event = Some(event);
+        server.tokens = tokens;
+        Ok(server)
+    }
+
+    /// Start a baseline fan-out server as a child process.
+    pub async fn baseline(kind: Kind, repo_dir: &Path) -> Result<Server, Error> {
+        let mut cmd = match kind {
+            Kind::Bare => {
+                let mut c = Command::new(std::env::current_exe()?);
+                c.args(["bare-server", "--listen", "127.0.0.1:0"]);
+                c
+            }
+            Kind::Node => {
+                let mut c = Command::new("node");
+                c.arg(repo_dir.join("bench/node/server.js"))
+                    .env("HOST", "127.0.0.1")
+                    .env("PORT", "0");
+                c
+            }
+            Kind::Doithoai => return Err("use Server::doithoai".into()),
+        };
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
+        let (child, addr) = spawn_and_find_addr(cmd, "listening on ").await?;
+        Server::child(kind, child, addr)
+    }
+
+    fn child(kind: Kind, child: Child, addr: SocketAddr) -> Result<Server, Error> {
+        let pid = child.id().ok_or("child exited at once")?;
+        Ok(Server {
+            kind,
+            addr,
+            pid,
+            in_process: false,
+            data_dir: None,
+            event: None,
+            tokens: HashMap::new(),
+            child: Some(child),
+            shutdown: None,
+            task: None,
+        })
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub fn event(&self) -> Result<&EventConfig, Error> {
+        self.event.as_ref().ok_or_else(|| "not a doithoai server".into())
+    }
+
+    pub fn token(&self, slot: &str) -> Result<String, Error> {
+        self.tokens.get(slot).cloned().ok_or_else(|| format!("no token for seat {slot}").into())
+    }
+
+    /// The server's Prometheus counters (doithoai only).
+    pub async fn metrics(&self) -> Result<Metrics, Error> {
+        let text = http_get(self.addr, "/metrics").await?;
+        Ok(Metrics::parse(&text))
+    }
+
+    pub fn sample(&self) -> ProcSample {
+        ProcSample::of(self.pid)
+    }
+
+    /// Stop gracefully (doithoai flushes its writers); kill after a grace period.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
+        }
+        if let Some(mut child) = self.child.take() {
+            #[cfg(unix)]
+            if let Some(pid) = child.id() {
+                // SIGTERM: doithoai's graceful shutdown path.
+                let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            }
+            if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
+        }
+    }
+}
+
+/// A binary built alongside the running one (target/<profile>/NAME).
+pub fn sibling_binary(name: &str) -> Result<PathBuf, Error> {
+    let exe = std::env::current_exe()?;
+    let mut dir = exe.parent().ok_or("no exe dir")?.to_path_buf();
+    // Test binaries live in target/<profile>/deps.
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!("{} not found: run `cargo build --release --bins` first", path.display()).into())
+    }
+}
+
+async fn spawn_and_find_addr(mut cmd: Command, marker: &str) -> Result<(Child, SocketAddr), Error> {
+    let mut child = cmd.spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(rest) = line.split(marker).nth(1) {
+                let addr: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
+                return Ok::<_, Error>(Some(addr.parse::<SocketAddr>()?));
+            }
+        }
+        Ok(None)
+    })
+    .await
+    .map_err(|_| "server did not start within 30 s")??
+    .ok_or("server exited before printing its address")?;
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    if !found.ip().is_loopback() {
+        return Err(format!("refusing non-loopback address {found}").into());
+    }
+    Ok((child, found))
+}
+
+/// A tiny HTTP/1.1 GET (no client library needed for two endpoints).
+pub async fn http_get(addr: SocketAddr, path: &str) -> Result<String, Error> {
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .map_err(|_| "HTTP timeout")??;
+    let text = String::from_utf8_lossy(&buf);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    Ok(body.to_string())
+}
+
+/// Scraped Prometheus counters by full name (labels included).
+#[derive(Debug, Clone, Default)]
+pub struct Metrics(pub HashMap<String, f64>);
+
+impl Metrics {
+    pub fn parse(text: &str) -> Metrics {
+        let map = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (k, v) = l.rsplit_once(' ')?;
+                Some((k.to_string(), v.parse().ok()?))
+            })
+            .collect();
+        Metrics(map)
+    }
+    pub fn get(&self, name: &str) -> f64 {
+        self.0.get(name).copied().unwrap_or(0.0)
+    }
+    /// `self - earlier` for one counter.
+    pub fn delta(&self, earlier: &Metrics, name: &str) -> f64 {
+        self.get(name) - earlier.get(name)
+    }
+}
+
+/// CPU time and memory of a process, from /proc.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ProcSample {
+    /// User + system CPU seconds.
+    pub cpu_s: f64,
+    pub rss_kib: u64,
+    pub peak_rss_kib: u64,
+    pub at_us: u64,
+}
+
+/// Linux reports CPU time in clock ticks of 1/100 s on every mainstream build.
+const CLOCK_TICKS: f64 = 100.0;
+
+impl ProcSample {
+    pub fn of(pid: u32) -> ProcSample {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+        let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        // utime and stime are fields 14 and 15 of stat; here 0-based after ')' that is 11 and 12.
+        let cpu_s = (tick(11) + tick(12)) as f64 / CLOCK_TICKS;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        ProcSample {
+            cpu_s,
+            rss_kib: kib("VmRSS:"),
+            peak_rss_kib: kib("VmHWM:"),
+            at_us: super::stats::now_us(),
+        }
+    }
+
+    /// Cores used on average between `earlier` and `self`.
+    pub fn cores_since(&self, earlier: &ProcSample) -> f64 {
+        let wall = (self.at_us.saturating_sub(earlier.at_us)) as f64 / 1e6;
+        if wall <= 0.0 {
+            return 0.0;
+        }
+        (self.cpu_s - earlier.cpu_s) / wall
+    }
+}
