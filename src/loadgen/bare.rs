@@ -12,6 +12,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
@@ -27,6 +28,10 @@ struct Fanout {
 /// Serve the bare fan-out on `listener` until the process ends.
 pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
     let app = Router::new().route("/ws", get(upgrade)).with_state(Arc::new(Fanout::default()));
+    // TCP_NODELAY, as doithoai's `serve` sets it (and as Node's ws does).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await
 }
 

@@ -110,43 +110,118 @@ pub async fn receiver(url: String, hello: Option<String>, table: Arc<Table>, mut
     }
 }
 
+/// What a broadcaster's reader passes on: replies (and, for a baseline, the
+/// keys of echoed broadcasts).
+#[derive(Debug, Clone)]
+struct Reply {
+    kind: String,
+    seq: Option<u64>,
+    req: Option<String>,
+    text: String,
+}
+
+/// A broadcaster's connection. A reader task drains every frame the server
+/// sends, so the broadcaster never becomes a slow consumer while it waits
+/// between messages (a moderator also receives presence and every change).
+struct Link {
+    sink: futures_util::stream::SplitSink<Ws, Message>,
+    replies: tokio::sync::mpsc::UnboundedReceiver<Reply>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl Link {
+    async fn open(url: &str, hello: Option<String>, echoes: bool) -> Result<Link, Error> {
+        let ws = connect(url).await?;
+        let (mut sink, mut stream) = ws.split();
+        if let Some(h) = hello {
+            sink.send(Message::Text(h.into())).await?;
+        }
+        let (tx, replies) = tokio::sync::mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                let Message::Text(text) = msg else { continue };
+                let head = scan(text.as_str());
+                let wanted = matches!(head.kind, "ack" | "error" | "bye") || (echoes && head.kind == "change");
+                if wanted {
+                    let reply = Reply {
+                        kind: head.kind.to_string(),
+                        seq: head.seq,
+                        req: head.req.map(str::to_string),
+                        text: if head.kind == "change" { String::new() } else { text.as_str().to_string() },
+                    };
+                    if tx.send(reply).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Link { sink, replies, reader })
+    }
+
+    async fn wait(&mut self, what: &str, pred: impl Fn(&Reply) -> bool) -> Result<Reply, Error> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = tokio::time::timeout_at(deadline, self.replies.recv())
+                .await
+                .map_err(|_| format!("no {what} within 30 s"))?
+                .ok_or("broadcaster connection closed")?;
+            if r.kind == "bye" {
+                return Err(format!("broadcaster evicted: {}", r.text).into());
+            }
+            if pred(&r) {
+                return Ok(r);
+            }
+        }
+    }
+}
+
 /// A broadcaster's way of sending message after message.
-pub enum Sender {
+pub struct Sender {
+    link: Link,
+    mode: Mode,
+}
+
+enum Mode {
     /// A baseline: send a padded frame, wait for our own echo.
-    Baseline { ws: Ws, pad: String, next: Arc<AtomicU64>, stride: u64 },
-    /// doithoai: a moderator editing its own approved question; wait for the ack.
-    Doithoai { ws: Ws, question: String, version: u64, req: u64 },
+    Baseline { pad: String, next: u64, stride: u64 },
+    /// doithoai: a moderator editing its own question; wait for the ack.
+    Doithoai { question: String, version: u64, req: u64 },
 }
 
 impl Sender {
     /// Connect a baseline broadcaster; keys are `first, first + stride, …`.
     pub async fn baseline(url: &str, payload_bytes: usize, first: u64, stride: u64) -> Result<Sender, Error> {
-        let ws = connect(url).await?;
-        Ok(Sender::Baseline {
-            ws,
-            pad: "x".repeat(payload_bytes.saturating_sub(60)),
-            next: Arc::new(AtomicU64::new(first)),
-            stride,
+        Ok(Sender {
+            link: Link::open(url, None, true).await?,
+            mode: Mode::Baseline {
+                pad: "x".repeat(payload_bytes.saturating_sub(60)),
+                next: first,
+                stride,
+            },
         })
     }
 
     /// Connect as `token`'s moderator, create and approve a question to edit.
     pub async fn doithoai(url: &str, token: &str) -> Result<Sender, Error> {
-        let mut ws = connect(url).await?;
-        ws.send(Message::Text(format!("{{\"type\":\"hello\",\"protocol\":1,\"token\":\"{token}\"}}").into()))
-            .await?;
+        let hello = format!("{{\"type\":\"hello\",\"protocol\":1,\"token\":\"{token}\"}}");
         let id = uuid::Uuid::new_v4().to_string();
-        let mut s = Sender::Doithoai {
-            ws,
-            question: id.clone(),
-            version: 0,
-            req: 0,
+        let mut s = Sender {
+            link: Link::open(url, Some(hello), false).await?,
+            mode: Mode::Doithoai {
+                question: id.clone(),
+                version: 0,
+                req: 0,
+            },
         };
         s.command(&format!(r#"{{"type":"submit","id":"{id}","text":"{}"}}"#, edit_text(0))).await?;
         s.command(&format!(r#"{{"type":"approve","question":"{id}","version":1}}"#)).await?;
-        if let Sender::Doithoai { version, .. } = &mut s {
-            *version = 2;
-        }
+        s.set_version(2);
         Ok(s)
     }
 
@@ -154,41 +229,37 @@ impl Sender {
     /// every audience (phones, displays, speakers, halls) sees each edit.
     pub async fn doithoai_on_air(url: &str, token: &str, department: &str) -> Result<Sender, Error> {
         let mut s = Sender::doithoai(url, token).await?;
-        let id = match &s {
-            Sender::Doithoai { question, .. } => question.clone(),
-            Sender::Baseline { .. } => return Err("not a doithoai sender".into()),
+        let id = match &s.mode {
+            Mode::Doithoai { question, .. } => question.clone(),
+            Mode::Baseline { .. } => return Err("not a doithoai sender".into()),
         };
         s.command(&format!(r#"{{"type":"assign","question":"{id}","version":2,"department":"{department}"}}"#))
             .await?;
         s.command(&format!(r#"{{"type":"put_on_air","question":"{id}","version":3}}"#)).await?;
-        if let Sender::Doithoai { version, .. } = &mut s {
-            *version = 4;
-        }
+        s.set_version(4);
         Ok(s)
     }
 
+    fn set_version(&mut self, v: u64) {
+        if let Mode::Doithoai { version, .. } = &mut self.mode {
+            *version = v;
+        }
+    }
+
     async fn command(&mut self, cmd: &str) -> Result<u64, Error> {
-        let Sender::Doithoai { ws, req, .. } = self else {
+        let Mode::Doithoai { req, .. } = &mut self.mode else {
             return Err("not a doithoai sender".into());
         };
         *req += 1;
         let want = format!("b{req}");
-        ws.send(Message::Text(format!(r#"{{"type":"cmd","req":"{want}","cmd":{cmd}}}"#).into()))
+        self.link
+            .sink
+            .send(Message::Text(format!(r#"{{"type":"cmd","req":"{want}","cmd":{cmd}}}"#).into()))
             .await?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let msg = tokio::time::timeout_at(deadline, ws.next())
-                .await
-                .map_err(|_| "no ack within 30 s")?
-                .ok_or("broadcaster connection closed")??;
-            let Message::Text(text) = msg else { continue };
-            let head = scan(text.as_str());
-            if head.req == Some(want.as_str()) {
-                return match (head.kind, head.seq) {
-                    ("ack", Some(seq)) => Ok(seq),
-                    _ => Err(format!("command refused: {text}").into()),
-                };
-            }
+        let r = self.link.wait("ack", |r| r.req.as_deref() == Some(want.as_str())).await?;
+        match (r.kind.as_str(), r.seq) {
+            ("ack", Some(seq)) => Ok(seq),
+            _ => Err(format!("command refused: {}", r.text).into()),
         }
     }
 
@@ -196,34 +267,24 @@ impl Sender {
     /// records its send time in `table`. Returns the message's key (seq).
     pub async fn send_one(&mut self, table: &Table) -> Result<u64, Error> {
         let sent = now_us();
-        match self {
-            Sender::Baseline { ws, pad, next, stride } => {
-                let key = next.fetch_add(*stride, Ordering::Relaxed);
+        match &mut self.mode {
+            Mode::Baseline { pad, next, stride } => {
+                let key = *next;
+                *next += *stride;
                 table.sent[key as usize % SLOTS].store(sent, Ordering::Relaxed);
                 let frame = format!(r#"{{"type":"change","seq":{key},"at":{},"pad":"{pad}"}}"#, crate::now_ms());
-                ws.send(Message::Text(frame.into())).await?;
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-                loop {
-                    let msg = tokio::time::timeout_at(deadline, ws.next())
-                        .await
-                        .map_err(|_| "no echo within 30 s")?
-                        .ok_or("broadcaster connection closed")??;
-                    if let Message::Text(t) = msg {
-                        if scan(t.as_str()).seq == Some(key) {
-                            return Ok(key);
-                        }
-                    }
-                }
+                self.link.sink.send(Message::Text(frame.into())).await?;
+                self.link.wait("echo", |r| r.kind == "change" && r.seq == Some(key)).await?;
+                Ok(key)
             }
-            Sender::Doithoai { question, version, .. } => {
-                let (q, v) = (question.clone(), *version);
+            Mode::Doithoai { question, version, .. } => {
                 let cmd = format!(
-                    r#"{{"type":"edit","question":"{q}","version":{v},"text":"{}"}}"#,
-                    edit_text(v)
+                    r#"{{"type":"edit","question":"{question}","version":{version},"text":"{}"}}"#,
+                    edit_text(*version)
                 );
                 let seq = self.command(&cmd).await?;
                 table.sent[seq as usize % SLOTS].store(sent, Ordering::Relaxed);
-                if let Sender::Doithoai { version, .. } = self {
+                if let Mode::Doithoai { version, .. } = &mut self.mode {
                     *version += 1;
                 }
                 Ok(seq)
