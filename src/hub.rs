@@ -86,6 +86,10 @@ struct Subscriber {
     tx: mpsc::Sender<Bytes>,
     queued: Arc<AtomicUsize>,
     eviction: Arc<Eviction>,
+    /// Staff seats (everyone but phones) are offered each frame before the
+    /// phones, so their writers are woken first and do not queue behind
+    /// thousands of phones' in the runtime (BENCHMARKS.md, event day).
+    first: bool,
 }
 
 /// What a connection reads from.
@@ -249,6 +253,7 @@ impl Hub {
                 tx,
                 queued: queued.clone(),
                 eviction: eviction.clone(),
+                first: role != Role::Participant,
             },
         );
         if presence.is_some() {
@@ -334,13 +339,17 @@ impl Hub {
     pub fn publish(&self, change: Arc<Change>) {
         let mut inner = self.lock();
         inner.seq = change.seq;
-        let mut frames = HashMap::new();
+        let mut frames: HashMap<Audience, Option<Bytes>> = HashMap::new();
         let mut evicted = Vec::new();
         let mut sent = 0u64;
-        for (audience, group) in inner.groups.iter() {
-            let frame = change_frame(&change, audience);
-            if let Some(f) = &frame {
-                for (id, sub) in group {
+        // Two passes, staff then phones; each audience's frame is still built once.
+        for first in [true, false] {
+            for (audience, group) in inner.groups.iter() {
+                let frame = frames
+                    .entry(audience.clone())
+                    .or_insert_with(|| change_frame(&change, audience));
+                let Some(f) = frame else { continue };
+                for (id, sub) in group.iter().filter(|(_, s)| s.first == first) {
                     if self.offer(sub, f) {
                         sent += 1;
                     } else {
@@ -348,7 +357,6 @@ impl Hub {
                     }
                 }
             }
-            frames.insert(audience.clone(), frame);
         }
         self.metrics.messages_out.fetch_add(sent, Ordering::Relaxed);
         self.evict(&mut inner, evicted, EvictReason::SlowConsumer);

@@ -33,12 +33,32 @@ async fn event_day_delivers_every_change_once_in_order() {
     )
     .await
     .expect("event day runs");
-    assert!(report.check.ok(), "delivery check failed: {:?}", report.check);
-    assert!(report.acked > 20, "too few submissions acknowledged: {}", report.acked);
-    assert!(report.moderator_commands > 5, "moderators did too little: {}", report.moderator_commands);
-    assert!(report.check.delivered > 1000, "too few deliveries checked: {:?}", report.check);
+    assert!(
+        report.check.ok(),
+        "delivery check failed: {:?}",
+        report.check
+    );
+    assert!(
+        report.acked > 20,
+        "too few submissions acknowledged: {}",
+        report.acked
+    );
+    assert!(
+        report.moderator_commands > 5,
+        "moderators did too little: {}",
+        report.moderator_commands
+    );
+    assert!(
+        report.check.delivered > 1000,
+        "too few deliveries checked: {:?}",
+        report.check
+    );
     assert_eq!(report.queue_drops, 0.0);
-    assert_eq!(report.errors, 0, "command errors: {:?}", report.error_examples);
+    assert_eq!(
+        report.errors, 0,
+        "command errors: {:?}",
+        report.error_examples
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,8 +75,19 @@ async fn reconnect_storm_resumes_without_gaps_or_repeats() {
     )
     .await
     .expect("storm runs");
-    assert!(report.check.ok(), "delivery check failed: {:?}", report.check);
-    assert_eq!(report.caught_up_clients, report.clients, "not every client caught up");
-    assert!(report.replayed >= (report.clients * 5) as u64, "replay too small: {}", report.replayed);
+    assert!(
+        report.check.ok(),
+        "delivery check failed: {:?}",
+        report.check
+    );
+    assert_eq!(
+        report.caught_up_clients, report.clients,
+        "not every client caught up"
+    );
+    assert!(
+        report.replayed >= (report.clients * 5) as u64,
+        "replay too small: {}",
+        report.replayed
+    );
     assert_eq!(report.resume_snapshots, 0, "resumes fell back to snapshots");
 }

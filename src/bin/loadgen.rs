@@ -11,12 +11,17 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use doithoai::loadgen::report::{self, Results};
-use doithoai::loadgen::scenario::{self, Baselines, BurstOpts, CapacityOpts, Common, EventDayOpts, StormOpts};
+use doithoai::loadgen::scenario::{
+    self, Baselines, BurstOpts, CapacityOpts, Common, EventDayOpts, StormOpts,
+};
 use doithoai::loadgen::target::{Kind, Placement};
 use doithoai::loadgen::Error;
 
 #[derive(Parser)]
-#[command(name = "loadgen", about = "Load generator and benchmarks for doithoai (loopback only)")]
+#[command(
+    name = "loadgen",
+    about = "Load generator and benchmarks for doithoai (loopback only)"
+)]
 struct Cli {
     /// Run the server inside this process instead of as a child process
     /// (CPU and RSS then include the load generator's own).
@@ -37,6 +42,19 @@ struct Cli {
     /// Smaller numbers everywhere (a smoke run of the whole suite).
     #[arg(long, global = true)]
     small: bool,
+    /// Drive an already running doithoai instead (loopback only), e.g.
+    /// ws://127.0.0.1:8080/ws; needs --data-dir and --event.
+    #[arg(long, global = true, requires_all = ["data_dir", "event"])]
+    url: Option<String>,
+    /// The external server's data directory (tokens and change log).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// The external server's event id.
+    #[arg(long, global = true)]
+    event: Option<String>,
+    /// The external server's process id, for CPU and RSS.
+    #[arg(long, global = true)]
+    pid: Option<u32>,
     /// Skip the Node.js baseline.
     #[arg(long, global = true)]
     no_node: bool,
@@ -89,6 +107,9 @@ enum Scenario {
     Memory {
         #[arg(long, value_delimiter = ',', default_values_t = vec![1000, 10000])]
         clients: Vec<usize>,
+        /// Approved questions in doithoai's public snapshot before phones join.
+        #[arg(long, default_value_t = 0)]
+        questions: usize,
     },
     /// Most clients with p95 send → last client ≤ the limit, doithoai and the baselines.
     Capacity {
@@ -112,7 +133,9 @@ enum Scenario {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if std::env::var("RUST_LOG").is_ok() {
-        let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .try_init();
     }
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -154,7 +177,16 @@ async fn run(cli: Cli) -> Result<(), Error> {
     std::fs::create_dir_all(&cli.work_dir)?;
     std::fs::create_dir_all(&cli.out)?;
     let common = Common {
-        placement: if cli.in_process { Placement::InProcess } else { Placement::Child },
+        placement: match (&cli.url, &cli.data_dir, &cli.event) {
+            (Some(url), Some(data_dir), Some(event)) => Placement::External {
+                url: url.clone(),
+                data_dir: data_dir.clone(),
+                event: event.clone(),
+                pid: cli.pid,
+            },
+            _ if cli.in_process => Placement::InProcess,
+            _ => Placement::Child,
+        },
         work_dir: cli.work_dir.clone(),
         connect_batch: cli.connect_batch,
     };
@@ -166,9 +198,19 @@ async fn run(cli: Cli) -> Result<(), Error> {
         kinds,
         repo_dir: std::env::current_dir()?,
     };
-    let duration = Duration::from_secs(if cli.small { cli.duration.min(5) } else { cli.duration });
+    let duration = Duration::from_secs(if cli.small {
+        cli.duration.min(5)
+    } else {
+        cli.duration
+    });
     let small = cli.small;
-    let scale = |v: Vec<usize>| -> Vec<usize> { if small { v.into_iter().map(|n| (n / 20).max(50)).collect() } else { v } };
+    let scale = |v: Vec<usize>| -> Vec<usize> {
+        if small {
+            v.into_iter().map(|n| (n / 20).max(50)).collect()
+        } else {
+            v
+        }
+    };
     let mut results = Results {
         started: time_now(),
         machine: machine(),
@@ -176,67 +218,157 @@ async fn run(cli: Cli) -> Result<(), Error> {
     };
     let mut limit = 500.0;
     let all = matches!(cli.scenario, Scenario::All);
-    let day = |halls: usize, participants: usize, submit_rate: f64, moderate_rate: f64| EventDayOpts {
-        halls,
-        participants,
-        submit_rate,
-        moderate_rate,
-        on_air_every: Duration::from_secs(5),
-        duration,
-    };
+    let day =
+        |halls: usize, participants: usize, submit_rate: f64, moderate_rate: f64| EventDayOpts {
+            halls,
+            participants,
+            submit_rate,
+            moderate_rate,
+            on_air_every: Duration::from_secs(5),
+            duration,
+        };
     match cli.scenario {
-        Scenario::EventDay { participants, halls, submit_rate, moderate_rate } => {
+        Scenario::EventDay {
+            participants,
+            halls,
+            submit_rate,
+            moderate_rate,
+        } => {
             for p in scale(participants) {
-                results.event_day.push(progress(scenario::event_day(&common, &day(halls, p, submit_rate, moderate_rate)).await?));
+                results.event_day.push(progress(
+                    scenario::event_day(&common, &day(halls, p, submit_rate, moderate_rate))
+                        .await?,
+                ));
             }
         }
-        Scenario::ManyHalls { halls, participants } => {
+        Scenario::ManyHalls {
+            halls,
+            participants,
+        } => {
             for h in halls {
                 let p = scale(vec![participants])[0];
-                results.many_halls.push(progress(scenario::event_day(&common, &day(h, p, 20.0, 2.0)).await?));
+                results.many_halls.push(progress(
+                    scenario::event_day(&common, &day(h, p, 20.0, 2.0)).await?,
+                ));
             }
         }
         Scenario::SubmitBurst { submitters, window } => {
-            results.burst.push(progress(scenario::submit_burst(&common, &burst(submitters, window, duration)).await?));
+            results.burst.push(progress(
+                scenario::submit_burst(&common, &burst(submitters, window, duration)).await?,
+            ));
         }
-        Scenario::ReconnectStorm { participants, halls, missed, jitter_ms } => {
+        Scenario::ReconnectStorm {
+            participants,
+            halls,
+            missed,
+            jitter_ms,
+        } => {
             let p = scale(vec![participants])[0];
-            results.storm.push(progress(scenario::reconnect_storm(&common, &StormOpts { halls, participants: p, missed, jitter_ms }).await?));
+            results.storm.push(progress(
+                scenario::reconnect_storm(
+                    &common,
+                    &StormOpts {
+                        halls,
+                        participants: p,
+                        missed,
+                        jitter_ms,
+                    },
+                )
+                .await?,
+            ));
         }
-        Scenario::Memory { clients } => {
-            results.memory = progress(scenario::memory(&common, &baselines, &scale(clients)).await?);
+        Scenario::Memory { clients, questions } => {
+            results.memory =
+                progress(scenario::memory(&common, &baselines, &scale(clients), questions).await?);
         }
-        Scenario::Capacity { ladder, interval_ms, limit_ms } => {
+        Scenario::Capacity {
+            ladder,
+            interval_ms,
+            limit_ms,
+        } => {
             limit = limit_ms;
-            results.capacity = progress(scenario::capacity(&common, &baselines, &capacity(scale(ladder), interval_ms, limit_ms, duration)).await?);
+            results.capacity = progress(
+                scenario::capacity(
+                    &common,
+                    &baselines,
+                    &capacity(scale(ladder), interval_ms, limit_ms, duration),
+                )
+                .await?,
+            );
         }
         Scenario::All => {
             for p in scale(vec![1000, 5000, 10000]) {
-                results.event_day.push(progress(scenario::event_day(&common, &day(12, p, 20.0, 2.0)).await?));
+                results.event_day.push(progress(
+                    scenario::event_day(&common, &day(12, p, 20.0, 2.0)).await?,
+                ));
             }
             for h in [102, 200] {
                 let p = scale(vec![10000])[0];
-                results.many_halls.push(progress(scenario::event_day(&common, &day(h, p, 20.0, 2.0)).await?));
+                results.many_halls.push(progress(
+                    scenario::event_day(&common, &day(h, p, 20.0, 2.0)).await?,
+                ));
             }
-            results.burst.push(progress(scenario::submit_burst(&common, &burst(200, 8, duration)).await?));
+            results.burst.push(progress(
+                scenario::submit_burst(&common, &burst(200, 8, duration)).await?,
+            ));
             let p = scale(vec![10000])[0];
-            results.storm.push(progress(scenario::reconnect_storm(&common, &StormOpts { halls: 200, participants: p, missed: 5, jitter_ms: 0 }).await?));
-            results.memory = progress(scenario::memory(&common, &baselines, &scale(vec![1000, 10000])).await?);
+            results.storm.push(progress(
+                scenario::reconnect_storm(
+                    &common,
+                    &StormOpts {
+                        halls: 200,
+                        participants: p,
+                        missed: 5,
+                        jitter_ms: 0,
+                    },
+                )
+                .await?,
+            ));
+            results.memory = progress(
+                scenario::memory(&common, &baselines, &scale(vec![1000, 10000]), 0).await?,
+            );
+            let with_questions = Baselines {
+                kinds: vec![Kind::Doithoai],
+                repo_dir: baselines.repo_dir.clone(),
+            };
+            results.memory.extend(progress(
+                scenario::memory(&common, &with_questions, &scale(vec![10000]), 100).await?,
+            ));
             let step = Duration::from_secs(if small { 3 } else { 10 });
             results.capacity = progress(
-                scenario::capacity(&common, &baselines, &capacity(scale(vec![1000, 2500, 5000, 10000, 15000, 19000]), 250, 500.0, step)).await?,
+                scenario::capacity(
+                    &common,
+                    &baselines,
+                    &capacity(
+                        scale(vec![1000, 2500, 5000, 10000, 15000, 19000]),
+                        250,
+                        500.0,
+                        step,
+                    ),
+                )
+                .await?,
             );
         }
         Scenario::BareServer { .. } => unreachable!("handled above"),
     }
     let md = report::markdown(&results, limit);
-    let suffix = if all { String::new() } else { format!("-{}", time_now().replace([':', ' '], "-")) };
+    let suffix = if all {
+        String::new()
+    } else {
+        format!("-{}", time_now().replace([':', ' '], "-"))
+    };
     std::fs::write(cli.out.join(format!("results{suffix}.md")), &md)?;
-    std::fs::write(cli.out.join(format!("results{suffix}.json")), serde_json::to_string_pretty(&results)?)?;
+    std::fs::write(
+        cli.out.join(format!("results{suffix}.json")),
+        serde_json::to_string_pretty(&results)?,
+    )?;
     if !results.event_day.is_empty() {
         let mut runs = results.event_day.clone();
         runs.extend(results.many_halls.iter().filter(|r| r.halls == 12).cloned());
-        std::fs::write(cli.out.join(format!("latency{suffix}.svg")), report::latency_svg(&runs))?;
+        std::fs::write(
+            cli.out.join(format!("latency{suffix}.svg")),
+            report::latency_svg(&runs),
+        )?;
     }
     println!("{md}");
     Ok(())
@@ -258,7 +390,7 @@ fn capacity(ladder: Vec<usize>, interval_ms: u64, limit_ms: f64, step: Duration)
         step,
         broadcasters: 4,
         interval: Duration::from_millis(interval_ms),
-        payload_bytes: 330,
+        payload_bytes: 405,
         p95_limit_ms: limit_ms,
     }
 }

@@ -27,7 +27,9 @@ struct Fanout {
 
 /// Serve the bare fan-out on `listener` until the process ends.
 pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
-    let app = Router::new().route("/ws", get(upgrade)).with_state(Arc::new(Fanout::default()));
+    let app = Router::new()
+        .route("/ws", get(upgrade))
+        .with_state(Arc::new(Fanout::default()));
     // TCP_NODELAY, as doithoai's `serve` sets it (and as Node's ws does).
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

@@ -67,9 +67,12 @@ pub fn check(log: &[Change], clients: &[ClientLog]) -> CheckReport {
         ..CheckReport::default()
     };
     for c in clients {
-        let seqs = visible
-            .entry(c.audience.clone())
-            .or_insert_with(|| log.iter().filter(|ch| hub::change_frame(ch, &c.audience).is_some()).map(|ch| ch.seq).collect());
+        let seqs = visible.entry(c.audience.clone()).or_insert_with(|| {
+            log.iter()
+                .filter(|ch| hub::change_frame(ch, &c.audience).is_some())
+                .map(|ch| ch.seq)
+                .collect()
+        });
         check_one(c, seqs, last, &mut report);
     }
     report
@@ -108,7 +111,10 @@ fn check_one(c: &ClientLog, visible: &[u64], last: u64, report: &mut CheckReport
                     Some(&e) if e < r.seq && visible.binary_search(&r.seq).is_ok() => {
                         let skipped = next_after(r.seq) - 1 - n;
                         report.missing += skipped as u64;
-                        problem(report, format!("gap: expected {e}, got {} ({skipped} missing)", r.seq));
+                        problem(
+                            report,
+                            format!("gap: expected {e}, got {} ({skipped} missing)", r.seq),
+                        );
                         next = Some(next_after(r.seq));
                     }
                     _ => {
@@ -121,10 +127,19 @@ fn check_one(c: &ClientLog, visible: &[u64], last: u64, report: &mut CheckReport
     }
     // Whatever is visible after the client's position and at or before the end was missed.
     if let Some(n) = next {
-        let tail = visible[n.min(visible.len())..].iter().filter(|s| **s <= last).count();
+        let tail = visible[n.min(visible.len())..]
+            .iter()
+            .filter(|s| **s <= last)
+            .count();
         if tail > 0 {
             report.missing += tail as u64;
-            problem(report, format!("{tail} change(s) after {} never arrived", visible.get(n).copied().unwrap_or(0)));
+            problem(
+                report,
+                format!(
+                    "{tail} change(s) after {} never arrived",
+                    visible.get(n).copied().unwrap_or(0)
+                ),
+            );
         }
     } else {
         report.missing += 1;

@@ -47,7 +47,9 @@ pub struct Head<'a> {
 
 fn number_after(s: &str, key: &str) -> Option<i64> {
     let rest = &s[s.find(key)? + key.len()..];
-    let end = rest.find(|c: char| !c.is_ascii_digit() && c != '-').unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(rest.len());
     rest[..end].parse().ok()
 }
 
@@ -137,9 +139,14 @@ pub enum Phase {
     /// Connected, no more submissions.
     Quiet,
     /// Drop the connection now (reconnect storm); `generation` distinguishes storms.
-    Drop { generation: u32 },
+    Drop {
+        generation: u32,
+    },
     /// Reconnect (after a random delay up to `jitter_ms`) and resume by `last_seq`.
-    Resume { generation: u32, jitter_ms: u64 },
+    Resume {
+        generation: u32,
+        jitter_ms: u64,
+    },
     Stop,
 }
 
@@ -197,7 +204,10 @@ impl Spec {
 
 fn hello(spec: &Spec, last_seq: Option<u64>) -> String {
     match last_seq {
-        Some(s) => format!("{{\"type\":\"hello\",\"protocol\":1,{},\"last_seq\":{s}}}", spec.hello),
+        Some(s) => format!(
+            "{{\"type\":\"hello\",\"protocol\":1,{},\"last_seq\":{s}}}",
+            spec.hello
+        ),
         None => format!("{{\"type\":\"hello\",\"protocol\":1,{}}}", spec.hello),
     }
 }
@@ -215,7 +225,12 @@ fn now_unix_ms() -> i64 {
 }
 
 /// Run one client until `Phase::Stop`; returns what it saw.
-pub async fn run(url: String, spec: Spec, mut phase: watch::Receiver<Phase>, shared: Arc<Shared>) -> ClientLog {
+pub async fn run(
+    url: String,
+    spec: Spec,
+    mut phase: watch::Receiver<Phase>,
+    shared: Arc<Shared>,
+) -> ClientLog {
     let mut log = ClientLog {
         label: spec.label.clone(),
         role: spec.role,
@@ -259,7 +274,11 @@ pub async fn run(url: String, spec: Spec, mut phase: watch::Receiver<Phase>, sha
             }
         }
         let Some(mut ws) = ws else { return log };
-        if ws.send(Message::Text(hello(&spec, cursor).into())).await.is_err() {
+        if ws
+            .send(Message::Text(hello(&spec, cursor).into()))
+            .await
+            .is_err()
+        {
             log.lost += 1;
             continue;
         }
@@ -273,7 +292,11 @@ pub async fn run(url: String, spec: Spec, mut phase: watch::Receiver<Phase>, sha
                 t
             })
         };
-        let mut submit_timer = if *phase.borrow() == Phase::Run { timer() } else { None };
+        let mut submit_timer = if *phase.borrow() == Phase::Run {
+            timer()
+        } else {
+            None
+        };
         // What ends this connection.
         let ended: Option<Phase> = loop {
             // Read the phase outside `select!`: its guard must not live across an await.
@@ -358,9 +381,7 @@ pub async fn run(url: String, spec: Spec, mut phase: watch::Receiver<Phase>, sha
                             }
                         }
                         "error" => log.errors.push(format!("{}: {}", head.req.unwrap_or("-"), head.code.unwrap_or("?"))),
-                        "bye" => {
-                            if head.code == Some("slow_consumer") { log.evictions += 1; }
-                        }
+                        "bye" if head.code == Some("slow_consumer") => log.evictions += 1,
                         _ => {}
                     }
                 }
@@ -422,8 +443,13 @@ mod tests {
 
     #[test]
     fn scan_reads_leading_fields() {
-        let h = scan(r#"{"type":"change","seq":42,"at":1700000000123,"action":"approve","by":"m","questions":[{"seq":1}]}"#);
-        assert_eq!((h.kind, h.seq, h.at), ("change", Some(42), Some(1_700_000_000_123)));
+        let h = scan(
+            r#"{"type":"change","seq":42,"at":1700000000123,"action":"approve","by":"m","questions":[{"seq":1}]}"#,
+        );
+        assert_eq!(
+            (h.kind, h.seq, h.at),
+            ("change", Some(42), Some(1_700_000_000_123))
+        );
         let h = scan(r#"{"type":"ack","req":"s7","seq":9,"id":"x"}"#);
         assert_eq!((h.kind, h.req, h.seq), ("ack", Some("s7"), Some(9)));
         let h = scan(r#"{"type":"error","req":"s1","code":"rate_limited","message":"x"}"#);

@@ -51,7 +51,12 @@ impl Default for Table {
 
 /// A receiver: join (doithoai `hello`, or nothing for a baseline), then count
 /// every change frame until `stop` turns true. Returns when stopped or lost.
-pub async fn receiver(url: String, hello: Option<String>, table: Arc<Table>, mut stop: watch::Receiver<bool>) {
+pub async fn receiver(
+    url: String,
+    hello: Option<String>,
+    table: Arc<Table>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut ws = None;
     for attempt in 0..20u64 {
         match connect(&url).await {
@@ -147,13 +152,18 @@ impl Link {
             while let Some(Ok(msg)) = stream.next().await {
                 let Message::Text(text) = msg else { continue };
                 let head = scan(text.as_str());
-                let wanted = matches!(head.kind, "ack" | "error" | "bye") || (echoes && head.kind == "change");
+                let wanted = matches!(head.kind, "ack" | "error" | "bye")
+                    || (echoes && head.kind == "change");
                 if wanted {
                     let reply = Reply {
                         kind: head.kind.to_string(),
                         seq: head.seq,
                         req: head.req.map(str::to_string),
-                        text: if head.kind == "change" { String::new() } else { text.as_str().to_string() },
+                        text: if head.kind == "change" {
+                            String::new()
+                        } else {
+                            text.as_str().to_string()
+                        },
                     };
                     if tx.send(reply).is_err() {
                         return;
@@ -161,7 +171,11 @@ impl Link {
                 }
             }
         });
-        Ok(Link { sink, replies, reader })
+        Ok(Link {
+            sink,
+            replies,
+            reader,
+        })
     }
 
     async fn wait(&mut self, what: &str, pred: impl Fn(&Reply) -> bool) -> Result<Reply, Error> {
@@ -191,12 +205,21 @@ enum Mode {
     /// A baseline: send a padded frame, wait for our own echo.
     Baseline { pad: String, next: u64, stride: u64 },
     /// doithoai: a moderator editing its own question; wait for the ack.
-    Doithoai { question: String, version: u64, req: u64 },
+    Doithoai {
+        question: String,
+        version: u64,
+        req: u64,
+    },
 }
 
 impl Sender {
     /// Connect a baseline broadcaster; keys are `first, first + stride, …`.
-    pub async fn baseline(url: &str, payload_bytes: usize, first: u64, stride: u64) -> Result<Sender, Error> {
+    pub async fn baseline(
+        url: &str,
+        payload_bytes: usize,
+        first: u64,
+        stride: u64,
+    ) -> Result<Sender, Error> {
         Ok(Sender {
             link: Link::open(url, None, true).await?,
             mode: Mode::Baseline {
@@ -219,25 +242,68 @@ impl Sender {
                 req: 0,
             },
         };
-        s.command(&format!(r#"{{"type":"submit","id":"{id}","text":"{}"}}"#, edit_text(0))).await?;
-        s.command(&format!(r#"{{"type":"approve","question":"{id}","version":1}}"#)).await?;
+        s.command(&format!(
+            r#"{{"type":"submit","id":"{id}","text":"{}"}}"#,
+            edit_text(0)
+        ))
+        .await?;
+        s.command(&format!(
+            r#"{{"type":"approve","question":"{id}","version":1}}"#
+        ))
+        .await?;
         s.set_version(2);
         Ok(s)
     }
 
     /// Like `doithoai`, then assign the question and put it on air, so that
     /// every audience (phones, displays, speakers, halls) sees each edit.
-    pub async fn doithoai_on_air(url: &str, token: &str, department: &str) -> Result<Sender, Error> {
+    pub async fn doithoai_on_air(
+        url: &str,
+        token: &str,
+        department: &str,
+    ) -> Result<Sender, Error> {
         let mut s = Sender::doithoai(url, token).await?;
         let id = match &s.mode {
             Mode::Doithoai { question, .. } => question.clone(),
             Mode::Baseline { .. } => return Err("not a doithoai sender".into()),
         };
-        s.command(&format!(r#"{{"type":"assign","question":"{id}","version":2,"department":"{department}"}}"#))
-            .await?;
-        s.command(&format!(r#"{{"type":"put_on_air","question":"{id}","version":3}}"#)).await?;
+        s.command(&format!(
+            r#"{{"type":"assign","question":"{id}","version":2,"department":"{department}"}}"#
+        ))
+        .await?;
+        s.command(&format!(
+            r#"{{"type":"put_on_air","question":"{id}","version":3}}"#
+        ))
+        .await?;
         s.set_version(4);
         Ok(s)
+    }
+
+    /// As a moderator, submit and approve `n` questions (a realistic public
+    /// snapshot for phones that join afterwards).
+    pub async fn populate(url: &str, token: &str, n: usize) -> Result<(), Error> {
+        let hello = format!("{{\"type\":\"hello\",\"protocol\":1,\"token\":\"{token}\"}}");
+        let mut s = Sender {
+            link: Link::open(url, Some(hello), false).await?,
+            mode: Mode::Doithoai {
+                question: String::new(),
+                version: 0,
+                req: 0,
+            },
+        };
+        for i in 0..n {
+            let id = uuid::Uuid::new_v4();
+            s.command(&format!(
+                r#"{{"type":"submit","id":"{id}","text":"{}"}}"#,
+                edit_text(i as u64)
+            ))
+            .await?;
+            s.command(&format!(
+                r#"{{"type":"approve","question":"{id}","version":1}}"#
+            ))
+            .await?;
+        }
+        Ok(())
     }
 
     fn set_version(&mut self, v: u64) {
@@ -254,9 +320,14 @@ impl Sender {
         let want = format!("b{req}");
         self.link
             .sink
-            .send(Message::Text(format!(r#"{{"type":"cmd","req":"{want}","cmd":{cmd}}}"#).into()))
+            .send(Message::Text(
+                format!(r#"{{"type":"cmd","req":"{want}","cmd":{cmd}}}"#).into(),
+            ))
             .await?;
-        let r = self.link.wait("ack", |r| r.req.as_deref() == Some(want.as_str())).await?;
+        let r = self
+            .link
+            .wait("ack", |r| r.req.as_deref() == Some(want.as_str()))
+            .await?;
         match (r.kind.as_str(), r.seq) {
             ("ack", Some(seq)) => Ok(seq),
             _ => Err(format!("command refused: {}", r.text).into()),
@@ -272,12 +343,19 @@ impl Sender {
                 let key = *next;
                 *next += *stride;
                 table.sent[key as usize % SLOTS].store(sent, Ordering::Relaxed);
-                let frame = format!(r#"{{"type":"change","seq":{key},"at":{},"pad":"{pad}"}}"#, crate::now_ms());
+                let frame = format!(
+                    r#"{{"type":"change","seq":{key},"at":{},"pad":"{pad}"}}"#,
+                    crate::now_ms()
+                );
                 self.link.sink.send(Message::Text(frame.into())).await?;
-                self.link.wait("echo", |r| r.kind == "change" && r.seq == Some(key)).await?;
+                self.link
+                    .wait("echo", |r| r.kind == "change" && r.seq == Some(key))
+                    .await?;
                 Ok(key)
             }
-            Mode::Doithoai { question, version, .. } => {
+            Mode::Doithoai {
+                question, version, ..
+            } => {
                 let cmd = format!(
                     r#"{{"type":"edit","question":"{question}","version":{version},"text":"{}"}}"#,
                     edit_text(*version)

@@ -50,7 +50,11 @@ impl Conn {
             return;
         }
         let Some(seq) = head.seq else { return };
-        let kind = if head.kind == "change" { RecKind::Change } else { RecKind::Snapshot };
+        let kind = if head.kind == "change" {
+            RecKind::Change
+        } else {
+            RecKind::Snapshot
+        };
         self.log.recs.push(Rec {
             seq,
             recv_us,
@@ -63,7 +67,9 @@ impl Conn {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
                 for q in v["questions"].as_array().into_iter().flatten() {
                     if let Some(id) = q["id"].as_str() {
-                        let share = id.bytes().fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
+                        let share = id
+                            .bytes()
+                            .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
                         if share % self.desk.desks == self.desk.index {
                             self.mine.push_back(id.to_string());
                         }
@@ -81,7 +87,10 @@ impl Conn {
         let frame = format!(r#"{{"type":"cmd","req":"{req}","cmd":{cmd}}}"#);
         self.ws.send(Message::Text(frame.into())).await.ok()?;
         loop {
-            let msg = tokio::time::timeout(Duration::from_secs(30), self.ws.next()).await.ok()??.ok()?;
+            let msg = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+                .await
+                .ok()??
+                .ok()?;
             let Message::Text(text) = msg else { continue };
             let head = scan(text.as_str());
             if head.req == Some(req.as_str()) {
@@ -91,7 +100,9 @@ impl Conn {
                     self.log.acks.push((now_us().saturating_sub(sent), seq));
                     return Some(seq);
                 }
-                self.log.errors.push(format!("{req}: {}", head.code.unwrap_or("?")));
+                self.log
+                    .errors
+                    .push(format!("{req}: {}", head.code.unwrap_or("?")));
                 return None;
             }
             self.record(text.as_str());
@@ -100,7 +111,12 @@ impl Conn {
 }
 
 /// Run a moderator desk until `Phase::Stop`.
-pub async fn run(url: String, spec: Spec, desk: Desk, mut phase: watch::Receiver<Phase>) -> ClientLog {
+pub async fn run(
+    url: String,
+    spec: Spec,
+    desk: Desk,
+    mut phase: watch::Receiver<Phase>,
+) -> ClientLog {
     let mut log = ClientLog {
         label: spec.label.clone(),
         role: Role::Moderator,

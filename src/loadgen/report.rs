@@ -27,7 +27,10 @@ fn check_cell(c: &CheckReport) -> String {
     if c.ok() {
         format!("ok ({} deliveries)", c.delivered)
     } else {
-        format!("**FAIL**: {} missing, {} repeated, {} unexpected", c.missing, c.repeated, c.unexpected)
+        format!(
+            "**FAIL**: {} missing, {} repeated, {} unexpected",
+            c.missing, c.repeated, c.unexpected
+        )
     }
 }
 
@@ -39,13 +42,16 @@ pub fn event_day_md(title: &str, runs: &[EventDayReport], capacity: &[CapacityRo
     let _ = writeln!(s, "### {title}\n");
     let _ = writeln!(
         s,
-        "| halls | phones | clients | submitted / acked | submit→ack ms p50/p95/p99/max | moderator cmd→ack ms | moderator action → last phone ms | changes | frames/s (clients) | queue drops | commits (changes/commit) | server CPU cores | server RSS MiB (before→after, peak) | check | load avg before→after |"
+        "| halls | phones | clients | submitted / acked | submit→ack ms p50/p95/p99/max | moderator cmd→ack ms | moderator action → last phone ms | changes | frames/s (clients) | queue drops | commits (changes/commit) | server CPU cores (waiting for CPU) | load generator CPU cores | server RSS MiB (before→after, peak) | check | load avg before→after |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for r in runs {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} / {} | {} | {} | {} | {} | {:.0} | {} | {:.0} ({:.2}) | {:.2} | {:.0}→{:.0}, {:.0} | {} | {:.1}→{:.1} |",
+            "| {} | {} | {} | {} / {} | {} | {} | {} | {} | {:.0} | {} | {:.0} ({:.2}) | {:.2} ({:.2}) | {:.2} | {:.0}→{:.0}, {:.0} | {} | {:.1}→{:.1} |",
             r.halls,
             r.participants,
             r.clients,
@@ -60,6 +66,8 @@ pub fn event_day_md(title: &str, runs: &[EventDayReport], capacity: &[CapacityRo
             r.commits,
             if r.commits > 0.0 { r.committed_changes / r.commits } else { 0.0 },
             r.server_cpu_cores,
+            r.server_cpu_wait,
+            r.loadgen_cpu_cores,
             r.server_rss_before_mib,
             r.server_rss_after_mib,
             r.server_peak_rss_mib,
@@ -95,11 +103,19 @@ pub fn event_day_md(title: &str, runs: &[EventDayReport], capacity: &[CapacityRo
     }
     let errors: Vec<String> = runs.iter().flat_map(|r| r.error_examples.clone()).collect();
     if !errors.is_empty() {
-        let _ = writeln!(s, "\nCommand errors seen (first few): {}", errors.join("; "));
+        let _ = writeln!(
+            s,
+            "\nCommand errors seen (first few): {}",
+            errors.join("; ")
+        );
     }
     let problems: Vec<String> = runs.iter().flat_map(|r| r.check.examples.clone()).collect();
     if !problems.is_empty() {
-        let _ = writeln!(s, "\nDelivery problems (first few): {}", problems.join("; "));
+        let _ = writeln!(
+            s,
+            "\nDelivery problems (first few): {}",
+            problems.join("; ")
+        );
     }
     s.push('\n');
     s
@@ -118,7 +134,10 @@ pub fn burst_md(runs: &[BurstReport]) -> String {
     }
     let _ = writeln!(s, "### Submit burst (durable submissions)\n");
     let _ = writeln!(s, "| submitters × window | acked/s | ack ms p50/p95/p99/max | refused | mean batch (changes/commit) | mean commit ms | raw fsync ms idle p50/p99 | raw fsync ms during p50/p99 | direct Store::commit 1/tx: per s (ms p50/p99) | direct, {} per tx: per s | server / direct 1/tx | server / direct batched | server CPU cores | load avg |", runs[0].direct_batch);
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for r in runs {
         let _ = writeln!(
             s,
@@ -218,13 +237,16 @@ pub fn capacity_md(rows: &[CapacityRow], limit_ms: f64) -> String {
     if rows.is_empty() {
         return s;
     }
-    let _ = writeln!(s, "### Capacity (4 concurrent broadcasts, p95 send → last client ≤ {limit_ms:.0} ms)\n");
-    let _ = writeln!(s, "| server | clients | broadcasts (complete) | send → last client ms p50/p95/p99/max | frames/s | mean frame bytes | server CPU cores | server RSS MiB | lost clients | pass |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "### Capacity (4 concurrent broadcasts, p95 send → last client ≤ {limit_ms:.0} ms)\n"
+    );
+    let _ = writeln!(s, "| server | clients | broadcasts (complete) | send → last client ms p50/p95/p99/max | frames/s | mean frame bytes | server CPU cores (waiting) | load generator CPU cores | server RSS MiB | lost clients | pass |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {} ({}) | {} | {:.0} | {:.0} | {:.2} | {:.0} | {} | {} |",
+            "| {} | {} | {} ({}) | {} | {:.0} | {:.0} | {:.2} ({:.2}) | {:.2} | {:.0} | {} | {} |",
             r.server,
             r.clients,
             r.broadcasts,
@@ -233,6 +255,8 @@ pub fn capacity_md(rows: &[CapacityRow], limit_ms: f64) -> String {
             r.frames_per_s,
             r.mean_frame_bytes,
             r.server_cpu_cores,
+            r.server_cpu_wait,
+            r.loadgen_cpu_cores,
             r.server_rss_mib,
             r.lost_clients,
             if r.pass { "yes" } else { "**no**" }
@@ -240,7 +264,10 @@ pub fn capacity_md(rows: &[CapacityRow], limit_ms: f64) -> String {
     }
     let mut servers: Vec<&str> = rows.iter().map(|r| r.server.as_str()).collect();
     servers.dedup();
-    let _ = writeln!(s, "\n| server | capacity (most clients passing) | vs bare | vs Node |");
+    let _ = writeln!(
+        s,
+        "\n| server | capacity (most clients passing) | vs bare | vs Node |"
+    );
     let _ = writeln!(s, "|---|---|---|---|");
     let cap = |name: &str| {
         rows.iter()
@@ -264,7 +291,15 @@ pub fn capacity_md(rows: &[CapacityRow], limit_ms: f64) -> String {
 
 fn summary_or_incomplete(sm: &Summary) -> String {
     if sm.max > 1e9 {
-        format!("{} / {} / (incomplete)", ms(sm.p50), if sm.p95 > 1e9 { "(incomplete)".to_string() } else { ms(sm.p95) })
+        format!(
+            "{} / {} / (incomplete)",
+            ms(sm.p50),
+            if sm.p95 > 1e9 {
+                "(incomplete)".to_string()
+            } else {
+                ms(sm.p95)
+            }
+        )
     } else {
         sm.cell()
     }
@@ -274,15 +309,23 @@ fn summary_or_incomplete(sm: &Summary) -> String {
 /// for the event-day runs, one line per role group.
 pub fn latency_svg(runs: &[EventDayReport]) -> String {
     let (w, h, left, right, top, bottom) = (760.0, 420.0, 70.0, 190.0, 40.0, 60.0);
-    let mut points: Vec<(String, &str, Vec<(f64, f64)>)> = Vec::new();
-    let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+    // (legend, dash pattern, (clients, ms) points)
+    type Series<'a> = (String, &'a str, Vec<(f64, f64)>);
+    let mut points: Vec<Series> = Vec::new();
+    let colours = [
+        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+    ];
     for role in ["moderator", "speaker", "display", "participant"] {
         for (pct, dash) in [("p99", ""), ("p50", "4 3")] {
             let mut pts: Vec<(f64, f64)> = runs
                 .iter()
                 .filter_map(|r| {
                     let st = r.roles.iter().find(|x| x.role == role)?;
-                    let v = if pct == "p99" { st.send_to_receipt.p99 } else { st.send_to_receipt.p50 };
+                    let v = if pct == "p99" {
+                        st.send_to_receipt.p99
+                    } else {
+                        st.send_to_receipt.p50
+                    };
                     Some((r.clients as f64, v))
                 })
                 .collect();
@@ -292,39 +335,112 @@ pub fn latency_svg(runs: &[EventDayReport]) -> String {
             }
         }
     }
-    let max_x = points.iter().flat_map(|p| p.2.iter().map(|q| q.0)).fold(1.0, f64::max);
-    let max_y = points.iter().flat_map(|p| p.2.iter().map(|q| q.1)).fold(50.0, f64::max) * 1.1;
+    let max_x = points
+        .iter()
+        .flat_map(|p| p.2.iter().map(|q| q.0))
+        .fold(1.0, f64::max);
+    let max_y = points
+        .iter()
+        .flat_map(|p| p.2.iter().map(|q| q.1))
+        .fold(50.0, f64::max)
+        * 1.1;
     let x = |v: f64| left + (w - left - right) * v / max_x;
     let y = |v: f64| h - bottom - (h - top - bottom) * v / max_y;
     let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#);
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+    );
     let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="{}" y="22" font-size="15" text-anchor="middle">Event day: delivery latency (send → receipt) vs connected clients</text>"#, w / 2.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="22" font-size="15" text-anchor="middle">Event day: delivery latency (send → receipt) vs connected clients</text>"#,
+        w / 2.0
+    );
     // Axes and grid.
     for i in 0..=5 {
         let v = max_y * i as f64 / 5.0;
-        let _ = writeln!(s, r##"<line x1="{left}" x2="{}" y1="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##, w - right, y(v), y(v), left - 6.0, y(v) + 4.0, ms(v));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" x2="{}" y1="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            w - right,
+            y(v),
+            y(v),
+            left - 6.0,
+            y(v) + 4.0,
+            ms(v)
+        );
     }
     for r in runs {
         let cx = x(r.clients as f64);
-        let _ = writeln!(s, r##"<line x1="{cx:.1}" x2="{cx:.1}" y1="{top}" y2="{}" stroke="#eee"/><text x="{cx:.1}" y="{}" text-anchor="middle">{}</text>"##, h - bottom, h - bottom + 16.0, r.clients);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{cx:.1}" x2="{cx:.1}" y1="{top}" y2="{}" stroke="#eee"/><text x="{cx:.1}" y="{}" text-anchor="middle">{}</text>"##,
+            h - bottom,
+            h - bottom + 16.0,
+            r.clients
+        );
     }
-    let _ = writeln!(s, r#"<line x1="{left}" x2="{left}" y1="{top}" y2="{}" stroke="black"/><line x1="{left}" x2="{}" y1="{}" y2="{}" stroke="black"/>"#, h - bottom, w - right, h - bottom, h - bottom);
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">connected clients (phones + staff)</text>"#, (left + w - right) / 2.0, h - 18.0);
-    let _ = writeln!(s, r#"<text x="16" y="{}" transform="rotate(-90 16 {})" text-anchor="middle">milliseconds</text>"#, (top + h - bottom) / 2.0, (top + h - bottom) / 2.0);
+    let _ = writeln!(
+        s,
+        r#"<line x1="{left}" x2="{left}" y1="{top}" y2="{}" stroke="black"/><line x1="{left}" x2="{}" y1="{}" y2="{}" stroke="black"/>"#,
+        h - bottom,
+        w - right,
+        h - bottom,
+        h - bottom
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">connected clients (phones + staff)</text>"#,
+        (left + w - right) / 2.0,
+        h - 18.0
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="16" y="{}" transform="rotate(-90 16 {})" text-anchor="middle">milliseconds</text>"#,
+        (top + h - bottom) / 2.0,
+        (top + h - bottom) / 2.0
+    );
     // The 50 ms target.
     if max_y >= 50.0 {
-        let _ = writeln!(s, r##"<line x1="{left}" x2="{}" y1="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="8 4"/><text x="{}" y="{:.1}" fill="#666">50 ms target (p99)</text>"##, w - right, y(50.0), y(50.0), left + 4.0, y(50.0) - 4.0);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" x2="{}" y1="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="8 4"/><text x="{}" y="{:.1}" fill="#666">50 ms target (p99)</text>"##,
+            w - right,
+            y(50.0),
+            y(50.0),
+            left + 4.0,
+            y(50.0) - 4.0
+        );
     }
     for (i, (name, dash, pts)) in points.iter().enumerate() {
         let colour = colours[(i / 2) % colours.len()];
-        let path: Vec<String> = pts.iter().map(|(a, b)| format!("{:.1},{:.1}", x(*a), y(*b))).collect();
-        let _ = writeln!(s, r#"<polyline fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}" points="{}"/>"#, path.join(" "));
+        let path: Vec<String> = pts
+            .iter()
+            .map(|(a, b)| format!("{:.1},{:.1}", x(*a), y(*b)))
+            .collect();
+        let _ = writeln!(
+            s,
+            r#"<polyline fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}" points="{}"/>"#,
+            path.join(" ")
+        );
         for (a, b) in pts {
-            let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"/>"#, x(*a), y(*b));
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"/>"#,
+                x(*a),
+                y(*b)
+            );
         }
         let ly = top + 10.0 + 18.0 * i as f64;
-        let _ = writeln!(s, r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{}" y="{}">{name}</text>"#, w - right + 10.0, w - right + 36.0, w - right + 42.0, ly + 4.0);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{}" y="{}">{name}</text>"#,
+            w - right + 10.0,
+            w - right + 36.0,
+            w - right + 42.0,
+            ly + 4.0
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -333,8 +449,16 @@ pub fn latency_svg(runs: &[EventDayReport]) -> String {
 /// The whole results page.
 pub fn markdown(r: &Results, capacity_limit_ms: f64) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "## Results of `loadgen all` ({})\n\n{}\n", r.started, r.machine);
-    s.push_str(&event_day_md("Event day (12 halls)", &r.event_day, &r.capacity));
+    let _ = writeln!(
+        s,
+        "## Results of `loadgen` ({})\n\n{}\n",
+        r.started, r.machine
+    );
+    s.push_str(&event_day_md(
+        "Event day (12 halls)",
+        &r.event_day,
+        &r.capacity,
+    ));
     s.push_str(&event_day_md("Many halls", &r.many_halls, &r.capacity));
     s.push_str(&burst_md(&r.burst));
     s.push_str(&storm_md(&r.storm));

@@ -16,7 +16,7 @@ use super::check::{self, CheckReport};
 use super::client::{self, ClientLog, Phase, RecKind, Shared, Spec};
 use super::moderator::{self, Desk};
 use super::stats::{now_us, Summary};
-use super::target::{Placement, Server, ServerSpec};
+use super::target::{Placement, ProcSample, Server, ServerSpec};
 use super::Error;
 use crate::domain::{Audience, Role};
 
@@ -53,16 +53,36 @@ pub fn load_average() -> f64 {
 /// Every staff seat of the event except the moderators (they are desks).
 fn staff_specs(server: &Server) -> Result<Vec<Spec>, Error> {
     let event = server.event()?;
-    let mut out = vec![Spec::staff("chair", Role::Chair, Audience::Staff, &server.token("chair")?)];
+    let mut out = vec![Spec::staff(
+        "chair",
+        Role::Chair,
+        Audience::Staff,
+        &server.token("chair")?,
+    )];
     for d in &event.departments {
         let slot = format!("speaker:{}", d.id);
-        out.push(Spec::staff(&slot, Role::Speaker, Audience::Speaker(d.id.clone()), &server.token(&slot)?));
+        out.push(Spec::staff(
+            &slot,
+            Role::Speaker,
+            Audience::Speaker(d.id.clone()),
+            &server.token(&slot)?,
+        ));
     }
     for h in &event.halls {
         let slot = format!("hall_operator:{}", h.id);
-        out.push(Spec::staff(&slot, Role::HallOperator, Audience::Hall(h.id.clone()), &server.token(&slot)?));
+        out.push(Spec::staff(
+            &slot,
+            Role::HallOperator,
+            Audience::Hall(h.id.clone()),
+            &server.token(&slot)?,
+        ));
         let slot = format!("display:{}", h.id);
-        out.push(Spec::staff(&slot, Role::Display, Audience::Public, &server.token(&slot)?));
+        out.push(Spec::staff(
+            &slot,
+            Role::Display,
+            Audience::Public,
+            &server.token(&slot)?,
+        ));
     }
     Ok(out)
 }
@@ -71,12 +91,21 @@ fn staff_specs(server: &Server) -> Result<Vec<Spec>, Error> {
 /// each submits every n/rate seconds, starting at a random offset.
 fn participant_specs(server: &Server, n: usize, rate: f64) -> Result<Vec<Spec>, Error> {
     let event = server.event()?;
-    let every = if rate > 0.0 { Some(Duration::from_secs_f64(n as f64 / rate)) } else { None };
+    let every = if rate > 0.0 {
+        Some(Duration::from_secs_f64(n as f64 / rate))
+    } else {
+        None
+    };
     Ok((0..n)
         .map(|i| {
             let hall = &event.halls[i % event.halls.len()].id;
             let mut s = Spec::participant(i, &event.id, hall);
-            s.submit = every.map(|e| (e, Duration::from_secs_f64(rand::random::<f64>() * e.as_secs_f64())));
+            s.submit = every.map(|e| {
+                (
+                    e,
+                    Duration::from_secs_f64(rand::random::<f64>() * e.as_secs_f64()),
+                )
+            });
             s
         })
         .collect())
@@ -95,7 +124,12 @@ async fn launch(
     let base = shared.ready.load(Ordering::Relaxed);
     for chunk in specs.chunks(batch.max(1)) {
         for spec in chunk {
-            handles.push(tokio::spawn(client::run(url.to_string(), spec.clone(), phase.clone(), shared.clone())));
+            handles.push(tokio::spawn(client::run(
+                url.to_string(),
+                spec.clone(),
+                phase.clone(),
+                shared.clone(),
+            )));
         }
         let want = base + handles.len();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -176,6 +210,10 @@ pub struct EventDayReport {
     pub commits: f64,
     pub committed_changes: f64,
     pub server_cpu_cores: f64,
+    /// The load generator's own CPU (it shares the machine's two cores).
+    pub loadgen_cpu_cores: f64,
+    /// Server threads runnable but waiting for a CPU, on average.
+    pub server_cpu_wait: f64,
     pub server_rss_before_mib: f64,
     pub server_rss_after_mib: f64,
     pub server_peak_rss_mib: f64,
@@ -202,11 +240,21 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
     let handles = launch(&url, specs, &phase_rx, &shared, common.connect_batch).await?;
     let desks = 3;
     let queued = Arc::new(Mutex::new(VecDeque::new()));
-    let departments: Vec<String> = server.event()?.departments.iter().map(|d| d.id.clone()).collect();
+    let departments: Vec<String> = server
+        .event()?
+        .departments
+        .iter()
+        .map(|d| d.id.clone())
+        .collect();
     let mut desk_handles = Vec::new();
     for i in 0..desks {
         let slot = format!("moderator-{}", i + 1);
-        let spec = Spec::staff(&slot, Role::Moderator, Audience::Full, &server.token(&slot)?);
+        let spec = Spec::staff(
+            &slot,
+            Role::Moderator,
+            Audience::Full,
+            &server.token(&slot)?,
+        );
         let desk = Desk {
             index: i,
             desks,
@@ -215,13 +263,19 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
             departments: departments.clone(),
             queued: queued.clone(),
         };
-        desk_handles.push(tokio::spawn(moderator::run(url.clone(), spec, desk, phase_rx.clone())));
+        desk_handles.push(tokio::spawn(moderator::run(
+            url.clone(),
+            spec,
+            desk,
+            phase_rx.clone(),
+        )));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let connect_s = (now_us() - started) as f64 / 1e6;
 
     let m0 = server.metrics().await?;
     let p0 = server.sample();
+    let me0 = ProcSample::of(std::process::id());
     let run_start = now_us();
     let _ = phase_tx.send(Phase::Run);
     tokio::time::sleep(o.duration).await;
@@ -230,6 +284,7 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
     tokio::time::sleep(Duration::from_secs(3)).await;
     let run_us = now_us() - run_start;
     let p1 = server.sample();
+    let me1 = ProcSample::of(std::process::id());
     let m1 = server.metrics().await?;
     let _ = phase_tx.send(Phase::Stop);
     let mut logs = join_all(handles).await;
@@ -239,16 +294,23 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
         }
     }
     let in_process = server.in_process;
-    let (data_dir, event_id) = (server.data_dir.clone(), server.event()?.id.clone());
+    let (data_dir, event_id, keep) = (
+        server.data_dir.clone(),
+        server.event()?.id.clone(),
+        server.keep_data,
+    );
     server.stop().await;
     let log = match &data_dir {
         Some(d) => check::read_log(d, &event_id).await?,
         None => Vec::new(),
     };
     let check = check::check(&log, &logs);
-    let _ = data_dir.map(std::fs::remove_dir_all);
+    Server::discard_data(data_dir, keep);
 
-    let origins: HashMap<u64, u64> = logs.iter().flat_map(|l| l.origins.iter().copied()).collect();
+    let origins: HashMap<u64, u64> = logs
+        .iter()
+        .flat_map(|l| l.origins.iter().copied())
+        .collect();
     let moderator_seqs: std::collections::HashSet<u64> = logs
         .iter()
         .filter(|l| l.role == Role::Moderator)
@@ -257,7 +319,11 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
     let roles = role_stats(&logs, &origins);
     let mut last_phone: HashMap<u64, u64> = HashMap::new();
     for l in logs.iter().filter(|l| l.role == Role::Participant) {
-        for r in l.recs.iter().filter(|r| r.kind == RecKind::Change && moderator_seqs.contains(&r.seq)) {
+        for r in l
+            .recs
+            .iter()
+            .filter(|r| r.kind == RecKind::Change && moderator_seqs.contains(&r.seq))
+        {
             let e = last_phone.entry(r.seq).or_default();
             *e = (*e).max(r.recv_us);
         }
@@ -300,6 +366,8 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
         commits: m1.delta(&m0, "doithoai_commits_total"),
         committed_changes: m1.delta(&m0, "doithoai_committed_changes_total"),
         server_cpu_cores: p1.cores_since(&p0),
+        loadgen_cpu_cores: me1.cores_since(&me0),
+        server_cpu_wait: p1.waiting_since(&p0),
         server_rss_before_mib: mib(p0.rss_kib),
         server_rss_after_mib: mib(p1.rss_kib),
         server_peak_rss_mib: mib(p1.peak_rss_kib),
@@ -391,7 +459,12 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
     let mut specs = staff_specs(&server)?;
     for i in 1..=3 {
         let slot = format!("moderator-{i}");
-        specs.push(Spec::staff(&slot, Role::Moderator, Audience::Full, &server.token(&slot)?));
+        specs.push(Spec::staff(
+            &slot,
+            Role::Moderator,
+            Audience::Full,
+            &server.token(&slot)?,
+        ));
     }
     specs.extend(participant_specs(&server, o.participants, 0.0)?);
     let total = specs.len();
@@ -399,7 +472,8 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
     // The admin seat drives: one question on air, edited again and again
     // (on air, every audience sees each edit).
     let dept = server.event()?.departments[0].id.clone();
-    let mut admin = super::fanout::Sender::doithoai_on_air(&url, &server.token("admin")?, &dept).await?;
+    let mut admin =
+        super::fanout::Sender::doithoai_on_air(&url, &server.token("admin")?, &dept).await?;
     let table = super::fanout::Table::default();
     let _ = phase_tx.send(Phase::Run);
     for _ in 0..5 {
@@ -412,7 +486,11 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let m = server.metrics().await?;
-        let connected: f64 = m.0.iter().filter(|(k, _)| k.starts_with("doithoai_connections{")).map(|(_, v)| v).sum();
+        let connected: f64 =
+            m.0.iter()
+                .filter(|(k, _)| k.starts_with("doithoai_connections{"))
+                .map(|(_, v)| v)
+                .sum();
         if connected <= 1.0 || tokio::time::Instant::now() > deadline {
             break;
         }
@@ -430,7 +508,8 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
         jitter_ms: o.jitter_ms,
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while shared.caught_up.load(Ordering::Relaxed) < total && tokio::time::Instant::now() < deadline {
+    while shared.caught_up.load(Ordering::Relaxed) < total && tokio::time::Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let p1 = server.sample();
@@ -442,16 +521,24 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
     let _ = phase_tx.send(Phase::Stop);
     drop(admin);
     let logs = join_all(handles).await;
-    let (data_dir, event_id) = (server.data_dir.clone(), server.event()?.id.clone());
+    let (data_dir, event_id, keep) = (
+        server.data_dir.clone(),
+        server.event()?.id.clone(),
+        server.keep_data,
+    );
     server.stop().await;
     let log = match &data_dir {
         Some(d) => check::read_log(d, &event_id).await?,
         None => Vec::new(),
     };
     let check = check::check(&log, &logs);
-    let _ = data_dir.map(std::fs::remove_dir_all);
+    Server::discard_data(data_dir, keep);
 
-    let caught: Vec<u64> = logs.iter().filter_map(|l| l.caught_up_us).map(|t| t.saturating_sub(t0)).collect();
+    let caught: Vec<u64> = logs
+        .iter()
+        .filter_map(|l| l.caught_up_us)
+        .map(|t| t.saturating_sub(t0))
+        .collect();
     let mut replayed = 0;
     let mut resume_snapshots = 0;
     for l in &logs {
@@ -475,7 +562,10 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
         per_client: Summary::of_us(caught),
         replayed,
         resume_snapshots,
-        reconnects: logs.iter().map(|l| u64::from(l.connects.saturating_sub(1))).sum(),
+        reconnects: logs
+            .iter()
+            .map(|l| u64::from(l.connects.saturating_sub(1)))
+            .sum(),
         server_cpu_cores: p1.cores_since(&p0),
         check,
         load_before,
@@ -525,7 +615,12 @@ pub struct BurstReport {
 fn fsync_loop(dir: PathBuf, until: u64) -> Vec<u64> {
     use std::io::{Seek, Write};
     let path = dir.join("fsync-probe");
-    let Ok(mut f) = std::fs::OpenOptions::new().create(true).truncate(true).write(true).open(&path) else {
+    let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+    else {
         return Vec::new();
     };
     let block = [7u8; 512];
@@ -555,8 +650,18 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
     let (phase_tx, phase_rx) = watch::channel(Phase::Quiet);
     let shared = Arc::new(Shared::default());
     let watchers = vec![
-        Spec::staff("moderator-1", Role::Moderator, Audience::Full, &server.token("moderator-1")?),
-        Spec::staff("chair", Role::Chair, Audience::Staff, &server.token("chair")?),
+        Spec::staff(
+            "moderator-1",
+            Role::Moderator,
+            Audience::Full,
+            &server.token("moderator-1")?,
+        ),
+        Spec::staff(
+            "chair",
+            Role::Chair,
+            Audience::Staff,
+            &server.token("chair")?,
+        ),
     ];
     let watcher_handles = launch(&url, watchers, &phase_rx, &shared, 10).await?;
 
@@ -570,7 +675,12 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
     let mut tasks = Vec::new();
     for hall in halls.iter().cycle().take(o.submitters.max(1)) {
         let token = server.token(&format!("hall_operator:{hall}"))?;
-        tasks.push(tokio::spawn(submitter(url.clone(), token, o.window.max(1), until)));
+        tasks.push(tokio::spawn(submitter(
+            url.clone(),
+            token,
+            o.window.max(1),
+            until,
+        )));
     }
     let mut acks = Vec::new();
     let mut refused = 0;
@@ -585,10 +695,12 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
     let fsync_during = fsync_during.await?;
     let _ = phase_tx.send(Phase::Stop);
     join_all(watcher_handles).await;
+    let keep = server.keep_data;
     server.stop().await;
-    let _ = std::fs::remove_dir_all(&data_dir);
+    Server::discard_data(Some(data_dir), keep);
 
-    let (direct_single, direct_single_per_s, direct_batched_per_s) = direct_store(common, o.direct_batch).await?;
+    let (direct_single, direct_single_per_s, direct_batched_per_s) =
+        direct_store(common, o.direct_batch).await?;
     let commits = m1.delta(&m0, "doithoai_commits_total");
     let committed = m1.delta(&m0, "doithoai_committed_changes_total");
     let commit_s = m1.delta(&m0, "doithoai_commit_latency_seconds_sum");
@@ -602,8 +714,16 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
         refused,
         commits,
         committed_changes: committed,
-        mean_batch: if commits > 0.0 { committed / commits } else { 0.0 },
-        mean_commit_ms: if commits > 0.0 { commit_s * 1000.0 / commits } else { 0.0 },
+        mean_batch: if commits > 0.0 {
+            committed / commits
+        } else {
+            0.0
+        },
+        mean_commit_ms: if commits > 0.0 {
+            commit_s * 1000.0 / commits
+        } else {
+            0.0
+        },
         fsync_idle: Summary::of_us(fsync_idle),
         fsync_during: Summary::of_us(fsync_during),
         direct_single_per_s,
@@ -618,12 +738,19 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
 
 /// A hall operator typing questions as fast as the server acknowledges them,
 /// `window` at a time. Returns ack latencies (µs) and refusals.
-async fn submitter(url: String, token: String, window: usize, until: u64) -> Result<(Vec<u64>, u64), Error> {
+async fn submitter(
+    url: String,
+    token: String,
+    window: usize,
+    until: u64,
+) -> Result<(Vec<u64>, u64), Error> {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
     let mut ws = client::connect(&url).await?;
-    ws.send(Message::Text(format!("{{\"type\":\"hello\",\"protocol\":1,\"token\":\"{token}\"}}").into()))
-        .await?;
+    ws.send(Message::Text(
+        format!("{{\"type\":\"hello\",\"protocol\":1,\"token\":\"{token}\"}}").into(),
+    ))
+    .await?;
     let mut in_flight: HashMap<u64, u64> = HashMap::new();
     let mut next = 0u64;
     let mut acks = Vec::new();
@@ -647,7 +774,11 @@ async fn submitter(url: String, token: String, window: usize, until: u64) -> Res
             .ok_or("connection closed")??;
         let Message::Text(text) = msg else { continue };
         let head = client::scan(text.as_str());
-        let Some(n) = head.req.and_then(|r| r.strip_prefix('s')).and_then(|n| n.parse::<u64>().ok()) else {
+        let Some(n) = head
+            .req
+            .and_then(|r| r.strip_prefix('s'))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
             continue;
         };
         if let Some(sent) = in_flight.remove(&n) {
@@ -667,7 +798,9 @@ async fn submitter(url: String, token: String, window: usize, until: u64) -> Res
 async fn direct_store(common: &Common, batch: usize) -> Result<(Summary, f64, f64), Error> {
     use crate::domain::{Actor, QState, Question, QuestionUpdate, Source};
     use crate::store::{sqlite::SqliteStore, Change, Store};
-    let dir = common.work_dir.join(format!("direct-{}", uuid::Uuid::new_v4().simple()));
+    let dir = common
+        .work_dir
+        .join(format!("direct-{}", uuid::Uuid::new_v4().simple()));
     let store = SqliteStore::open(&dir).await?;
     let event = super::target::bench_event(12)?;
     store.put_event(&event).await?;
@@ -718,7 +851,9 @@ async fn direct_store(common: &Common, batch: usize) -> Result<(Summary, f64, f6
     while now_us() - t0 < 3_000_000 {
         let c = change(seq + 1);
         let t = now_us();
-        store.commit(&event.id, seq, std::slice::from_ref(&c)).await?;
+        store
+            .commit(&event.id, seq, std::slice::from_ref(&c))
+            .await?;
         lat.push(now_us() - t);
         seq += 1;
     }
@@ -790,13 +925,22 @@ async fn connect_receivers(
                     uuid::Uuid::new_v4()
                 )
             });
-            handles.push(tokio::spawn(super::fanout::receiver(url.clone(), h, table.clone(), stop.clone())));
+            handles.push(tokio::spawn(super::fanout::receiver(
+                url.clone(),
+                h,
+                table.clone(),
+                stop.clone(),
+            )));
         }
         let want = base + handles.len();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while table.ready.load(Ordering::Relaxed) + table.lost.load(Ordering::Relaxed) < want {
             if tokio::time::Instant::now() > deadline {
-                return Err(format!("only {} of {want} receivers ready", table.ready.load(Ordering::Relaxed)).into());
+                return Err(format!(
+                    "only {} of {want} receivers ready",
+                    table.ready.load(Ordering::Relaxed)
+                )
+                .into());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -804,11 +948,27 @@ async fn connect_receivers(
     Ok(handles)
 }
 
-pub async fn memory(common: &Common, b: &Baselines, counts: &[usize]) -> Result<Vec<MemoryRow>, Error> {
+/// RSS per idle connection for each server and client count. With
+/// `questions`, doithoai first gets that many approved questions, so every
+/// phone's snapshot carries them (a baseline has no such state).
+pub async fn memory(
+    common: &Common,
+    b: &Baselines,
+    counts: &[usize],
+    questions: usize,
+) -> Result<Vec<MemoryRow>, Error> {
     let mut rows = Vec::new();
     for &kind in &b.kinds {
         for &n in counts {
             let server = start(kind, common, b).await?;
+            if kind == super::target::Kind::Doithoai && questions > 0 {
+                super::fanout::Sender::populate(
+                    &server.ws_url(),
+                    &server.token("moderator-1")?,
+                    questions,
+                )
+                .await?;
+            }
             let table = Arc::new(super::fanout::Table::default());
             let (stop_tx, stop_rx) = watch::channel(false);
             // Warm up: the first few connections allocate the runtime's pools.
@@ -816,7 +976,8 @@ pub async fn memory(common: &Common, b: &Baselines, counts: &[usize]) -> Result<
             tokio::time::sleep(Duration::from_millis(500)).await;
             let before = server.sample();
             let t0 = now_us();
-            let handles = connect_receivers(&server, n, &table, &stop_rx, common.connect_batch).await?;
+            let handles =
+                connect_receivers(&server, n, &table, &stop_rx, common.connect_batch).await?;
             let connect_s = (now_us() - t0) as f64 / 1e6;
             tokio::time::sleep(Duration::from_secs(2)).await;
             let after = server.sample();
@@ -824,11 +985,15 @@ pub async fn memory(common: &Common, b: &Baselines, counts: &[usize]) -> Result<
             for h in warm.into_iter().chain(handles) {
                 let _ = h.await;
             }
-            let data_dir = server.data_dir.clone();
+            let (data_dir, keep) = (server.data_dir.clone(), server.keep_data);
             server.stop().await;
-            let _ = data_dir.map(std::fs::remove_dir_all);
+            Server::discard_data(data_dir, keep);
             rows.push(MemoryRow {
-                server: kind.name().to_string(),
+                server: if kind == super::target::Kind::Doithoai && questions > 0 {
+                    format!("doithoai, {questions} public questions")
+                } else {
+                    kind.name().to_string()
+                },
                 clients: n,
                 rss_before_mib: mib(before.rss_kib),
                 rss_after_mib: mib(after.rss_kib),
@@ -863,12 +1028,18 @@ pub struct CapacityRow {
     pub frames_per_s: f64,
     pub mean_frame_bytes: f64,
     pub server_cpu_cores: f64,
+    pub loadgen_cpu_cores: f64,
+    pub server_cpu_wait: f64,
     pub server_rss_mib: f64,
     pub lost_clients: usize,
     pub pass: bool,
 }
 
-pub async fn capacity(common: &Common, b: &Baselines, o: &CapacityOpts) -> Result<Vec<CapacityRow>, Error> {
+pub async fn capacity(
+    common: &Common,
+    b: &Baselines,
+    o: &CapacityOpts,
+) -> Result<Vec<CapacityRow>, Error> {
     let mut rows = Vec::new();
     for &kind in &b.kinds {
         let server = start(kind, common, b).await?;
@@ -878,24 +1049,36 @@ pub async fn capacity(common: &Common, b: &Baselines, o: &CapacityOpts) -> Resul
         for i in 0..o.broadcasters {
             senders.push(match kind {
                 super::target::Kind::Doithoai => {
-                    let slot = if i < 3 { format!("moderator-{}", i + 1) } else { "admin".to_string() };
+                    let slot = if i < 3 {
+                        format!("moderator-{}", i + 1)
+                    } else {
+                        "admin".to_string()
+                    };
                     super::fanout::Sender::doithoai(&server.ws_url(), &server.token(&slot)?).await?
                 }
                 _ => {
-                    super::fanout::Sender::baseline(&server.ws_url(), o.payload_bytes, 1 + i as u64, o.broadcasters as u64)
-                        .await?
+                    super::fanout::Sender::baseline(
+                        &server.ws_url(),
+                        o.payload_bytes,
+                        1 + i as u64,
+                        o.broadcasters as u64,
+                    )
+                    .await?
                 }
             });
         }
         let mut handles = Vec::new();
         for &n in &o.ladder {
             let more = n.saturating_sub(handles.len());
-            handles.extend(connect_receivers(&server, more, &table, &stop_rx, common.connect_batch).await?);
+            handles.extend(
+                connect_receivers(&server, more, &table, &stop_rx, common.connect_batch).await?,
+            );
             tokio::time::sleep(Duration::from_millis(500)).await;
             let lost0 = table.lost.load(Ordering::Relaxed);
             let frames0 = table.frames.load(Ordering::Relaxed);
             let bytes0 = table.bytes.load(Ordering::Relaxed);
             let p0 = server.sample();
+            let me0 = ProcSample::of(std::process::id());
             let t0 = now_us();
             let until = t0 + o.step.as_micros() as u64;
             // Run the broadcasters for one step, each closed-loop.
@@ -923,6 +1106,7 @@ pub async fn capacity(common: &Common, b: &Baselines, o: &CapacityOpts) -> Resul
             // Let the last broadcasts land.
             tokio::time::sleep(Duration::from_millis(1500)).await;
             let p1 = server.sample();
+            let me1 = ProcSample::of(std::process::id());
             let secs = (now_us() - t0) as f64 / 1e6;
             let live = n - (table.lost.load(Ordering::Relaxed) - lost0).min(n);
             let mut trips = Vec::new();
@@ -954,8 +1138,14 @@ pub async fn capacity(common: &Common, b: &Baselines, o: &CapacityOpts) -> Resul
                 complete,
                 round_trip,
                 frames_per_s: frames as f64 / secs,
-                mean_frame_bytes: if frames > 0 { (table.bytes.load(Ordering::Relaxed) - bytes0) as f64 / frames as f64 } else { 0.0 },
+                mean_frame_bytes: if frames > 0 {
+                    (table.bytes.load(Ordering::Relaxed) - bytes0) as f64 / frames as f64
+                } else {
+                    0.0
+                },
                 server_cpu_cores: p1.cores_since(&p0),
+                loadgen_cpu_cores: me1.cores_since(&me0),
+                server_cpu_wait: p1.waiting_since(&p0),
                 server_rss_mib: mib(p1.rss_kib),
                 lost_clients: n - live,
                 pass,
@@ -969,9 +1159,9 @@ pub async fn capacity(common: &Common, b: &Baselines, o: &CapacityOpts) -> Resul
         for h in handles {
             let _ = h.await;
         }
-        let data_dir = server.data_dir.clone();
+        let (data_dir, keep) = (server.data_dir.clone(), server.keep_data);
         server.stop().await;
-        let _ = data_dir.map(std::fs::remove_dir_all);
+        Server::discard_data(data_dir, keep);
         // Fresh table per server: keys restart.
     }
     Ok(rows)

@@ -50,7 +50,12 @@ impl Summary {
 
     /// Summarise samples given in milliseconds (wall-clock differences).
     pub fn of_ms(samples: Vec<i64>) -> Summary {
-        Summary::of_us(samples.into_iter().map(|ms| ms.max(0) as u64 * 1000).collect())
+        Summary::of_us(
+            samples
+                .into_iter()
+                .map(|ms| ms.max(0) as u64 * 1000)
+                .collect(),
+        )
     }
 
     /// `p50 / p95 / p99 / max` for a table cell.
@@ -58,7 +63,13 @@ impl Summary {
         if self.count == 0 {
             return "–".into();
         }
-        format!("{} / {} / {} / {}", ms(self.p50), ms(self.p95), ms(self.p99), ms(self.max))
+        format!(
+            "{} / {} / {} / {}",
+            ms(self.p50),
+            ms(self.p95),
+            ms(self.p99),
+            ms(self.max)
+        )
     }
 }
 

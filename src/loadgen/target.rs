@@ -52,6 +52,15 @@ pub enum Placement {
     InProcess,
     /// `doithoai serve` as a child process (the binary next to this one).
     Child,
+    /// A server started by someone else, on a loopback address: its data
+    /// directory (for tokens and the change log, read with SQLite's WAL
+    /// alongside the server) and, for CPU and RSS, its process id.
+    External {
+        url: String,
+        data_dir: PathBuf,
+        event: String,
+        pid: Option<u32>,
+    },
 }
 
 /// Settings of a doithoai server for a run.
@@ -71,6 +80,8 @@ pub struct Server {
     pub pid: u32,
     pub in_process: bool,
     pub data_dir: Option<PathBuf>,
+    /// The data directory belongs to someone else: never remove it.
+    pub keep_data: bool,
     pub event: Option<EventConfig>,
     /// Seat → token for the event.
     pub tokens: HashMap<String, String>,
@@ -99,7 +110,11 @@ pub fn bench_event(halls: usize) -> Result<EventConfig, Error> {
 }
 
 fn fresh_dir(parent: &Path, what: &str) -> Result<PathBuf, Error> {
-    let dir = parent.join(format!("{what}-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+    let dir = parent.join(format!(
+        "{what}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -117,6 +132,15 @@ async fn prepare_store(dir: &Path, event: &EventConfig) -> Result<HashMap<String
 impl Server {
     /// Start doithoai with a fresh data directory and an event of `spec.halls` halls.
     pub async fn doithoai(spec: &ServerSpec) -> Result<Server, Error> {
+        if let Placement::External {
+            url,
+            data_dir,
+            event,
+            pid,
+        } = &spec.placement
+        {
+            return Server::external(url, data_dir, event, *pid).await;
+        }
         let event = bench_event(spec.halls)?;
         let dir = fresh_dir(&spec.work_dir, "doithoai")?;
         let tokens = prepare_store(&dir, &event).await?;
@@ -139,6 +163,7 @@ impl Server {
                     pid: std::process::id(),
                     in_process: true,
                     data_dir: None,
+                    keep_data: false,
                     event: None,
                     tokens: HashMap::new(),
                     child: None,
@@ -165,11 +190,67 @@ impl Server {
                 let (child, addr) = spawn_and_find_addr(cmd, "running at http://").await?;
                 Server::child(Kind::Doithoai, child, addr)?
             }
+            Placement::External { .. } => unreachable!("handled above"),
         };
         server.data_dir = Some(dir);
         server.event = Some(event);
         server.tokens = tokens;
         Ok(server)
+    }
+
+    /// Attach to a running doithoai (loopback only) through its data directory.
+    async fn external(
+        url: &str,
+        dir: &Path,
+        event_id: &str,
+        pid: Option<u32>,
+    ) -> Result<Server, Error> {
+        let host_port = url
+            .strip_prefix("ws://")
+            .ok_or("--url must be ws://127.0.0.1:PORT/ws")?
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let addr: SocketAddr = tokio::net::lookup_host(host_port)
+            .await?
+            .next()
+            .ok_or("--url names no address")?;
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "refusing to load-test {addr}: only loopback addresses may be targeted"
+            )
+            .into());
+        }
+        let store = SqliteStore::open(dir).await?;
+        let event = store
+            .events()
+            .await?
+            .into_iter()
+            .find(|e| e.id == event_id)
+            .ok_or_else(|| format!("no event {event_id} in {}", dir.display()))?;
+        let secret = crate::load_secret(&crate::config::StoreConfig::sqlite_in(dir))?;
+        let issued = crate::auth::issue_tokens(&store, &secret, &event, "", None).await?;
+        store.pool().close().await;
+        Ok(Server {
+            kind: Kind::Doithoai,
+            addr,
+            pid: pid.unwrap_or(0),
+            in_process: false,
+            data_dir: Some(dir.to_path_buf()),
+            keep_data: true,
+            event: Some(event),
+            tokens: issued.into_iter().map(|t| (t.slot, t.token)).collect(),
+            child: None,
+            shutdown: None,
+            task: None,
+        })
+    }
+
+    /// Remove the run's data directory, unless it belongs to someone else.
+    pub fn discard_data(dir: Option<PathBuf>, keep: bool) {
+        if let (Some(d), false) = (dir, keep) {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 
     /// Start a baseline fan-out server as a child process.
@@ -189,7 +270,9 @@ impl Server {
             }
             Kind::Doithoai => return Err("use Server::doithoai".into()),
         };
-        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
         let (child, addr) = spawn_and_find_addr(cmd, "listening on ").await?;
         Server::child(kind, child, addr)
     }
@@ -202,6 +285,7 @@ impl Server {
             pid,
             in_process: false,
             data_dir: None,
+            keep_data: false,
             event: None,
             tokens: HashMap::new(),
             child: Some(child),
@@ -215,11 +299,16 @@ impl Server {
     }
 
     pub fn event(&self) -> Result<&EventConfig, Error> {
-        self.event.as_ref().ok_or_else(|| "not a doithoai server".into())
+        self.event
+            .as_ref()
+            .ok_or_else(|| "not a doithoai server".into())
     }
 
     pub fn token(&self, slot: &str) -> Result<String, Error> {
-        self.tokens.get(slot).cloned().ok_or_else(|| format!("no token for seat {slot}").into())
+        self.tokens
+            .get(slot)
+            .cloned()
+            .ok_or_else(|| format!("no token for seat {slot}").into())
     }
 
     /// The server's Prometheus counters (doithoai only).
@@ -244,9 +333,15 @@ impl Server {
             #[cfg(unix)]
             if let Some(pid) = child.id() {
                 // SIGTERM: doithoai's graceful shutdown path.
-                let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+                let _ = std::process::Command::new("kill")
+                    .arg("-TERM")
+                    .arg(pid.to_string())
+                    .status();
             }
-            if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
                 let _ = child.kill().await;
             }
         }
@@ -255,6 +350,12 @@ impl Server {
 
 /// A binary built alongside the running one (target/<profile>/NAME).
 pub fn sibling_binary(name: &str) -> Result<PathBuf, Error> {
+    // A/B comparisons of two server builds: LOADGEN_SERVER_BIN=/path/to/doithoai.
+    if name == "doithoai" {
+        if let Some(p) = std::env::var_os("LOADGEN_SERVER_BIN") {
+            return Ok(PathBuf::from(p));
+        }
+    }
     let exe = std::env::current_exe()?;
     let mut dir = exe.parent().ok_or("no exe dir")?.to_path_buf();
     // Test binaries live in target/<profile>/deps.
@@ -265,7 +366,11 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf, Error> {
     if path.exists() {
         Ok(path)
     } else {
-        Err(format!("{} not found: run `cargo build --release --bins` first", path.display()).into())
+        Err(format!(
+            "{} not found: run `cargo build --release --bins` first",
+            path.display()
+        )
+        .into())
     }
 }
 
@@ -276,7 +381,10 @@ async fn spawn_and_find_addr(mut cmd: Command, marker: &str) -> Result<(Child, S
     let found = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await? {
             if let Some(rest) = line.split(marker).nth(1) {
-                let addr: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
+                let addr: String = rest
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '/')
+                    .collect();
                 return Ok::<_, Error>(Some(addr.parse::<SocketAddr>()?));
             }
         }
@@ -296,14 +404,19 @@ async fn spawn_and_find_addr(mut cmd: Command, marker: &str) -> Result<(Child, S
 /// A tiny HTTP/1.1 GET (no client library needed for two endpoints).
 pub async fn http_get(addr: SocketAddr, path: &str) -> Result<String, Error> {
     let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await?;
     let mut buf = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
         .await
         .map_err(|_| "HTTP timeout")??;
     let text = String::from_utf8_lossy(&buf);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
     Ok(body.to_string())
 }
 
@@ -339,6 +452,10 @@ pub struct ProcSample {
     pub cpu_s: f64,
     pub rss_kib: u64,
     pub peak_rss_kib: u64,
+    /// Seconds the process's threads spent runnable but waiting for a CPU
+    /// (summed over threads, from /proc/PID/task/*/schedstat): how much the
+    /// other work on the machine held it back.
+    pub run_wait_s: f64,
     pub at_us: u64,
 }
 
@@ -349,8 +466,16 @@ impl ProcSample {
     pub fn of(pid: u32) -> ProcSample {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // Fields after the command name, which is in parentheses and may hold spaces.
-        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
-        let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().collect())
+            .unwrap_or_default();
+        let tick = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         // utime and stime are fields 14 and 15 of stat; here 0-based after ')' that is 11 and 12.
         let cpu_s = (tick(11) + tick(12)) as f64 / CLOCK_TICKS;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -362,12 +487,34 @@ impl ProcSample {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0)
         };
+        let mut wait_ns = 0u64;
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in tasks.flatten() {
+                let text = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+                wait_ns += text
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
         ProcSample {
             cpu_s,
             rss_kib: kib("VmRSS:"),
             peak_rss_kib: kib("VmHWM:"),
+            run_wait_s: wait_ns as f64 / 1e9,
             at_us: super::stats::now_us(),
         }
+    }
+
+    /// Threads waiting for a CPU, on average, between `earlier` and `self`
+    /// (0.5 = half a thread was always runnable but not running).
+    pub fn waiting_since(&self, earlier: &ProcSample) -> f64 {
+        let wall = (self.at_us.saturating_sub(earlier.at_us)) as f64 / 1e6;
+        if wall <= 0.0 {
+            return 0.0;
+        }
+        (self.run_wait_s - earlier.run_wait_s) / wall
     }
 
     /// Cores used on average between `earlier` and `self`.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole benchmark suite in one command (see BENCHMARKS.md):
+#   scripts/bench.sh            # everything, results in docs/bench/
+#   scripts/bench.sh --small    # a smoke run of every scenario with small numbers
+# Builds release binaries, installs the Node.js baseline's one dependency
+# (ws, pinned by bench/node/package-lock.json), then runs `loadgen all`,
+# which writes docs/bench/results.md, results.json and latency.svg.
+# Only loopback addresses are used. Takes about 15 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 10,000 phones are 10,000 sockets in the load generator and 10,000 in the
+# server (separate processes). Raise the open-files limit as far as allowed.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+echo "open files limit: $(ulimit -n)"
+if [ "$(ulimit -n)" -lt 20000 ]; then
+  echo "warning: fewer than 20000 open files allowed; the largest runs may fail" >&2
+fi
+
+command -v node >/dev/null || { echo "error: node (v20) is needed for the Node.js baseline" >&2; exit 1; }
+npm ci --prefix bench/node --no-audit --no-fund --loglevel=error
+
+cargo build --release --bins
+echo "load average before: $(cat /proc/loadavg)"
+cargo run --release --bin loadgen -- all "$@"
+echo "load average after: $(cat /proc/loadavg)"
