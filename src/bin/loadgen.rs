@@ -297,57 +297,81 @@ async fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Scenario::All => {
+            // One failing scenario is reported and the others still run.
+            macro_rules! run {
+                ($name:expr, $fut:expr) => {
+                    match $fut.await {
+                        Ok(r) => Some(progress(r)),
+                        Err(e) => {
+                            eprintln!("{}: {e}", $name);
+                            results.failures.push(format!("{}: {e}", $name));
+                            None
+                        }
+                    }
+                };
+            }
             for p in scale(vec![1000, 5000, 10000]) {
-                results.event_day.push(progress(
-                    scenario::event_day(&common, &day(12, p, 20.0, 2.0)).await?,
-                ));
+                if let Some(r) = run!(
+                    format!("event-day {p}"),
+                    scenario::event_day(&common, &day(12, p, 20.0, 2.0))
+                ) {
+                    results.event_day.push(r);
+                }
             }
             for h in [102, 200] {
                 let p = scale(vec![10000])[0];
-                results.many_halls.push(progress(
-                    scenario::event_day(&common, &day(h, p, 20.0, 2.0)).await?,
-                ));
+                if let Some(r) = run!(
+                    format!("many-halls {h}"),
+                    scenario::event_day(&common, &day(h, p, 20.0, 2.0))
+                ) {
+                    results.many_halls.push(r);
+                }
             }
-            results.burst.push(progress(
-                scenario::submit_burst(&common, &burst(200, 8, duration)).await?,
-            ));
+            if let Some(r) = run!(
+                "submit-burst",
+                scenario::submit_burst(&common, &burst(200, 8, duration))
+            ) {
+                results.burst.push(r);
+            }
             let p = scale(vec![10000])[0];
-            results.storm.push(progress(
-                scenario::reconnect_storm(
-                    &common,
-                    &StormOpts {
-                        halls: 200,
-                        participants: p,
-                        missed: 5,
-                        jitter_ms: 0,
-                    },
-                )
-                .await?,
-            ));
-            results.memory = progress(
-                scenario::memory(&common, &baselines, &scale(vec![1000, 10000]), 0).await?,
-            );
+            for jitter_ms in [0, 1000] {
+                let storm = StormOpts {
+                    halls: 200,
+                    participants: p,
+                    missed: 5,
+                    jitter_ms,
+                };
+                if let Some(r) = run!(
+                    format!("reconnect-storm jitter {jitter_ms}"),
+                    scenario::reconnect_storm(&common, &storm)
+                ) {
+                    results.storm.push(r);
+                }
+            }
+            if let Some(r) = run!(
+                "memory",
+                scenario::memory(&common, &baselines, &scale(vec![1000, 10000]), 0)
+            ) {
+                results.memory = r;
+            }
             let with_questions = Baselines {
                 kinds: vec![Kind::Doithoai],
                 repo_dir: baselines.repo_dir.clone(),
             };
-            results.memory.extend(progress(
-                scenario::memory(&common, &with_questions, &scale(vec![10000]), 100).await?,
-            ));
+            if let Some(r) = run!(
+                "memory with questions",
+                scenario::memory(&common, &with_questions, &scale(vec![10000]), 100)
+            ) {
+                results.memory.extend(r);
+            }
             let step = Duration::from_secs(if small { 3 } else { 10 });
-            results.capacity = progress(
-                scenario::capacity(
-                    &common,
-                    &baselines,
-                    &capacity(
-                        scale(vec![1000, 2500, 5000, 10000, 15000, 19000]),
-                        250,
-                        500.0,
-                        step,
-                    ),
-                )
-                .await?,
-            );
+            let ladder = scale(vec![1000, 2500, 5000, 10000, 15000, 19000]);
+            if let Some(r) = run!(
+                "capacity",
+                scenario::capacity(&common, &baselines, &capacity(ladder, 250, 500.0, step))
+            ) {
+                results.capacity = r;
+            }
         }
         Scenario::BareServer { .. } => unreachable!("handled above"),
     }

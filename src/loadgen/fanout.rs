@@ -199,6 +199,8 @@ impl Link {
 pub struct Sender {
     link: Link,
     mode: Mode,
+    /// Times this broadcaster had to reconnect (it was evicted or cut off).
+    pub reconnects: u32,
 }
 
 enum Mode {
@@ -222,6 +224,7 @@ impl Sender {
     ) -> Result<Sender, Error> {
         Ok(Sender {
             link: Link::open(url, None, true).await?,
+            reconnects: 0,
             mode: Mode::Baseline {
                 pad: "x".repeat(payload_bytes.saturating_sub(60)),
                 next: first,
@@ -236,6 +239,7 @@ impl Sender {
         let id = uuid::Uuid::new_v4().to_string();
         let mut s = Sender {
             link: Link::open(url, Some(hello), false).await?,
+            reconnects: 0,
             mode: Mode::Doithoai {
                 question: id.clone(),
                 version: 0,
@@ -285,6 +289,7 @@ impl Sender {
         let hello = format!("{{\"type\":\"hello\",\"protocol\":1,\"token\":\"{token}\"}}");
         let mut s = Sender {
             link: Link::open(url, Some(hello), false).await?,
+            reconnects: 0,
             mode: Mode::Doithoai {
                 question: String::new(),
                 version: 0,
@@ -304,6 +309,38 @@ impl Sender {
             .await?;
         }
         Ok(())
+    }
+
+    /// Send one broadcast like `send_one`; if the connection fails (a moderator
+    /// evicted as a slow consumer, say), reconnect as `token` and try again,
+    /// as the moderator page would. A conflict after a lost reply means the
+    /// edit went through: take the next version.
+    pub async fn send_one_reconnecting(
+        &mut self,
+        url: &str,
+        token: &str,
+        table: &Table,
+    ) -> Result<u64, Error> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            match self.send_one(table).await {
+                Ok(seq) => return Ok(seq),
+                Err(e) => {
+                    last = e.to_string();
+                    if last.contains("\"conflict\"") {
+                        if let Mode::Doithoai { version, .. } = &mut self.mode {
+                            *version += 1;
+                        }
+                    }
+                    let hello =
+                        format!("{{\"type\":\"hello\",\"protocol\":1,\"token\":\"{token}\"}}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    self.link = Link::open(url, Some(hello), false).await?;
+                    self.reconnects += 1;
+                }
+            }
+        }
+        Err(format!("broadcast failed after reconnecting 5 times: {last}").into())
     }
 
     fn set_version(&mut self, v: u64) {

@@ -21,6 +21,8 @@ pub struct Results {
     pub storm: Vec<StormReport>,
     pub memory: Vec<MemoryRow>,
     pub capacity: Vec<CapacityRow>,
+    /// Scenarios that failed, with why (the run goes on with the others).
+    pub failures: Vec<String>,
 }
 
 fn check_cell(c: &CheckReport) -> String {
@@ -174,12 +176,12 @@ pub fn storm_md(runs: &[StormReport]) -> String {
         return s;
     }
     let _ = writeln!(s, "### Reconnect storm\n");
-    let _ = writeln!(s, "| halls | clients | changes missed while away | jitter ms | all caught up, s | caught-up clients | per client ms p50/p95/p99/max | replayed changes | snapshots on resume | server CPU cores | check | load avg |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "| halls | clients | changes missed while away | jitter ms | all caught up, s | caught-up clients | per client ms p50/p95/p99/max | replayed changes | snapshots on resume | staff evicted as slow (driver reconnects) | server CPU cores | check | load avg |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in runs {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.2} | {} / {} | {} | {} | {} | {:.2} | {} | {:.1}→{:.1} |",
+            "| {} | {} | {} | {} | {:.2} | {} / {} | {} | {} | {} | {:.0} ({}) | {:.2} | {} | {:.1}→{:.1} |",
             r.halls,
             r.clients,
             r.missed_changes,
@@ -190,6 +192,8 @@ pub fn storm_md(runs: &[StormReport]) -> String {
             r.per_client.cell(),
             r.replayed,
             r.resume_snapshots,
+            r.queue_drops,
+            r.driver_reconnects,
             r.server_cpu_cores,
             check_cell(&r.check),
             r.load_before,
@@ -464,5 +468,11 @@ pub fn markdown(r: &Results, capacity_limit_ms: f64) -> String {
     s.push_str(&storm_md(&r.storm));
     s.push_str(&memory_md(&r.memory));
     s.push_str(&capacity_md(&r.capacity, capacity_limit_ms));
+    if !r.failures.is_empty() {
+        let _ = writeln!(s, "### Scenarios that failed\n");
+        for f in &r.failures {
+            let _ = writeln!(s, "- {f}");
+        }
+    }
     s
 }

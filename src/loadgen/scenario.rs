@@ -444,6 +444,10 @@ pub struct StormReport {
     /// Snapshots sent on resume (a replay that fell back to a full state).
     pub resume_snapshots: u64,
     pub reconnects: u64,
+    /// Staff connections dropped as slow consumers during the storm.
+    pub queue_drops: f64,
+    /// Times the driving moderator had to reconnect (it was one of them).
+    pub driver_reconnects: u32,
     pub server_cpu_cores: f64,
     pub check: CheckReport,
     pub load_before: f64,
@@ -472,12 +476,14 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
     // The admin seat drives: one question on air, edited again and again
     // (on air, every audience sees each edit).
     let dept = server.event()?.departments[0].id.clone();
-    let mut admin =
-        super::fanout::Sender::doithoai_on_air(&url, &server.token("admin")?, &dept).await?;
+    let admin_token = server.token("admin")?;
+    let mut admin = super::fanout::Sender::doithoai_on_air(&url, &admin_token, &dept).await?;
     let table = super::fanout::Table::default();
     let _ = phase_tx.send(Phase::Run);
     for _ in 0..5 {
-        admin.send_one(&table).await?;
+        admin
+            .send_one_reconnecting(&url, &admin_token, &table)
+            .await?;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
 
@@ -498,7 +504,9 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
     }
     let mut last = 0;
     for _ in 0..o.missed.max(1) {
-        last = admin.send_one(&table).await?;
+        last = admin
+            .send_one_reconnecting(&url, &admin_token, &table)
+            .await?;
     }
     shared.target.store(last, Ordering::Relaxed);
     let p0 = server.sample();
@@ -515,8 +523,12 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
     let p1 = server.sample();
     // A few more changes after the storm: delivery must simply continue.
     for _ in 0..3 {
-        admin.send_one(&table).await?;
+        admin
+            .send_one_reconnecting(&url, &admin_token, &table)
+            .await?;
     }
+    let admin_reconnects = admin.reconnects;
+    let m1 = server.metrics().await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let _ = phase_tx.send(Phase::Stop);
     drop(admin);
@@ -566,6 +578,8 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
             .iter()
             .map(|l| u64::from(l.connects.saturating_sub(1)))
             .sum(),
+        queue_drops: m1.get("doithoai_queue_drops_total"),
+        driver_reconnects: admin_reconnects,
         server_cpu_cores: p1.cores_since(&p0),
         check,
         load_before,
