@@ -9,7 +9,7 @@
 //! number; nobody else waits for it.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -90,6 +90,8 @@ struct Subscriber {
     /// phones, so their writers are woken first and do not queue behind
     /// thousands of phones' in the runtime (BENCHMARKS.md, event day).
     first: bool,
+    /// A presence placeholder is waiting in this subscriber's queue.
+    presence_pending: Arc<AtomicBool>,
 }
 
 /// What a connection reads from.
@@ -102,9 +104,24 @@ pub struct Subscription {
     hub: Arc<Hub>,
     /// The hall (and role) this connection counts towards in presence.
     presence: Option<(String, Role)>,
+    presence_pending: Arc<AtomicBool>,
 }
 
 impl Subscription {
+    /// The frame to send for a queued frame: an empty frame is a presence
+    /// placeholder, rendered now with the latest presence. So a burst of
+    /// (re)connections queues at most one presence frame per staff
+    /// connection instead of one per change (20 KB each at 200 halls: a
+    /// reconnect storm used to evict the moderators as slow consumers).
+    pub fn resolve(&self, frame: Bytes) -> Bytes {
+        if !frame.is_empty() {
+            return frame;
+        }
+        // Clear first: an update after this render queues a new placeholder.
+        self.presence_pending.store(false, Ordering::Relaxed);
+        presence_frame(self.hub.presence())
+    }
+
     /// The connection showed a sign of life (heartbeat).
     pub fn touch(&self) {
         if let Some((hall, _)) = &self.presence {
@@ -220,6 +237,7 @@ impl Hub {
         let (tx, rx) = mpsc::channel(self.cfg.queue_frames.max(4));
         let queued = Arc::new(AtomicUsize::new(0));
         let eviction = Arc::new(Eviction::default());
+        let presence_pending = Arc::new(AtomicBool::new(false));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
 
         let presence = match (role, hall) {
@@ -254,6 +272,7 @@ impl Hub {
                 queued: queued.clone(),
                 eviction: eviction.clone(),
                 first: role != Role::Participant,
+                presence_pending: presence_pending.clone(),
             },
         );
         if presence.is_some() {
@@ -266,6 +285,7 @@ impl Hub {
             eviction,
             hub: self.clone(),
             presence,
+            presence_pending,
         })
     }
 
@@ -417,10 +437,15 @@ impl Hub {
     }
 
     fn broadcast_presence(&self, inner: &mut Inner) {
-        let frame = presence_frame(inner.presence.values().cloned().collect());
+        // A placeholder; the writer renders the presence when it sends it
+        // (`Subscription::resolve`), and one waiting is enough.
+        let frame = Bytes::new();
         let mut evicted = Vec::new();
         for (audience, group) in inner.groups.iter().filter(|(a, _)| sees_presence(a)) {
             for (id, sub) in group {
+                if sub.presence_pending.swap(true, Ordering::Relaxed) {
+                    continue;
+                }
                 if !self.offer(sub, &frame) {
                     evicted.push((audience.clone(), *id));
                 }

@@ -465,6 +465,7 @@ async fn write_loop(
             frame = sub.frames.recv() => {
                 let Some(frame) = frame else { return };
                 let len = frame.len();
+                let frame = sub.resolve(frame);
                 let sent = send_frame(&mut sink, frame, &eviction).await;
                 sub.queued.fetch_sub(len, Ordering::Relaxed);
                 if !sent { return; }
