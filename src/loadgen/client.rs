@@ -191,7 +191,10 @@ impl Spec {
         Spec {
             label: format!("phone-{i}"),
             role: Role::Participant,
-            audience: Audience::Public,
+            // Whatever the server's rules make a phone's audience.
+            audience: crate::domain::Actor::new(Role::Participant, "participant")
+                .with_hall(hall)
+                .audience(),
             hello: format!(
                 "\"event\":\"{event}\",\"hall\":\"{hall}\",\"device\":\"{}\"",
                 uuid::Uuid::new_v4()
