@@ -2,9 +2,7 @@
 //! change, retries never duplicate, concurrent moderators never overwrite
 //! each other silently, and shutdown tells clients to come back.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,9 +1,7 @@
 //! Plain HTTP: health, metrics, the participant fallback with its rate
 //! limit and receipts, and the security headers every page is served with.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn questions(app: &TestApp, seat: &str) -> Value {
