@@ -60,6 +60,11 @@ impl TestDb {
         }
     }
 
+    /// A connection to the maintenance database (to alter or cut this one).
+    pub async fn admin(&self) -> PgConnection {
+        admin_connection(&self.admin).await
+    }
+
     /// A plain connection for checks straight in the database.
     pub async fn connect(&self) -> PgConnection {
         PgConnection::connect(&self.url)
@@ -226,5 +231,38 @@ impl ThreadNode {
 impl Drop for ThreadNode {
     fn drop(&mut self) {
         self.stop_thread();
+    }
+}
+
+impl Client {
+    /// Join `url` as the seat of `token`, resuming after `last_seq`.
+    pub async fn resume(url: &str, token: &str, last_seq: u64) -> Client {
+        Client::join(
+            url,
+            json!({"type":"hello","protocol":1,"token":token,"last_seq":last_seq}),
+        )
+        .await
+    }
+
+    /// Send a command and wait for its reply; `None` when the connection
+    /// ends first (the command may or may not have been committed then).
+    pub async fn try_cmd(&mut self, cmd: serde_json::Value) -> Option<serde_json::Value> {
+        use futures_util::SinkExt;
+        self.next_req += 1;
+        let req = format!("r{}", self.next_req);
+        let msg = json!({"type":"cmd","req":req,"cmd":cmd}).to_string();
+        let sent = self
+            .ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(msg.into()))
+            .await;
+        if sent.is_err() {
+            return None;
+        }
+        loop {
+            let v = self.recv().await?;
+            if v["req"] == req.as_str() && (v["type"] == "ack" || v["type"] == "error") {
+                return Some(v);
+            }
+        }
     }
 }
