@@ -373,7 +373,7 @@ async fn changes_since_orders_and_refills(store: Arc<dyn Store>) {
         .commit(&ev.id, 0, &[submit(1, &q1), submit(2, &q2)])
         .await
         .unwrap();
-    store.commit(&ev.id, 2, &[a1.clone()]).await.unwrap();
+    store.commit(&ev.id, 2, &[a1]).await.unwrap();
     let all = store.changes_since(&ev.id, 0, 100).await.unwrap();
     assert_eq!(seqs(&all), vec![1, 2, 3]);
     assert_eq!(
