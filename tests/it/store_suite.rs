@@ -2,11 +2,9 @@
 //! is a generic function over `Arc<dyn Store>`, and `both!` gives it an entry
 //! point on a fresh SQLite file and one on a fresh PostgreSQL database.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::pg::TestDb;
+use crate::common::pg::TestDb;
 use doithoai::domain::{
     Actor, FloorRequest, FloorState, QState, Question, QuestionUpdate, Questioner, Role, Source,
 };

@@ -4,15 +4,13 @@
 //! clients resume on the other; a node that is behind catches up before
 //! answering a resume; `/healthz` follows the listener and the database.
 
-mod common;
-
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::pg::{Deployment, ThreadNode};
-use common::*;
+use crate::common::pg::{Deployment, ThreadNode};
+use crate::common::*;
 use doithoai::store::postgres::PgStore;
 use doithoai::store::{Change, Store};
 use serde_json::{json, Value};

@@ -2,12 +2,10 @@
 //! by the real binary, then served from PostgreSQL with the same questions,
 //! sequence numbers, personal data, tokens and receipts.
 
-mod common;
-
 use std::process::Command;
 
-use common::pg::{pg_config, TestDb};
-use common::*;
+use crate::common::pg::{pg_config, TestDb};
+use crate::common::*;
 use serde_json::json;
 
 fn migrate(from: &str, to: &str) -> std::process::Output {
