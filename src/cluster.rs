@@ -12,6 +12,10 @@
 //!
 //! Notifications are not queued for a disconnected listener, so after every
 //! (re)connection the listener catches up *all* events before waiting again.
+//! Erasing an event's personal data (on any node, or by the command line)
+//! also notifies, with `"erased": true`, so every node forgets the personal
+//! data it holds in memory too.
+//!
 //! While it is disconnected the node is marked unhealthy (`/healthz` answers
 //! 503) so a load balancer sends clients to a node that hears everything.
 
@@ -43,6 +47,9 @@ struct Payload {
     #[serde(default)]
     event: Option<String>,
     seq: u64,
+    /// The event's personal data was erased: drop what memory still holds.
+    #[serde(default)]
+    erased: bool,
 }
 
 /// Sets the health flag to false however the task ends (error, abort, runtime drop).
@@ -151,9 +158,13 @@ fn on_notification(engine: &Engine, payload: &str) {
         Ok(Payload {
             event: Some(id),
             seq,
+            erased,
         }) => {
             // An event this node does not serve (created after it started) is ignored.
             if let Some(rt) = engine.event(&id) {
+                if erased {
+                    rt.forget_personal_data();
+                }
                 if seq > rt.seq() {
                     rt.catch_up();
                 }

@@ -490,6 +490,14 @@ impl Store for PgStore {
         sqlx::query("VACUUM FULL questioners")
             .execute(&self.pool)
             .await?;
+        // Every node drops what it still holds in memory (see `crate::cluster`).
+        let payload =
+            serde_json::json!({ "event": event_id, "seq": 0, "erased": true }).to_string();
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANGES_CHANNEL)
+            .bind(payload)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 

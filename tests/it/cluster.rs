@@ -546,3 +546,50 @@ async fn healthz_fails_while_the_database_is_unreachable_and_recovers() {
         .await;
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasing_personal_data_empties_every_nodes_memory() {
+    let dep = Deployment::new().await;
+    let a = spawn_app_with(dep.node_config("a")).await;
+    let b = spawn_app_with(dep.node_config("b")).await;
+    wait_health(&b.base, 200).await;
+    let mut m = b.staff("moderator-1").await;
+    let mut phone = a.participant("tinh").await;
+    let asked = phone
+        .ok(json!({
+            "type": "submit",
+            "id": uuid::Uuid::new_v4(),
+            "text": "Xin hỏi về học bổng cho sinh viên nghèo?",
+            "questioner": {"name": "Huỳnh Văn Lộc", "phone": "0987 654 321"},
+            "consent": true
+        }))
+        .await;
+    let id: uuid::Uuid = asked["id"].as_str().expect("id").parse().expect("uuid");
+    m.until("the question on B", |v| v["type"] == "change")
+        .await;
+    for node in [&a, &b] {
+        let q = node.app.engine.event(EVENT).and_then(|rt| rt.question(&id));
+        assert!(q.and_then(|q| q.questioner).is_some(), "held before");
+    }
+
+    // Erased from outside both nodes (as a command-line tool would).
+    let store = PgStore::open(&dep.db.url).await.expect("store");
+    assert_eq!(store.erase_personal_data(EVENT).await.expect("erase"), 1);
+    for node in [&a, &b] {
+        let mut forgotten = false;
+        for _ in 0..300 {
+            let q = node.app.engine.event(EVENT).and_then(|rt| rt.question(&id));
+            if q.is_some_and(|q| q.questioner.is_none()) {
+                forgotten = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(forgotten, "node {} still holds the questioner", node.base);
+    }
+    let mut fresh = b.staff("moderator-2").await;
+    let snap = fresh.recv().await.expect("snapshot");
+    assert!(!snap.to_string().contains("Huỳnh Văn Lộc"), "{snap}");
+    a.stop().await;
+    b.stop().await;
+}
