@@ -528,3 +528,37 @@ async fn export_import_round_trip(source: Arc<dyn Store>, target: Arc<dyn Store>
     assert_eq!(target.load(&ev.id).await.unwrap().seq, 5);
 }
 both!(export_import_round_trip, two);
+
+async fn transfer_copies_all_or_one_event(source: Arc<dyn Store>, target: Arc<dyn Store>) {
+    use doithoai::store::transfer::copy;
+    let ev = event();
+    let mut other = event();
+    other.id = "kien-giang-2025".into();
+    source.put_event(&ev).await.unwrap();
+    source.put_event(&other).await.unwrap();
+    let q = question(TEXT_VI, "tinh", Some(person("Lâm Thị Thu")));
+    source.commit(&other.id, 0, &[submit(1, &q)]).await.unwrap();
+
+    let unknown = copy(source.as_ref(), target.as_ref(), Some("no-such")).await;
+    assert!(
+        matches!(unknown, Err(StoreError::UnknownEvent(_))),
+        "{unknown:?}"
+    );
+    let one = copy(source.as_ref(), target.as_ref(), Some(&other.id))
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!((one[0].last_seq, one[0].questions), (1, 1));
+    assert_eq!(
+        target.events().await.unwrap(),
+        vec![other.clone()],
+        "only the one asked for"
+    );
+    // All: the other event is already there with history, so nothing is copied at all.
+    let all = copy(source.as_ref(), target.as_ref(), None).await;
+    assert!(matches!(all, Err(StoreError::Exists(_))), "{all:?}");
+    assert_eq!(target.events().await.unwrap().len(), 1);
+    let loaded = target.load(&other.id).await.unwrap();
+    assert_eq!(loaded.questions[0].questioner, Some(person("Lâm Thị Thu")));
+}
+both!(transfer_copies_all_or_one_event, two);
