@@ -683,3 +683,30 @@ async fn load_in(
         floor,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_payload_is_small_json_and_never_over_the_limit() {
+        let p: serde_json::Value =
+            serde_json::from_str(&notify_payload("an-giang-2024", 42)).unwrap();
+        assert_eq!(p, serde_json::json!({"event": "an-giang-2024", "seq": 42}));
+        let long = "x".repeat(10_000);
+        let p = notify_payload(&long, 7);
+        assert!(p.len() <= MAX_PAYLOAD);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&p).unwrap(),
+            serde_json::json!({"seq": 7})
+        );
+    }
+
+    #[test]
+    fn last_per_id_keeps_the_latest_in_first_seen_order() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let items = [(a, 1), (b, 2), (a, 3)];
+        let kept = last_per_id(items.iter(), |i| i.0);
+        assert_eq!(kept, vec![&(a, 3), &(b, 2)]);
+    }
+}
