@@ -179,7 +179,7 @@ impl Store for SqliteStore {
         let seq: i64 = seq_row.try_get("last_seq")?;
         let rows = sqlx::query(
             "SELECT q.data AS data, p.data AS questioner FROM questions q
-             LEFT JOIN questioners p ON p.question_id = q.id
+             LEFT JOIN questioners p ON p.event_id = q.event_id AND p.question_id = q.id
              WHERE q.event_id = ? ORDER BY q.created_at, q.id",
         )
         .bind(event_id)
@@ -249,7 +249,7 @@ impl Store for SqliteStore {
                 sqlx::query(
                     "INSERT INTO questions (id, event_id, state, hall, department, grp, created_at, updated_at, data)
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                     ON CONFLICT(id) DO UPDATE SET state = excluded.state, department = excluded.department,
+                     ON CONFLICT(event_id, id) DO UPDATE SET state = excluded.state, department = excluded.department,
                        grp = excluded.grp, updated_at = excluded.updated_at, data = excluded.data",
                 )
                 .bind(q.id.to_string())
@@ -277,7 +277,7 @@ impl Store for SqliteStore {
             for f in &change.floor {
                 sqlx::query(
                     "INSERT INTO floor_requests (id, event_id, data) VALUES (?, ?, ?)
-                     ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+                     ON CONFLICT(event_id, id) DO UPDATE SET data = excluded.data",
                 )
                 .bind(f.id.to_string())
                 .bind(event_id)
@@ -310,10 +310,13 @@ impl Store for SqliteStore {
             let actor: Actor = serde_json::from_str(&r.try_get::<String, _>("actor")?)?;
             let mut questions = body.questions;
             for u in questions.iter_mut() {
-                let p = sqlx::query("SELECT data FROM questioners WHERE question_id = ?")
-                    .bind(u.question.id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
+                let p = sqlx::query(
+                    "SELECT data FROM questioners WHERE event_id = ? AND question_id = ?",
+                )
+                .bind(event_id)
+                .bind(u.question.id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
                 if let Some(p) = p {
                     u.question.questioner =
                         Some(serde_json::from_str(&p.try_get::<String, _>("data")?)?);
@@ -385,7 +388,7 @@ impl Store for SqliteStore {
         let mut questions = Vec::new();
         for r in sqlx::query(
             "SELECT q.data AS data, p.data AS questioner FROM questions q
-             LEFT JOIN questioners p ON p.question_id = q.id
+             LEFT JOIN questioners p ON p.event_id = q.event_id AND p.question_id = q.id
              WHERE q.event_id = ? ORDER BY q.created_at, q.id",
         )
         .bind(event_id)

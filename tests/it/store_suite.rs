@@ -282,6 +282,36 @@ async fn commit_and_load_round_trip(store: Arc<dyn Store>) {
 }
 both!(commit_and_load_round_trip);
 
+/// Ids are chosen by clients: the same id in two events must be two questions.
+async fn same_id_in_two_events_stays_apart(store: Arc<dyn Store>) {
+    let a = event();
+    let mut b = event();
+    b.id = "an-giang-2025".into();
+    store.put_event(&a).await.unwrap();
+    store.put_event(&b).await.unwrap();
+    let qa = question("Câu hỏi của sự kiện A", "tinh", Some(person("Người hỏi A")));
+    let mut qb = question("Câu hỏi của sự kiện B", "tinh", Some(person("Người hỏi B")));
+    qb.id = qa.id;
+    let (fa, floor_a) = floor_request(2, "tinh", FloorState::Requested, Uuid::new_v4());
+    let (mut fb, mut floor_b) = floor_request(2, "tinh", FloorState::Granted, floor_a.id);
+    fb.floor[0].id = floor_a.id;
+    floor_b.id = floor_a.id;
+    store.commit(&a.id, 0, &[submit(1, &qa), fa]).await.unwrap();
+    store.commit(&b.id, 0, &[submit(1, &qb), fb]).await.unwrap();
+    let la = store.load(&a.id).await.unwrap();
+    let lb = store.load(&b.id).await.unwrap();
+    assert_eq!(la.questions, vec![qa.clone()]);
+    assert_eq!(lb.questions, vec![qb.clone()]);
+    assert_eq!(la.floor, vec![floor_a]);
+    assert_eq!(lb.floor, vec![floor_b]);
+    let ca = store.changes_since(&a.id, 0, 10).await.unwrap();
+    assert_eq!(
+        ca[0].questions[0].question.questioner,
+        Some(person("Người hỏi A"))
+    );
+}
+both!(same_id_in_two_events_stays_apart);
+
 async fn seq_is_gap_free(store: Arc<dyn Store>) {
     let ev = event();
     store.put_event(&ev).await.unwrap();
