@@ -273,7 +273,7 @@ pub struct Reason {
 }
 
 impl Reason {
-    fn new(code: &str, vi: impl Into<String>, en: impl Into<String>) -> Reason {
+    pub fn new(code: &str, vi: impl Into<String>, en: impl Into<String>) -> Reason {
         Reason {
             code: code.into(),
             message: vi.into(),

@@ -15,6 +15,8 @@
 //! - [`conclusion`]: the figures and tables of the conclusion document,
 //!   rendered as printable HTML and as DOCX.
 //! - [`stats`]: counts and time buckets for the statistics page.
+//! - [`apply`]: the exception to "pure": runs a checked import through the
+//!   engine, shared by the HTTP endpoint and the CLI.
 //!
 //! # Who gets what
 //! [`Access::of`] is the one place that decides: the follow-up officer and
@@ -24,6 +26,7 @@
 //! console, but a file leaves the room and is copied, so we keep it to the
 //! two roles whose work needs it); everyone else is refused.
 
+pub mod apply;
 pub mod conclusion;
 pub mod export;
 pub mod import;
