@@ -49,7 +49,10 @@ fn download(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
             // Exports may hold personal data: no copy in shared caches or the browser cache.
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
@@ -79,7 +82,13 @@ async fn all_changes(app: &AppState, event: &str) -> Result<Vec<Change>, ApiErro
 fn questions_for(rt: &EventRuntime, access: Access) -> Vec<Question> {
     rt.questions()
         .into_iter()
-        .map(|q| if access.personal { q } else { q.without_personal_data() })
+        .map(|q| {
+            if access.personal {
+                q
+            } else {
+                q.without_personal_data()
+            }
+        })
         .collect()
 }
 
@@ -107,7 +116,12 @@ struct Upload {
     query: ImportQuery,
 }
 
-async fn read_upload(app: &AppState, headers: &HeaderMap, mut query: ImportQuery, req: Request) -> Result<Upload, ApiError> {
+async fn read_upload(
+    app: &AppState,
+    headers: &HeaderMap,
+    mut query: ImportQuery,
+    req: Request,
+) -> Result<Upload, ApiError> {
     let multipart = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -122,7 +136,9 @@ async fn read_upload(app: &AppState, headers: &HeaderMap, mut query: ImportQuery
             query,
         });
     }
-    let mut form = Multipart::from_request(req, app).await.map_err(|e| bad(e.body_text()))?;
+    let mut form = Multipart::from_request(req, app)
+        .await
+        .map_err(|e| bad(e.body_text()))?;
     let mut bytes = None;
     while let Some(field) = form.next_field().await.map_err(|e| bad(e.body_text()))? {
         let name = field.name().unwrap_or_default().to_string();
@@ -130,7 +146,13 @@ async fn read_upload(app: &AppState, headers: &HeaderMap, mut query: ImportQuery
             if query.filename.is_none() {
                 query.filename = field.file_name().map(str::to_string);
             }
-            bytes = Some(field.bytes().await.map_err(|e| bad(e.body_text()))?.to_vec());
+            bytes = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|e| bad(e.body_text()))?
+                    .to_vec(),
+            );
         } else {
             let value = field.text().await.map_err(|e| bad(e.body_text()))?;
             match name.as_str() {
@@ -143,7 +165,11 @@ async fn read_upload(app: &AppState, headers: &HeaderMap, mut query: ImportQuery
         }
     }
     let bytes = bytes.ok_or_else(|| {
-        ApiError::bad_request("no_file", "Chưa chọn tệp (trường «file»)", "no file field in the form")
+        ApiError::bad_request(
+            "no_file",
+            "Chưa chọn tệp (trường «file»)",
+            "no file field in the form",
+        )
     })?;
     Ok(Upload { bytes, query })
 }
@@ -161,11 +187,24 @@ pub struct ImportResponse {
 }
 
 /// Read and check an uploaded file against the event as it is now.
-fn plan_upload(rt: &EventRuntime, actor: &crate::domain::Actor, upload: &Upload) -> Result<(Format, String, Plan), ApiError> {
-    let format = Format::detect(upload.query.format.as_deref(), upload.query.filename.as_deref())
-        .ok_or(ReportError::UnsupportedFormat)?;
+fn plan_upload(
+    rt: &EventRuntime,
+    actor: &crate::domain::Actor,
+    upload: &Upload,
+) -> Result<(Format, String, Plan), ApiError> {
+    let format = Format::detect(
+        upload.query.format.as_deref(),
+        upload.query.filename.as_deref(),
+    )
+    .ok_or(ReportError::UnsupportedFormat)?;
     let sha = hex::encode(Sha256::digest(&upload.bytes));
-    let plan = apply::plan_file(rt, actor, &upload.bytes, format, upload.query.source.as_deref())?;
+    let plan = apply::plan_file(
+        rt,
+        actor,
+        &upload.bytes,
+        format,
+        upload.query.source.as_deref(),
+    )?;
     Ok((format, sha, plan))
 }
 
@@ -238,15 +277,26 @@ pub struct EventQuery {
     pub event: Option<String>,
 }
 
-fn event_or_first(app: &AppState, event: Option<&str>) -> Result<std::sync::Arc<EventRuntime>, ApiError> {
+fn event_or_first(
+    app: &AppState,
+    event: Option<&str>,
+) -> Result<std::sync::Arc<EventRuntime>, ApiError> {
     match event {
         Some(id) => app.engine.event(id).ok_or_else(ApiError::unknown_event),
-        None => app.engine.events().into_iter().next().ok_or_else(ApiError::unknown_event),
+        None => app
+            .engine
+            .events()
+            .into_iter()
+            .next()
+            .ok_or_else(ApiError::unknown_event),
     }
 }
 
 /// `GET /api/import/template.xlsx?event=`: public (it holds only hall and group names).
-pub async fn template_xlsx(State(app): State<AppState>, Query(q): Query<EventQuery>) -> Result<Response, ApiError> {
+pub async fn template_xlsx(
+    State(app): State<AppState>,
+    Query(q): Query<EventQuery>,
+) -> Result<Response, ApiError> {
     let rt = event_or_first(&app, q.event.as_deref())?;
     let bytes = import::template_xlsx(&rt.config)?;
     Ok(download(XLSX, "mau-nhap-cau-hoi.xlsx", bytes))
@@ -254,25 +304,43 @@ pub async fn template_xlsx(State(app): State<AppState>, Query(q): Query<EventQue
 
 /// `GET /api/import/template.csv`.
 pub async fn template_csv() -> Result<Response, ApiError> {
-    Ok(download(CSV, "mau-nhap-cau-hoi.csv", import::template_csv()?))
+    Ok(download(
+        CSV,
+        "mau-nhap-cau-hoi.csv",
+        import::template_csv()?,
+    ))
 }
 
 // ---------------------------------------------------------------- exports
 
 /// `GET /api/exports/questions.csv`.
-pub async fn export_questions_csv(State(app): State<AppState>, Staff { rt, actor }: Staff) -> Result<Response, ApiError> {
+pub async fn export_questions_csv(
+    State(app): State<AppState>,
+    Staff { rt, actor }: Staff,
+) -> Result<Response, ApiError> {
     let access = access(actor.role)?;
     let history = export::transitions(&all_changes(&app, rt.id()).await?);
     let table = export::questions_table(&rt.config, &questions_for(&rt, access), &history, access);
-    Ok(download(CSV, &format!("cau-hoi-{}.csv", rt.id()), table.to_csv()?))
+    Ok(download(
+        CSV,
+        &format!("cau-hoi-{}.csv", rt.id()),
+        table.to_csv()?,
+    ))
 }
 
 /// `GET /api/exports/questions.xlsx`.
-pub async fn export_questions_xlsx(State(app): State<AppState>, Staff { rt, actor }: Staff) -> Result<Response, ApiError> {
+pub async fn export_questions_xlsx(
+    State(app): State<AppState>,
+    Staff { rt, actor }: Staff,
+) -> Result<Response, ApiError> {
     let access = access(actor.role)?;
     let history = export::transitions(&all_changes(&app, rt.id()).await?);
     let table = export::questions_table(&rt.config, &questions_for(&rt, access), &history, access);
-    Ok(download(XLSX, &format!("cau-hoi-{}.xlsx", rt.id()), table.to_xlsx("Câu hỏi")?))
+    Ok(download(
+        XLSX,
+        &format!("cau-hoi-{}.xlsx", rt.id()),
+        table.to_xlsx("Câu hỏi")?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -282,7 +350,10 @@ pub struct AgencyQuery {
 }
 
 /// `GET /api/exports/deferred.xlsx?agency=`: one sheet per agency, or just the one asked for.
-pub async fn export_deferred_xlsx(Staff { rt, actor }: Staff, Query(q): Query<AgencyQuery>) -> Result<Response, ApiError> {
+pub async fn export_deferred_xlsx(
+    Staff { rt, actor }: Staff,
+    Query(q): Query<AgencyQuery>,
+) -> Result<Response, ApiError> {
     let access = access(actor.role)?;
     let agency = q.agency.as_deref().map(str::trim).filter(|a| !a.is_empty());
     let bytes = export::deferred_xlsx(
@@ -292,21 +363,36 @@ pub async fn export_deferred_xlsx(Staff { rt, actor }: Staff, Query(q): Query<Ag
         access,
         &vn_date(crate::now_ms()),
     )?;
-    Ok(download(XLSX, &format!("tra-loi-bang-van-ban-{}.xlsx", rt.id()), bytes))
+    Ok(download(
+        XLSX,
+        &format!("tra-loi-bang-van-ban-{}.xlsx", rt.id()),
+        bytes,
+    ))
 }
 
 /// `GET /api/exports/audit.csv`: every transition, who and when. No personal data.
-pub async fn export_audit_csv(State(app): State<AppState>, Staff { rt, actor }: Staff) -> Result<Response, ApiError> {
+pub async fn export_audit_csv(
+    State(app): State<AppState>,
+    Staff { rt, actor }: Staff,
+) -> Result<Response, ApiError> {
     access(actor.role)?;
     let history = export::transitions(&all_changes(&app, rt.id()).await?);
     let table = export::audit_table(&rt.config, &history);
-    Ok(download(CSV, &format!("nhat-ky-{}.csv", rt.id()), table.to_csv()?))
+    Ok(download(
+        CSV,
+        &format!("nhat-ky-{}.csv", rt.id()),
+        table.to_csv()?,
+    ))
 }
 
 // ---------------------------------------------------------------- conclusion, stats
 
 fn conclusion_blocks(rt: &EventRuntime) -> Vec<conclusion::Block> {
-    let questions: Vec<Question> = rt.questions().iter().map(Question::without_personal_data).collect();
+    let questions: Vec<Question> = rt
+        .questions()
+        .iter()
+        .map(Question::without_personal_data)
+        .collect();
     conclusion::build(&rt.config, &questions, crate::now_ms())
 }
 
@@ -314,7 +400,11 @@ fn conclusion_blocks(rt: &EventRuntime) -> Vec<conclusion::Block> {
 pub async fn conclusion_docx(Staff { rt, actor }: Staff) -> Result<Response, ApiError> {
     access(actor.role)?;
     let bytes = conclusion::to_docx(&conclusion_blocks(&rt))?;
-    Ok(download(DOCX, &format!("van-ban-ket-luan-{}.docx", rt.id()), bytes))
+    Ok(download(
+        DOCX,
+        &format!("van-ban-ket-luan-{}.docx", rt.id()),
+        bytes,
+    ))
 }
 
 /// `GET /api/reports/conclusion.html`: printable; the follow-up page prints it.
@@ -334,7 +424,11 @@ pub async fn conclusion_html(Staff { rt, actor }: Staff) -> Result<Response, Api
 /// `GET /api/stats`.
 pub async fn stats(Staff { rt, actor }: Staff) -> Result<Json<stats::Stats>, ApiError> {
     access(actor.role)?;
-    Ok(Json(stats::compute(&rt.config, &rt.questions(), crate::now_ms())))
+    Ok(Json(stats::compute(
+        &rt.config,
+        &rt.questions(),
+        crate::now_ms(),
+    )))
 }
 
 // ---------------------------------------------------------------- public answers
@@ -356,8 +450,14 @@ pub struct PublicAnswer {
 }
 
 /// `GET /api/events/{event}/answers`: published written answers, for everyone.
-pub async fn public_answers(State(app): State<AppState>, Path(event): Path<String>) -> Result<Response, ApiError> {
-    let rt = app.engine.event(&event).ok_or_else(ApiError::unknown_event)?;
+pub async fn public_answers(
+    State(app): State<AppState>,
+    Path(event): Path<String>,
+) -> Result<Response, ApiError> {
+    let rt = app
+        .engine
+        .event(&event)
+        .ok_or_else(ApiError::unknown_event)?;
     let mut answers: Vec<PublicAnswer> = rt
         .questions()
         .iter()
@@ -368,7 +468,10 @@ pub async fn public_answers(State(app): State<AppState>, Path(event): Path<Strin
             Some(PublicAnswer {
                 id: q.id,
                 hall: rt.config.hall_name(&q.hall),
-                group: q.group.as_deref().map(|g| rt.config.group_name(g).to_string()),
+                group: q
+                    .group
+                    .as_deref()
+                    .map(|g| rt.config.group_name(g).to_string()),
                 text: q.text,
                 agency: f.agency,
                 answer: f.answer?,
@@ -390,7 +493,10 @@ pub async fn public_answers(State(app): State<AppState>, Path(event): Path<Strin
 
 /// `POST /api/admin/erase-personal-data`: admin only, closed events only.
 /// Erases the store's copy and the running engine's in-memory copy.
-pub async fn erase_personal_data(Staff { rt, actor }: Staff, State(app): State<AppState>) -> Result<Response, ApiError> {
+pub async fn erase_personal_data(
+    Staff { rt, actor }: Staff,
+    State(app): State<AppState>,
+) -> Result<Response, ApiError> {
     if actor.role != Role::Admin {
         return Err(ApiError::forbidden());
     }

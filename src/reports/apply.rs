@@ -21,7 +21,14 @@ pub fn plan_file(
         questions: rt.questions().into_iter().map(|q| (q.id, q)).collect(),
         floor: Default::default(),
     };
-    Ok(import::plan(&rows, &rt.config, &state, actor, crate::now_ms(), default_unit))
+    Ok(import::plan(
+        &rows,
+        &rt.config,
+        &state,
+        actor,
+        crate::now_ms(),
+        default_unit,
+    ))
 }
 
 /// Submit the plan's new rows through the engine (validate → commit →
@@ -31,10 +38,16 @@ pub fn plan_file(
 pub async fn run(rt: &EventRuntime, actor: &Actor, mut plan: Plan) -> Plan {
     let commands = std::mem::take(&mut plan.commands);
     for chunk in commands.chunks(256) {
-        let results =
-            futures_util::future::join_all(chunk.iter().map(|(_, cmd)| rt.execute(actor.clone(), cmd.clone()))).await;
+        let results = futures_util::future::join_all(
+            chunk
+                .iter()
+                .map(|(_, cmd)| rt.execute(actor.clone(), cmd.clone())),
+        )
+        .await;
         for ((index, _), result) in chunk.iter().zip(results) {
-            let Some(row) = plan.rows.get_mut(*index) else { continue };
+            let Some(row) = plan.rows.get_mut(*index) else {
+                continue;
+            };
             match result {
                 Ok(ack) if ack.duplicate => row.status = RowStatus::AlreadyImported,
                 Ok(_) => row.status = RowStatus::Imported,
@@ -51,8 +64,14 @@ pub async fn run(rt: &EventRuntime, actor: &Actor, mut plan: Plan) -> Plan {
 fn reason(e: &CommandError) -> Reason {
     let (code, vi) = match e {
         CommandError::Domain(d) => return Reason::from_domain(d),
-        CommandError::Unavailable => ("store_unavailable", "Không lưu được; dòng này chưa được nhập"),
-        CommandError::Busy => ("busy", "Máy chủ đang bận; hãy nhập lại tệp (dòng đã nhập sẽ không bị trùng)"),
+        CommandError::Unavailable => (
+            "store_unavailable",
+            "Không lưu được; dòng này chưa được nhập",
+        ),
+        CommandError::Busy => (
+            "busy",
+            "Máy chủ đang bận; hãy nhập lại tệp (dòng đã nhập sẽ không bị trùng)",
+        ),
         CommandError::Closed => ("shutting_down", "Máy chủ đang dừng; hãy nhập lại tệp"),
     };
     Reason {

@@ -9,7 +9,10 @@
 //! written answers arrive updates the figures and tables. It never carries
 //! personal data: it goes to agencies and the press.
 
-use docx_rs::{AlignmentType, Docx, Paragraph, Run, RunFonts, Table as DocxTable, TableCell, TableRow, WidthType};
+use docx_rs::{
+    AlignmentType, Docx, Paragraph, Run, RunFonts, Table as DocxTable, TableCell, TableRow,
+    WidthType,
+};
 
 use super::{format_date, format_time, source_label, ReportError};
 use crate::domain::{QState, Question, Source};
@@ -22,7 +25,10 @@ pub enum Block {
     Subtitle(String),
     Heading(String),
     Para(String),
-    Table { headers: Vec<String>, rows: Vec<Vec<String>> },
+    Table {
+        headers: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
 }
 
 /// The numbers of section II, kept apart so tests and callers can read them.
@@ -45,7 +51,11 @@ pub fn figures(event: &EventConfig, questions: &[Question]) -> Figures {
     let n = |pred: &dyn Fn(&Question) -> bool| questions.iter().filter(|q| pred(q)).count();
     let mut by_agency: Vec<(String, usize, usize)> = Vec::new();
     for q in questions.iter().filter(|q| q.state.is_deferred()) {
-        let agency = q.followup.as_ref().map(|f| f.agency.clone()).unwrap_or_default();
+        let agency = q
+            .followup
+            .as_ref()
+            .map(|f| f.agency.clone())
+            .unwrap_or_default();
         let done = usize::from(matches!(q.state, QState::AnswerSent | QState::Published));
         match by_agency.iter_mut().find(|(a, _, _)| *a == agency) {
             Some(entry) => {
@@ -62,7 +72,12 @@ pub fn figures(event: &EventConfig, questions: &[Question]) -> Figures {
         .map(|g| (g.name.clone(), n(&|q| q.group.as_deref() == Some(&g.id))))
         .collect();
     by_group.push(("Chưa phân nhóm".into(), n(&|q| q.group.is_none())));
-    let sources = [Source::Import, Source::Participant, Source::Hall, Source::Moderator];
+    let sources = [
+        Source::Import,
+        Source::Participant,
+        Source::Hall,
+        Source::Moderator,
+    ];
     Figures {
         received: questions.len(),
         by_hall: event
@@ -92,7 +107,12 @@ pub fn figures(event: &EventConfig, questions: &[Question]) -> Figures {
         deferred_by_agency: by_agency,
         rejected: n(&|q| q.state == QState::Rejected),
         merged: n(&|q| q.state == QState::Merged),
-        not_reached: n(&|q| matches!(q.state, QState::Pending | QState::Approved | QState::Queued | QState::OnAir)),
+        not_reached: n(&|q| {
+            matches!(
+                q.state,
+                QState::Pending | QState::Approved | QState::Queued | QState::OnAir
+            )
+        }),
     }
 }
 
@@ -120,12 +140,26 @@ pub fn build(event: &EventConfig, questions: &[Question], now: i64) -> Vec<Block
         )),
         Block::Para(format!(
             "Cơ quan trả lời: {}.",
-            event.departments.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join("; ")
+            event
+                .departments
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
         )),
         Block::Heading("II. KẾT QUẢ TIẾP NHẬN VÀ TRẢ LỜI CÂU HỎI".into()),
-        Block::Para(format!("Tổng số câu hỏi, ý kiến, kiến nghị nhận được: {}.", f.received)),
-        Block::Para(format!("Đã trả lời trực tiếp tại buổi đối thoại: {}.", f.answered_on_stage)),
-        Block::Para(format!("Chuyển cơ quan có thẩm quyền trả lời bằng văn bản: {}.", f.deferred)),
+        Block::Para(format!(
+            "Tổng số câu hỏi, ý kiến, kiến nghị nhận được: {}.",
+            f.received
+        )),
+        Block::Para(format!(
+            "Đã trả lời trực tiếp tại buổi đối thoại: {}.",
+            f.answered_on_stage
+        )),
+        Block::Para(format!(
+            "Chuyển cơ quan có thẩm quyền trả lời bằng văn bản: {}.",
+            f.deferred
+        )),
         Block::Para(format!(
             "Trùng nội dung, đã gộp: {}. Không phù hợp, không tiếp nhận: {}. Chưa xử lý: {}.",
             f.merged, f.rejected, f.not_reached
@@ -133,17 +167,26 @@ pub fn build(event: &EventConfig, questions: &[Question], now: i64) -> Vec<Block
         Block::Heading("1. Theo điểm cầu".into()),
         table(
             &["Điểm cầu", "Số câu hỏi"],
-            f.by_hall.iter().map(|(h, n)| vec![h.clone(), n.to_string()]).collect(),
+            f.by_hall
+                .iter()
+                .map(|(h, n)| vec![h.clone(), n.to_string()])
+                .collect(),
         ),
         Block::Heading("2. Theo nhóm vấn đề".into()),
         table(
             &["Nhóm vấn đề", "Số câu hỏi"],
-            f.by_group.iter().map(|(g, n)| vec![g.clone(), n.to_string()]).collect(),
+            f.by_group
+                .iter()
+                .map(|(g, n)| vec![g.clone(), n.to_string()])
+                .collect(),
         ),
         Block::Heading("3. Theo nguồn tiếp nhận".into()),
         table(
             &["Nguồn", "Số câu hỏi"],
-            f.by_source.iter().map(|(s, n)| vec![s.clone(), n.to_string()]).collect(),
+            f.by_source
+                .iter()
+                .map(|(s, n)| vec![s.clone(), n.to_string()])
+                .collect(),
         ),
         Block::Heading("4. Chuyển trả lời bằng văn bản theo cơ quan".into()),
         table(
@@ -155,7 +198,10 @@ pub fn build(event: &EventConfig, questions: &[Question], now: i64) -> Vec<Block
         ),
         Block::Heading("III. CÁC CÂU HỎI ĐÃ TRẢ LỜI TRỰC TIẾP".into()),
     ];
-    let mut answered: Vec<&Question> = questions.iter().filter(|q| q.state == QState::Answered).collect();
+    let mut answered: Vec<&Question> = questions
+        .iter()
+        .filter(|q| q.state == QState::Answered)
+        .collect();
     answered.sort_by_key(|q| (q.answered_at, q.created_at));
     out.push(table(
         &["STT", "Nội dung câu hỏi", "Điểm cầu", "Cơ quan trả lời"],
@@ -175,7 +221,9 @@ pub fn build(event: &EventConfig, questions: &[Question], now: i64) -> Vec<Block
             })
             .collect(),
     ));
-    out.push(Block::Heading("IV. CÁC CÂU HỎI CHUYỂN TRẢ LỜI BẰNG VĂN BẢN".into()));
+    out.push(Block::Heading(
+        "IV. CÁC CÂU HỎI CHUYỂN TRẢ LỜI BẰNG VĂN BẢN".into(),
+    ));
     let mut deferred: Vec<&Question> = questions.iter().filter(|q| q.state.is_deferred()).collect();
     deferred.sort_by_key(|q| {
         let f = q.followup.as_ref();
@@ -186,7 +234,14 @@ pub fn build(event: &EventConfig, questions: &[Question], now: i64) -> Vec<Block
         )
     });
     out.push(table(
-        &["STT", "Nội dung câu hỏi", "Điểm cầu", "Cơ quan trả lời", "Hạn trả lời", "Tình trạng"],
+        &[
+            "STT",
+            "Nội dung câu hỏi",
+            "Điểm cầu",
+            "Cơ quan trả lời",
+            "Hạn trả lời",
+            "Tình trạng",
+        ],
         deferred
             .iter()
             .enumerate()
@@ -247,7 +302,9 @@ pub fn to_html(blocks: &[Block]) -> String {
     for b in blocks {
         match b {
             Block::Title(t) => out.push_str(&format!("<h1>{}</h1>\n", escape(t))),
-            Block::Subtitle(t) => out.push_str(&format!("<p class=\"subtitle\">{}</p>\n", escape(t))),
+            Block::Subtitle(t) => {
+                out.push_str(&format!("<p class=\"subtitle\">{}</p>\n", escape(t)))
+            }
             Block::Heading(t) => out.push_str(&format!("<h2>{}</h2>\n", escape(t))),
             Block::Para(t) => out.push_str(&format!("<p>{}</p>\n", escape(t))),
             Block::Table { headers, rows } => {
@@ -282,7 +339,13 @@ pub fn to_html(blocks: &[Block]) -> String {
 pub fn to_docx(blocks: &[Block]) -> Result<Vec<u8>, ReportError> {
     let font = "Times New Roman";
     let mut doc = Docx::new()
-        .default_fonts(RunFonts::new().ascii(font).hi_ansi(font).cs(font).east_asia(font))
+        .default_fonts(
+            RunFonts::new()
+                .ascii(font)
+                .hi_ansi(font)
+                .cs(font)
+                .east_asia(font),
+        )
         .default_size(26);
     let para = |text: &str| Paragraph::new().add_run(Run::new().add_text(text));
     for b in blocks {
@@ -292,16 +355,24 @@ pub fn to_docx(blocks: &[Block]) -> Result<Vec<u8>, ReportError> {
                     .align(AlignmentType::Center)
                     .add_run(Run::new().add_text(t).bold().size(30)),
             ),
-            Block::Subtitle(t) => {
-                doc.add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(Run::new().add_text(t).italic()))
+            Block::Subtitle(t) => doc.add_paragraph(
+                Paragraph::new()
+                    .align(AlignmentType::Center)
+                    .add_run(Run::new().add_text(t).italic()),
+            ),
+            Block::Heading(t) => {
+                doc.add_paragraph(Paragraph::new().add_run(Run::new().add_text(t).bold()))
             }
-            Block::Heading(t) => doc.add_paragraph(Paragraph::new().add_run(Run::new().add_text(t).bold())),
             Block::Para(t) => doc.add_paragraph(para(t).align(AlignmentType::Both)),
             Block::Table { headers, rows } => {
                 let header = TableRow::new(
                     headers
                         .iter()
-                        .map(|h| TableCell::new().add_paragraph(Paragraph::new().add_run(Run::new().add_text(h).bold())))
+                        .map(|h| {
+                            TableCell::new().add_paragraph(
+                                Paragraph::new().add_run(Run::new().add_text(h).bold()),
+                            )
+                        })
                         .collect(),
                 );
                 let body = if rows.is_empty() {
@@ -310,10 +381,17 @@ pub fn to_docx(blocks: &[Block]) -> Result<Vec<u8>, ReportError> {
                         .add_paragraph(para("(không có)"))])]
                 } else {
                     rows.iter()
-                        .map(|r| TableRow::new(r.iter().map(|c| TableCell::new().add_paragraph(para(c))).collect()))
+                        .map(|r| {
+                            TableRow::new(
+                                r.iter()
+                                    .map(|c| TableCell::new().add_paragraph(para(c)))
+                                    .collect(),
+                            )
+                        })
                         .collect()
                 };
-                let table = DocxTable::new(std::iter::once(header).chain(body).collect()).width(5000, WidthType::Pct);
+                let table = DocxTable::new(std::iter::once(header).chain(body).collect())
+                    .width(5000, WidthType::Pct);
                 doc.add_table(table).add_paragraph(Paragraph::new())
             }
         };
@@ -347,7 +425,11 @@ mod tests {
             published_at: None,
             published_by: None,
         });
-        vec![answered, deferred, question("Chưa tới lượt", QState::Pending)]
+        vec![
+            answered,
+            deferred,
+            question("Chưa tới lượt", QState::Pending),
+        ]
     }
 
     #[test]
@@ -357,7 +439,10 @@ mod tests {
         assert_eq!(f.answered_on_stage, 1);
         assert_eq!(f.deferred, 1);
         assert_eq!(f.not_reached, 1);
-        assert_eq!(f.deferred_by_agency, vec![("Sở Nông nghiệp và Phát triển nông thôn".into(), 1, 1)]);
+        assert_eq!(
+            f.deferred_by_agency,
+            vec![("Sở Nông nghiệp và Phát triển nông thôn".into(), 1, 1)]
+        );
         assert!(f.by_hall.contains(&("H. Tri Tôn".to_string(), 1)));
     }
 

@@ -74,7 +74,8 @@ impl Table {
         for r in &self.rows {
             w.write_record(r)?;
         }
-        w.into_inner().map_err(|e| ReportError::Write(e.to_string()))
+        w.into_inner()
+            .map_err(|e| ReportError::Write(e.to_string()))
     }
 
     pub fn to_xlsx(&self, sheet_name: &str) -> Result<Vec<u8>, ReportError> {
@@ -91,7 +92,10 @@ impl Table {
         for (c, h) in self.headers.iter().enumerate() {
             let c = c as u16;
             sheet.write_string_with_format(0, c, h, &bold)?;
-            let wide = self.rows.iter().any(|r| r.get(c as usize).is_some_and(|v| v.chars().count() > 40));
+            let wide = self
+                .rows
+                .iter()
+                .any(|r| r.get(c as usize).is_some_and(|v| v.chars().count() > 40));
             sheet.set_column_width(c, if wide { 50 } else { 18 })?;
         }
         for (r, row) in self.rows.iter().enumerate() {
@@ -137,7 +141,12 @@ fn personal_cells(q: &Question) -> Vec<String> {
 }
 
 /// Every question with its full history, one row per question.
-pub fn questions_table(event: &EventConfig, questions: &[Question], history: &[Transition], access: Access) -> Table {
+pub fn questions_table(
+    event: &EventConfig,
+    questions: &[Question],
+    history: &[Transition],
+    access: Access,
+) -> Table {
     let mut by_question: HashMap<Uuid, Vec<&Transition>> = HashMap::new();
     for t in history {
         by_question.entry(t.question).or_default().push(t);
@@ -206,12 +215,22 @@ pub fn questions_table(event: &EventConfig, questions: &[Question], history: &[T
                 opt(&q.source_note),
                 q.text.clone(),
                 opt(&q.original_text),
-                q.group.as_deref().map(|g| event.group_name(g).to_string()).unwrap_or_default(),
-                q.department.as_deref().map(|d| event.department_name(d).to_string()).unwrap_or_default(),
+                q.group
+                    .as_deref()
+                    .map(|g| event.group_name(g).to_string())
+                    .unwrap_or_default(),
+                q.department
+                    .as_deref()
+                    .map(|d| event.department_name(d).to_string())
+                    .unwrap_or_default(),
                 q.state.label_vi().to_string(),
                 q.state.as_str().to_string(),
                 q.votes.to_string(),
-                q.halls.iter().map(|h| event.hall_name(h)).collect::<Vec<_>>().join("; "),
+                q.halls
+                    .iter()
+                    .map(|h| event.hall_name(h))
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 q.merged_into.map(|m| m.to_string()).unwrap_or_default(),
                 opt(&q.reject_reason),
                 opt_time(q.on_air_at),
@@ -276,19 +295,30 @@ pub fn audit_table(event: &EventConfig, history: &[Transition]) -> Table {
 }
 
 /// Deferred questions grouped by agency (agency name → questions, by due date).
-pub fn deferred_by_agency<'a>(questions: &'a [Question], agency: Option<&str>) -> BTreeMap<String, Vec<&'a Question>> {
+pub fn deferred_by_agency<'a>(
+    questions: &'a [Question],
+    agency: Option<&str>,
+) -> BTreeMap<String, Vec<&'a Question>> {
     let wanted = agency.map(crate::domain::text::duplicate_key);
     let mut out: BTreeMap<String, Vec<&Question>> = BTreeMap::new();
     for q in questions.iter().filter(|q| q.state.is_deferred()) {
         let Some(f) = &q.followup else { continue };
-        if wanted.as_ref().is_some_and(|w| *w != crate::domain::text::duplicate_key(&f.agency)) {
+        if wanted
+            .as_ref()
+            .is_some_and(|w| *w != crate::domain::text::duplicate_key(&f.agency))
+        {
             continue;
         }
         out.entry(f.agency.clone()).or_default().push(q);
     }
     for list in out.values_mut() {
         list.sort_by(|a, b| {
-            let due = |q: &Question| q.followup.as_ref().map(|f| f.due.clone()).unwrap_or_default();
+            let due = |q: &Question| {
+                q.followup
+                    .as_ref()
+                    .map(|f| f.due.clone())
+                    .unwrap_or_default()
+            };
             due(a).cmp(&due(b)).then(a.created_at.cmp(&b.created_at))
         });
     }
@@ -296,7 +326,12 @@ pub fn deferred_by_agency<'a>(questions: &'a [Question], agency: Option<&str>) -
 }
 
 /// One agency's list to send out.
-pub fn deferred_table(event: &EventConfig, list: &[&Question], access: Access, today: &str) -> Table {
+pub fn deferred_table(
+    event: &EventConfig,
+    list: &[&Question],
+    access: Access,
+    today: &str,
+) -> Table {
     let mut headers: Vec<String> = [
         "STT (no.)",
         "Nội dung câu hỏi (question)",
@@ -322,9 +357,17 @@ pub fn deferred_table(event: &EventConfig, list: &[&Question], access: Access, t
                 (i + 1).to_string(),
                 q.text.clone(),
                 event.hall_name(&q.hall),
-                q.group.as_deref().map(|g| event.group_name(g).to_string()).unwrap_or_default(),
+                q.group
+                    .as_deref()
+                    .map(|g| event.group_name(g).to_string())
+                    .unwrap_or_default(),
                 f.map(|f| format_date(&f.due)).unwrap_or_default(),
-                if is_overdue(q, today) { "quá hạn" } else { "" }.to_string(),
+                if is_overdue(q, today) {
+                    "quá hạn"
+                } else {
+                    ""
+                }
+                .to_string(),
                 q.state.label_vi().to_string(),
                 f.and_then(|f| f.answer.clone()).unwrap_or_default(),
                 q.id.to_string(),
@@ -350,10 +393,14 @@ pub fn deferred_xlsx(
     let mut book = Workbook::new();
     let mut used = Vec::new();
     if groups.is_empty() {
-        deferred_table(event, &[], access, today).add_sheet(&mut book, &sheet_name(agency.unwrap_or("Trả lời bằng văn bản"), &mut used))?;
+        deferred_table(event, &[], access, today).add_sheet(
+            &mut book,
+            &sheet_name(agency.unwrap_or("Trả lời bằng văn bản"), &mut used),
+        )?;
     }
     for (name, list) in &groups {
-        deferred_table(event, list, access, today).add_sheet(&mut book, &sheet_name(name, &mut used))?;
+        deferred_table(event, list, access, today)
+            .add_sheet(&mut book, &sheet_name(name, &mut used))?;
     }
     Ok(book.save_to_buffer()?)
 }
@@ -367,12 +414,20 @@ pub fn sheet_name(wanted: &str, used: &mut Vec<String>) -> String {
         .trim()
         .trim_matches('\'')
         .to_string();
-    let base: String = if clean.is_empty() { "Sheet".to_string() } else { clean };
+    let base: String = if clean.is_empty() {
+        "Sheet".to_string()
+    } else {
+        clean
+    };
     let mut name: String = base.chars().take(31).collect();
     let mut n = 2;
     while used.iter().any(|u| u.to_lowercase() == name.to_lowercase()) {
         let suffix = format!(" ({n})");
-        name = base.chars().take(31 - suffix.chars().count()).collect::<String>() + &suffix;
+        name = base
+            .chars()
+            .take(31 - suffix.chars().count())
+            .collect::<String>()
+            + &suffix;
         n += 1;
     }
     used.push(name.clone());
@@ -443,7 +498,9 @@ pub(crate) mod tests {
         let without = questions_table(&event, &qs, &[], Access { personal: false });
         assert_eq!(with.headers.len(), without.headers.len() + 5);
         assert!(with.rows[0].contains(&"Trần Thị Thủy".to_string()));
-        assert!(!without.rows[0].iter().any(|c| c.contains("Thủy") || c.contains("0901234567")));
+        assert!(!without.rows[0]
+            .iter()
+            .any(|c| c.contains("Thủy") || c.contains("0901234567")));
         assert_eq!(with.rows[0][2], "H. Chợ Mới");
     }
 
@@ -478,9 +535,20 @@ pub(crate) mod tests {
         };
         let ts = transitions(&[change]);
         assert_eq!(ts.len(), 1);
-        assert_eq!((ts[0].from, ts[0].to, ts[0].actor.as_str()), (Some(QState::Pending), QState::Approved, "moderator-2"));
-        let table = questions_table(&EventConfig::builtin(), &[q], &ts, Access { personal: false });
-        assert_eq!(table.rows[0].last().unwrap(), "26/03/2024 08:30 moderator-2 approve: pending → approved");
+        assert_eq!(
+            (ts[0].from, ts[0].to, ts[0].actor.as_str()),
+            (Some(QState::Pending), QState::Approved, "moderator-2")
+        );
+        let table = questions_table(
+            &EventConfig::builtin(),
+            &[q],
+            &ts,
+            Access { personal: false },
+        );
+        assert_eq!(
+            table.rows[0].last().unwrap(),
+            "26/03/2024 08:30 moderator-2 approve: pending → approved"
+        );
         let audit = audit_table(&EventConfig::builtin(), &ts);
         assert_eq!(audit.rows[0][0], "7");
     }
@@ -494,21 +562,39 @@ pub(crate) mod tests {
             question("D", QState::Answered),
         ];
         let groups = deferred_by_agency(&qs, None);
-        assert_eq!(groups.keys().collect::<Vec<_>>(), vec!["Sở Tư pháp", "Sở Y tế"]);
+        assert_eq!(
+            groups.keys().collect::<Vec<_>>(),
+            vec!["Sở Tư pháp", "Sở Y tế"]
+        );
         assert_eq!(groups["Sở Y tế"][0].text, "A");
         let one = deferred_by_agency(&qs, Some("so y te"));
         assert_eq!(one.len(), 1);
-        let t = deferred_table(&EventConfig::builtin(), &groups["Sở Y tế"], Access { personal: false }, "2024-04-15");
+        let t = deferred_table(
+            &EventConfig::builtin(),
+            &groups["Sở Y tế"],
+            Access { personal: false },
+            "2024-04-15",
+        );
         assert_eq!(t.rows[0][5], "quá hạn");
         assert_eq!(t.rows[1][5], "");
-        let bytes = deferred_xlsx(&EventConfig::builtin(), &qs, None, Access { personal: true }, "2024-04-15").unwrap();
+        let bytes = deferred_xlsx(
+            &EventConfig::builtin(),
+            &qs,
+            None,
+            Access { personal: true },
+            "2024-04-15",
+        )
+        .unwrap();
         assert!(bytes.starts_with(b"PK"));
     }
 
     #[test]
     fn sheet_names_are_valid_and_unique() {
         let mut used = vec![];
-        assert_eq!(sheet_name("Sở Lao động/Thương binh", &mut used), "Sở Lao độngThương binh");
+        assert_eq!(
+            sheet_name("Sở Lao động/Thương binh", &mut used),
+            "Sở Lao độngThương binh"
+        );
         let long = "Sở Lao động, Thương binh và Xã hội tỉnh An Giang";
         let a = sheet_name(long, &mut used);
         let b = sheet_name(long, &mut used);

@@ -50,7 +50,9 @@ impl Format {
     pub fn detect(format: Option<&str>, filename: Option<&str>) -> Option<Format> {
         let pick = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
             "csv" | "text/csv" => Some(Format::Csv),
-            "xlsx" | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Some(Format::Xlsx),
+            "xlsx" | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+                Some(Format::Xlsx)
+            }
             _ => None,
         };
         if let Some(f) = format.and_then(pick) {
@@ -82,10 +84,21 @@ enum Col {
 const ALIASES: &[(Col, &[&str])] = &[
     (
         Col::Text,
-        &["text", "question", "noi dung", "noi dung cau hoi", "cau hoi", "y kien", "y kien kien nghi"],
+        &[
+            "text",
+            "question",
+            "noi dung",
+            "noi dung cau hoi",
+            "cau hoi",
+            "y kien",
+            "y kien kien nghi",
+        ],
     ),
     (Col::Hall, &["hall", "diem cau"]),
-    (Col::Group, &["group", "issue group", "nhom", "nhom van de", "linh vuc"]),
+    (
+        Col::Group,
+        &["group", "issue group", "nhom", "nhom van de", "linh vuc"],
+    ),
     (
         Col::Source,
         &[
@@ -98,7 +111,17 @@ const ALIASES: &[(Col, &[&str])] = &[
             "nguoi thu thap",
         ],
     ),
-    (Col::Name, &["name", "questioner name", "ho ten", "ho va ten", "ho ten nguoi hoi", "nguoi hoi"]),
+    (
+        Col::Name,
+        &[
+            "name",
+            "questioner name",
+            "ho ten",
+            "ho va ten",
+            "ho ten nguoi hoi",
+            "nguoi hoi",
+        ],
+    ),
     (Col::Age, &["age", "tuoi"]),
     (
         Col::Organization,
@@ -204,7 +227,9 @@ pub fn read(bytes: &[u8], format: Format) -> Result<Vec<RawRow>, ReportError> {
         }
         rows.push(r);
         if rows.len() > MAX_ROWS {
-            return Err(ReportError::Spreadsheet(format!("more than {MAX_ROWS} rows")));
+            return Err(ReportError::Spreadsheet(format!(
+                "more than {MAX_ROWS} rows"
+            )));
         }
     }
     Ok(rows)
@@ -215,7 +240,11 @@ fn csv_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
     // Excel in some locales saves "CSV" with semicolons; the header line tells which.
     let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     let count = |c: u8| first_line.iter().filter(|b| **b == c).count();
-    let delimiter = if count(b';') > count(b',') { b';' } else { b',' };
+    let delimiter = if count(b';') > count(b',') {
+        b';'
+    } else {
+        b','
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -224,9 +253,10 @@ fn csv_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => {
-                ReportError::Csv(format!("row {} is not UTF-8; save the file as \"CSV UTF-8\"", i + 1))
-            }
+            csv::ErrorKind::Utf8 { .. } => ReportError::Csv(format!(
+                "row {} is not UTF-8; save the file as \"CSV UTF-8\"",
+                i + 1
+            )),
             _ => ReportError::Csv(e.to_string()),
         })?;
         out.push((i + 1, record.iter().map(str::to_string).collect()));
@@ -236,7 +266,8 @@ fn csv_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
 
 fn xlsx_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
     use calamine::{Data, Reader, Xlsx};
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| ReportError::Spreadsheet(e.to_string()))?;
+    let mut book: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| ReportError::Spreadsheet(e.to_string()))?;
     let range = book
         .worksheet_range_at(0)
         .ok_or_else(|| ReportError::Spreadsheet("no worksheet".into()))?
@@ -357,9 +388,15 @@ impl Plan {
                 RowStatus::Imported => "đã nhập / imported",
             };
             let excerpt: String = r.text.chars().take(60).collect();
-            out.push_str(&format!("dòng/row {:>5}  {:<26} {}\n", r.row, status, excerpt));
+            out.push_str(&format!(
+                "dòng/row {:>5}  {:<26} {}\n",
+                r.row, status, excerpt
+            ));
             for reason in &r.reasons {
-                out.push_str(&format!("             - {} / {}\n", reason.message, reason.message_en));
+                out.push_str(&format!(
+                    "             - {} / {}\n",
+                    reason.message, reason.message_en
+                ));
             }
         }
         let s = self.summary();
@@ -388,7 +425,16 @@ pub fn resolve_hall(event: &EventConfig, cell: &str) -> Option<String> {
 
 /// "TP. Châu Đốc" → "Châu Đốc": district halls are often written without their prefix.
 fn strip_unit_prefix(name: &str) -> &str {
-    for prefix in ["TP.", "TX.", "H.", "Thành phố", "Thị xã", "Huyện", "Xã", "Phường"] {
+    for prefix in [
+        "TP.",
+        "TX.",
+        "H.",
+        "Thành phố",
+        "Thị xã",
+        "Huyện",
+        "Xã",
+        "Phường",
+    ] {
         if let Some(rest) = name.strip_prefix(prefix) {
             return rest.trim_start();
         }
@@ -413,7 +459,9 @@ pub fn resolve_group(event: &EventConfig, cell: &str) -> Option<String> {
 fn parse_consent(cell: &str) -> Option<bool> {
     match text::duplicate_key(cell).as_str() {
         "" | "khong" | "no" | "n" | "0" | "false" | "khong dong y" => Some(false),
-        "co" | "x" | "yes" | "y" | "1" | "true" | "dong y" | "da dong y" | "co dong y" => Some(true),
+        "co" | "x" | "yes" | "y" | "1" | "true" | "dong y" | "da dong y" | "co dong y" => {
+            Some(true)
+        }
         _ => None,
     }
 }
@@ -429,7 +477,13 @@ fn clean_phone(cell: &str) -> Option<String> {
 }
 
 /// Deterministic question id of a row (see the module documentation).
-pub fn row_id(event_id: &str, text_key: &str, hall: &str, unit_key: &str, occurrence: usize) -> Uuid {
+pub fn row_id(
+    event_id: &str,
+    text_key: &str,
+    hall: &str,
+    unit_key: &str,
+    occurrence: usize,
+) -> Uuid {
     let name = format!("doithoai/import\u{1f}{event_id}\u{1f}{text_key}\u{1f}{hall}\u{1f}{unit_key}\u{1f}{occurrence}");
     Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes())
 }
@@ -470,7 +524,10 @@ pub fn plan(
         let consent = parse_consent(&raw.consent).unwrap_or_else(|| {
             reasons.push(Reason::new(
                 "invalid_consent",
-                format!("Cột «Đồng ý» phải là «có» hoặc «không», không phải «{}»", raw.consent.trim()),
+                format!(
+                    "Cột «Đồng ý» phải là «có» hoặc «không», không phải «{}»",
+                    raw.consent.trim()
+                ),
                 format!("consent must be yes or no, not {}", raw.consent.trim()),
             ));
             false
@@ -507,7 +564,8 @@ pub fn plan(
         let clean_text = text::clean(&raw.text);
         let key = (
             text::duplicate_key(&clean_text),
-            hall.clone().unwrap_or_else(|| event.host_hall().to_string()),
+            hall.clone()
+                .unwrap_or_else(|| event.host_hall().to_string()),
             text::duplicate_key(&unit),
         );
         // Only accepted rows are counted, so fixing or deleting a refused row
@@ -590,7 +648,10 @@ pub fn template_xlsx(event: &EventConfig) -> Result<Vec<u8>, ReportError> {
     ]
     .into_iter()
     .chain(event.halls.iter().map(|h| (h.id.clone(), h.name.clone())))
-    .chain([(String::new(), String::new()), ("Nhóm vấn đề (issue group)".to_string(), String::new())])
+    .chain([
+        (String::new(), String::new()),
+        ("Nhóm vấn đề (issue group)".to_string(), String::new()),
+    ])
     .chain(event.groups.iter().map(|g| (g.id.clone(), g.name.clone())))
     .collect();
     for (r, (a, b)) in lines.iter().enumerate() {
@@ -606,7 +667,8 @@ pub fn template_xlsx(event: &EventConfig) -> Result<Vec<u8>, ReportError> {
 pub fn template_csv() -> Result<Vec<u8>, ReportError> {
     let mut w = csv::Writer::from_writer(super::export::BOM.to_vec());
     w.write_record(TEMPLATE_HEADERS)?;
-    w.into_inner().map_err(|e| ReportError::Write(e.to_string()))
+    w.into_inner()
+        .map_err(|e| ReportError::Write(e.to_string()))
 }
 
 #[cfg(test)]
@@ -658,12 +720,20 @@ Hỏi về thủy lợi,Hà Nội,,,,,,,\n\
         assert_eq!(p.rows[2].reasons[0].code, "unknown_hall");
         assert_eq!(p.rows[3].reasons[0].code, "consent_required");
         assert_eq!(p.rows[0].hall.as_deref(), Some("cho-moi"));
-        assert_eq!(p.rows[0].source_note.as_deref(), Some("thu thập trước: Huyện đoàn Chợ Mới"));
+        assert_eq!(
+            p.rows[0].source_note.as_deref(),
+            Some("thu thập trước: Huyện đoàn Chợ Mới")
+        );
         assert_eq!(p.rows[4].group.as_deref(), Some("dao-tao-nghe"));
         assert_eq!(p.rows[4].hall.as_deref(), Some("chau-doc"));
         assert_eq!(p.commands.len(), 2);
-        let Command::Submit { questioner, .. } = &p.commands[1].1 else { panic!() };
-        assert_eq!(questioner.as_ref().unwrap().phone.as_deref(), Some("0912345678"));
+        let Command::Submit { questioner, .. } = &p.commands[1].1 else {
+            panic!()
+        };
+        assert_eq!(
+            questioner.as_ref().unwrap().phone.as_deref(),
+            Some("0912345678")
+        );
     }
 
     #[test]
@@ -672,8 +742,22 @@ Hỏi về thủy lợi,Hà Nội,,,,,,,\n\
         let a = "text,hall\nHòa bình và thủy lợi,cho-moi\nKhác,tinh\n";
         let b = "hall,text\ntinh,Khác\nH. Chợ Mới,Hoà bình và thuỷ lợi\n";
         let state = EventState::default();
-        let pa = plan(&read(a.as_bytes(), Format::Csv).unwrap(), &event, &state, &moderator(), 1, None);
-        let pb = plan(&read(b.as_bytes(), Format::Csv).unwrap(), &event, &state, &moderator(), 1, None);
+        let pa = plan(
+            &read(a.as_bytes(), Format::Csv).unwrap(),
+            &event,
+            &state,
+            &moderator(),
+            1,
+            None,
+        );
+        let pb = plan(
+            &read(b.as_bytes(), Format::Csv).unwrap(),
+            &event,
+            &state,
+            &moderator(),
+            1,
+            None,
+        );
         let mut ia: Vec<_> = pa.rows.iter().map(|r| r.id).collect();
         let mut ib: Vec<_> = pb.rows.iter().map(|r| r.id).collect();
         ia.sort();
@@ -689,7 +773,10 @@ Hỏi về thủy lợi,Hà Nội,,,,,,,\n\
         let mut state = EventState::default();
         let p = plan(&rows, &event, &state, &moderator(), 1, Some("Tỉnh đoàn"));
         assert_ne!(p.rows[0].id, p.rows[1].id);
-        assert_eq!(p.rows[0].source_note.as_deref(), Some("thu thập trước: Tỉnh đoàn"));
+        assert_eq!(
+            p.rows[0].source_note.as_deref(),
+            Some("thu thập trước: Tỉnh đoàn")
+        );
         // Pretend the first was imported.
         let ctx_actor = moderator();
         let ctx = Ctx {
@@ -708,9 +795,16 @@ Hỏi về thủy lợi,Hà Nội,,,,,,,\n\
 
     #[test]
     fn header_without_text_column_is_refused_and_bad_age_reported() {
-        assert!(matches!(read(b"hall,group\ntinh,khac\n", Format::Csv), Err(ReportError::NoTextColumn)));
+        assert!(matches!(
+            read(b"hall,group\ntinh,khac\n", Format::Csv),
+            Err(ReportError::NoTextColumn)
+        ));
         let event = EventConfig::builtin();
-        let rows = read("text;age;consent\nA;200;có\nB;20;maybe\n".as_bytes(), Format::Csv).unwrap();
+        let rows = read(
+            "text;age;consent\nA;200;có\nB;20;maybe\n".as_bytes(),
+            Format::Csv,
+        )
+        .unwrap();
         let p = plan(&rows, &event, &EventState::default(), &moderator(), 1, None);
         assert_eq!(p.rows[0].reasons[0].code, "invalid_age");
         assert_eq!(p.rows[1].reasons[0].code, "invalid_consent");
@@ -728,8 +822,14 @@ Hỏi về thủy lợi,Hà Nội,,,,,,,\n\
 
     #[test]
     fn format_is_detected_from_name_or_value() {
-        assert_eq!(Format::detect(None, Some("Câu hỏi.XLSX")), Some(Format::Xlsx));
-        assert_eq!(Format::detect(Some("csv"), Some("x.xlsx")), Some(Format::Csv));
+        assert_eq!(
+            Format::detect(None, Some("Câu hỏi.XLSX")),
+            Some(Format::Xlsx)
+        );
+        assert_eq!(
+            Format::detect(Some("csv"), Some("x.xlsx")),
+            Some(Format::Csv)
+        );
         assert_eq!(Format::detect(None, Some("x.pdf")), None);
     }
 }

@@ -109,7 +109,8 @@ impl From<csv::Error> for ReportError {
 const VN_OFFSET_SECONDS: i32 = 7 * 3600;
 
 fn vn_datetime(ms: i64) -> time::OffsetDateTime {
-    let offset = time::UtcOffset::from_whole_seconds(VN_OFFSET_SECONDS).unwrap_or(time::UtcOffset::UTC);
+    let offset =
+        time::UtcOffset::from_whole_seconds(VN_OFFSET_SECONDS).unwrap_or(time::UtcOffset::UTC);
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .to_offset(offset)
@@ -167,9 +168,17 @@ mod tests {
     fn only_follow_up_and_admin_take_personal_data_away() {
         assert_eq!(Access::of(Role::FollowUp), Some(Access { personal: true }));
         assert_eq!(Access::of(Role::Admin), Some(Access { personal: true }));
-        assert_eq!(Access::of(Role::Moderator), Some(Access { personal: false }));
+        assert_eq!(
+            Access::of(Role::Moderator),
+            Some(Access { personal: false })
+        );
         assert_eq!(Access::of(Role::Chair), Some(Access { personal: false }));
-        for r in [Role::Speaker, Role::HallOperator, Role::Display, Role::Participant] {
+        for r in [
+            Role::Speaker,
+            Role::HallOperator,
+            Role::Display,
+            Role::Participant,
+        ] {
             assert_eq!(Access::of(r), None, "{r:?}");
         }
     }

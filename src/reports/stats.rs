@@ -78,7 +78,10 @@ fn count(id: &str, label: &str, label_en: &str, n: usize) -> Count {
 const BUCKETS: [i64; 11] = [1, 2, 5, 10, 15, 30, 60, 120, 240, 720, 1440];
 
 pub fn timeline(questions: &[Question]) -> Timeline {
-    let live: Vec<&Question> = questions.iter().filter(|q| q.source != Source::Import).collect();
+    let live: Vec<&Question> = questions
+        .iter()
+        .filter(|q| q.source != Source::Import)
+        .collect();
     let times: Vec<i64> = live
         .iter()
         .map(|q| q.created_at)
@@ -146,19 +149,46 @@ pub fn compute(event: &EventConfig, questions: &[Question], now: i64) -> Stats {
     let mut by_group: Vec<Count> = event
         .groups
         .iter()
-        .map(|g| count(&g.id, &g.name, &g.name_en, n(&|q| q.group.as_deref() == Some(&g.id))))
+        .map(|g| {
+            count(
+                &g.id,
+                &g.name,
+                &g.name_en,
+                n(&|q| q.group.as_deref() == Some(&g.id)),
+            )
+        })
         .collect();
-    by_group.push(count("", "Chưa phân nhóm", "No group yet", n(&|q| q.group.is_none())));
+    by_group.push(count(
+        "",
+        "Chưa phân nhóm",
+        "No group yet",
+        n(&|q| q.group.is_none()),
+    ));
     let by_department = event
         .departments
         .iter()
-        .map(|d| count(&d.id, &d.name, &d.name_en, n(&|q| q.department.as_deref() == Some(&d.id))))
+        .map(|d| {
+            count(
+                &d.id,
+                &d.name,
+                &d.name_en,
+                n(&|q| q.department.as_deref() == Some(&d.id)),
+            )
+        })
         .collect();
     let by_source = [
         (Source::Import, "Thu thập trước", "Collected beforehand"),
-        (Source::Participant, "Điện thoại của thanh niên", "Participants' phones"),
+        (
+            Source::Participant,
+            "Điện thoại của thanh niên",
+            "Participants' phones",
+        ),
         (Source::Hall, "Điểm cầu nhập tại chỗ", "Typed in at a hall"),
-        (Source::Moderator, "Ban tổ chức nhập", "Entered by moderators"),
+        (
+            Source::Moderator,
+            "Ban tổ chức nhập",
+            "Entered by moderators",
+        ),
     ]
     .iter()
     .map(|(s, vi, en)| count(s.as_str(), vi, en, n(&|q| q.source == *s)))
@@ -259,7 +289,10 @@ mod tests {
         let s = compute(&event, &qs, 1_713_000_000_000);
         assert_eq!(s.total, 2);
         assert_eq!(s.answered_on_stage, 1);
-        assert_eq!(s.by_hall.iter().find(|c| c.id == "cho-moi").unwrap().count, 2);
+        assert_eq!(
+            s.by_hall.iter().find(|c| c.id == "cho-moi").unwrap().count,
+            2
+        );
         assert_eq!(s.by_hall.len(), 12);
         assert_eq!(s.by_source[0].count, 1);
         assert_eq!(s.followup[0].agency, "Sở Y tế");
