@@ -332,6 +332,7 @@ function start() {
     lang = lang === 'vi' ? 'en' : 'vi';
     localStorage.setItem(LANG_KEY, lang);
     translatePage();
+    say('');
     if (questions.length || event) {
       renderFilters();
       renderAgencies();

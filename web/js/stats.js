@@ -90,11 +90,13 @@ function timeline(container, tl) {
     container.replaceChildren(html('p', 'muted', t('none')));
     return;
   }
-  const width = 800;
-  const height = 220;
+  // Wide charts get a wide view box so their text matches the narrow charts' size.
+  const width = 1200;
+  const height = 260;
   const pad = { l: 34, b: 28, t: 10 };
   const max = Math.max(1, ...buckets.map((b) => Math.max(b.submitted, b.answered)));
-  const step = (width - pad.l) / buckets.length;
+  // A few buckets should not turn into a wall of blue.
+  const step = Math.min((width - pad.l) / buckets.length, 80);
   const scale = (v) => ((height - pad.b - pad.t) * v) / max;
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'timeline' });
   chart.append(svg('line', { x1: pad.l, y1: height - pad.b, x2: width, y2: height - pad.b, class: 'axis' }));
@@ -125,9 +127,9 @@ function followup(container, agencies) {
     container.replaceChildren(html('p', 'muted', t('none')));
     return;
   }
-  const width = 800;
-  const labelW = 280;
-  const rowH = 28;
+  const width = 1200;
+  const labelW = 300;
+  const rowH = 26;
   const max = Math.max(1, ...agencies.map((a) => a.total));
   const chart = svg('svg', { viewBox: `0 0 ${width} ${agencies.length * rowH + 4}`, role: 'img', class: 'stacked' });
   agencies.forEach((a, i) => {
@@ -138,7 +140,7 @@ function followup(container, agencies) {
     chart.append(text);
     let x = labelW;
     for (const s of STEPS) {
-      const w = ((width - labelW - 90) * a[s]) / max;
+      const w = ((width - labelW - 200) * a[s]) / max;
       if (w > 0) {
         const seg = svg('rect', { x, y: y + 4, width: w, height: rowH - 9, class: `seg s-${s}` });
         seg.append(svg('title', {}, `${t(`step_${s}`)}: ${a[s]}`));
