@@ -1151,6 +1151,7 @@ async fn written_answer_reaches_receipt_and_public_answers_page() {
         .status()
         .is_success());
     assert!(get(&app, None, "/stats.html").await.status().is_success());
+    assert!(get(&app, None, "/import.html").await.status().is_success());
     app.stop().await;
 }
 
