@@ -929,6 +929,7 @@ async fn only_staff_with_a_reason_get_exports_and_personal_data() {
         "/api/reports/conclusion.docx",
         "/api/reports/conclusion.html",
         "/api/stats",
+        "/api/followup/history",
     ];
     for path in endpoints {
         for slot in [
@@ -1115,6 +1116,37 @@ async fn written_answer_reaches_receipt_and_public_answers_page() {
         assert_eq!(q["followup"]["sent_by"], "follow_up-2");
         assert_eq!(q["followup"]["published_by"], "follow_up-1");
     }
+    // Who did each follow-up step and when, for the page.
+    let (id, _) = &receipts[1];
+    let h: Value = get(&app, Some("follow_up-2"), "/api/followup/history")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let steps: Vec<(String, String)> = h["history"][id.as_str()]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["action"].as_str().unwrap().to_string(),
+                t["actor"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("defer", "moderator-1"),
+        ("update_follow_up", "follow_up-1"),
+        ("update_follow_up", "follow_up-1"),
+        ("mark_sent", "follow_up-2"),
+        ("publish", "follow_up-1"),
+    ];
+    assert_eq!(
+        steps,
+        expected
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .to_vec()
+    );
     let (id, r) = &receipts[0];
     let receipt: Value = get(&app, None, &format!("/api/receipts/{id}?r={r}"))
         .await

@@ -75,6 +75,7 @@ fn reports_router() -> Router<AppState> {
         .route("/api/exports/questions.xlsx", get(reports::export_questions_xlsx))
         .route("/api/exports/deferred.xlsx", get(reports::export_deferred_xlsx))
         .route("/api/exports/audit.csv", get(reports::export_audit_csv))
+        .route("/api/followup/history", get(reports::followup_history))
         .route("/api/reports/conclusion.docx", get(reports::conclusion_docx))
         .route("/api/reports/conclusion.html", get(reports::conclusion_html))
         .route("/api/stats", get(reports::stats))

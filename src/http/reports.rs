@@ -385,6 +385,18 @@ pub async fn export_audit_csv(
     ))
 }
 
+/// `GET /api/followup/history`: per deferred question, who did each
+/// follow-up step and when (from the change log). No personal data.
+pub async fn followup_history(
+    State(app): State<AppState>,
+    Staff { rt, actor }: Staff,
+) -> Result<Response, ApiError> {
+    access(actor.role)?;
+    let history = export::transitions(&all_changes(&app, rt.id()).await?);
+    let by_question = export::followup_history(&history);
+    Ok(Json(serde_json::json!({ "event": rt.id(), "history": by_question })).into_response())
+}
+
 // ---------------------------------------------------------------- conclusion, stats
 
 fn conclusion_blocks(rt: &EventRuntime) -> Vec<conclusion::Block> {

@@ -22,7 +22,7 @@ use crate::store::Change;
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One question's move, as recorded in the change log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Transition {
     pub seq: u64,
     pub at: i64,
@@ -54,6 +54,18 @@ pub fn transitions(changes: &[Change]) -> Vec<Transition> {
             })
         })
         .collect()
+}
+
+/// The written follow-up's own history per question: the deferral and every
+/// later step (agency or due-date edits, drafts, sending, publishing), so
+/// the follow-up page can say who did what and when, including for the
+/// first step, whose time the question itself does not keep.
+pub fn followup_history(history: &[Transition]) -> BTreeMap<Uuid, Vec<&Transition>> {
+    let mut out: BTreeMap<Uuid, Vec<&Transition>> = BTreeMap::new();
+    for t in history.iter().filter(|t| t.to.is_deferred()) {
+        out.entry(t.question).or_default().push(t);
+    }
+    out
 }
 
 fn state_of(s: Option<QState>) -> &'static str {
@@ -551,6 +563,10 @@ pub(crate) mod tests {
         );
         let audit = audit_table(&EventConfig::builtin(), &ts);
         assert_eq!(audit.rows[0][0], "7");
+        assert!(
+            followup_history(&ts).is_empty(),
+            "an approval is not a follow-up step"
+        );
     }
 
     #[test]

@@ -25,7 +25,8 @@ const T = {
     step_deferred: 'Chuyển trả lời bằng văn bản', step_answer_drafted: 'Dự thảo trả lời', step_answer_sent: 'Đã gửi',
     step_published: 'Công bố', unsaved: 'Có thay đổi chưa lưu', confirmPublish: 'Công bố câu trả lời cho mọi người xem?',
     state_deferred: 'Đã giao cơ quan', state_answer_drafted: 'Đã dự thảo trả lời', state_answer_sent: 'Đã gửi trả lời',
-    state_published: 'Đã công bố',
+    state_published: 'Đã công bố', history: 'Lịch sử',
+    act_defer: 'Chuyển trả lời bằng văn bản', act_update_follow_up: 'Cập nhật', act_mark_sent: 'Đã gửi', act_publish: 'Công bố',
   },
   en: {
     title: 'Written answers follow-up', stats: 'Statistics', token: "Follow-up officer's access token", open: 'Open',
@@ -40,7 +41,8 @@ const T = {
     step_deferred: 'Sent for a written answer', step_answer_drafted: 'Answer drafted', step_answer_sent: 'Answer sent',
     step_published: 'Published', unsaved: 'Unsaved changes', confirmPublish: 'Publish this answer for everyone to read?',
     state_deferred: 'Assigned to agency', state_answer_drafted: 'Answer drafted', state_answer_sent: 'Answer sent',
-    state_published: 'Published',
+    state_published: 'Published', history: 'History',
+    act_defer: 'Sent for a written answer', act_update_follow_up: 'Updated', act_mark_sent: 'Marked sent', act_publish: 'Published',
   },
 };
 
@@ -48,6 +50,8 @@ let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'vi';
 let token = '';
 let event = null;
 let questions = [];
+/** Question id → follow-up transitions from the change log (who, when). */
+let history = {};
 const dirty = new Set();
 
 const $ = (id) => document.getElementById(id);
@@ -261,11 +265,24 @@ function card(q) {
       el('label', {}, el('span', { text: t('due') }), due)),
     el('label', { class: 'answer' }, el('span', { text: t('answer') }), answer),
     el('ol', { class: 'steps' },
-      step(q, 'deferred', null, null),
+      step(q, 'deferred', deferral(q)?.at, deferral(q)?.actor),
       step(q, 'answer_drafted', f.drafted_at, f.drafted_by),
       step(q, 'answer_sent', f.sent_at, f.sent_by),
       step(q, 'published', f.published_at, f.published_by)),
+    historyList(q),
     el('div', { class: 'actions' }, save, sent, publish));
+}
+
+function deferral(q) {
+  return (history[q.id] ?? []).find((h) => h.action === 'defer');
+}
+
+/** Every follow-up step of the question, oldest first, folded away. */
+function historyList(q) {
+  const entries = history[q.id] ?? [];
+  if (!entries.length) return null;
+  return el('details', { class: 'history' }, el('summary', { text: `${t('history')} (${entries.length})` }),
+    el('ol', {}, ...entries.map((h) => el('li', { text: `${fmtTime(h.at)} · ${h.actor} · ${t(`act_${h.action}`)}` }))));
 }
 
 function render() {
@@ -303,6 +320,9 @@ async function load() {
     event = e.ok ? await e.json() : { id: data.event };
     $('event-name').textContent = event.name ?? data.event;
   }
+  // The log's view of who did each step; the page still works without it.
+  const h = await api('/api/followup/history');
+  history = h.ok ? (await h.json()).history ?? {} : {};
   questions = data.questions
     .filter((q) => FOLLOW_UP_STATES.includes(q.state) && q.followup)
     .sort((a, b) => (a.followup.due.localeCompare(b.followup.due)) || (a.created_at - b.created_at));
