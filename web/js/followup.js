@@ -51,7 +51,7 @@ let token = '';
 let event = null;
 let questions = [];
 /** Question id → follow-up transitions from the change log (who, when). */
-let history = {};
+let steps = {};
 const dirty = new Set();
 
 const $ = (id) => document.getElementById(id);
@@ -274,12 +274,12 @@ function card(q) {
 }
 
 function deferral(q) {
-  return (history[q.id] ?? []).find((h) => h.action === 'defer');
+  return (steps[q.id] ?? []).find((h) => h.action === 'defer');
 }
 
 /** Every follow-up step of the question, oldest first, folded away. */
 function historyList(q) {
-  const entries = history[q.id] ?? [];
+  const entries = steps[q.id] ?? [];
   if (!entries.length) return null;
   return el('details', { class: 'history' }, el('summary', { text: `${t('history')} (${entries.length})` }),
     el('ol', {}, ...entries.map((h) => el('li', { text: `${fmtTime(h.at)} · ${h.actor} · ${t(`act_${h.action}`)}` }))));
@@ -322,7 +322,7 @@ async function load() {
   }
   // The log's view of who did each step; the page still works without it.
   const h = await api('/api/followup/history');
-  history = h.ok ? (await h.json()).history ?? {} : {};
+  steps = h.ok ? (await h.json()).history ?? {} : {};
   questions = data.questions
     .filter((q) => FOLLOW_UP_STATES.includes(q.state) && q.followup)
     .sort((a, b) => (a.followup.due.localeCompare(b.followup.due)) || (a.created_at - b.created_at));
