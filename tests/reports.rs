@@ -1251,6 +1251,12 @@ async fn admin_endpoint_erases_personal_data_of_a_closed_event_from_file_and_mem
         "refused while the event is open"
     );
     assert!(file_contains(&app.data_dir, PHONE.as_bytes()));
+    // A follow-up console resuming from the start replays the submission, personal data included…
+    let mut before = app.staff_resume("follow_up-1", 0).await;
+    let replay = before.recv().await.unwrap();
+    assert_eq!(replay["type"], "change", "{replay}");
+    assert!(replay.to_string().contains(PHONE));
+    before.close().await;
 
     app.app
         .engine
@@ -1272,6 +1278,15 @@ async fn admin_endpoint_erases_personal_data_of_a_closed_event_from_file_and_mem
     );
     let q = question(&app, &id).await;
     assert!(q.get("questioner").is_none(), "gone from memory too: {q}");
+    // …and after the erase it gets a snapshot without it, not the old change.
+    let mut after = app.staff_resume("follow_up-1", 0).await;
+    let first = after.recv().await.unwrap();
+    assert_eq!(first["type"], "snapshot", "{first}");
+    assert!(!first.to_string().contains(PHONE));
+    assert!(first
+        .to_string()
+        .contains("Hỏi về việc làm sau khi tốt nghiệp"));
+    after.close().await;
     assert_eq!(
         q["followup"]["answer"], "Đã trả lời bằng văn bản.",
         "answers stay"
