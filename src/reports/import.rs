@@ -35,6 +35,9 @@ use super::ReportError;
 use crate::domain::{self, text, Actor, Command, Ctx, Questioner, View};
 use crate::event::EventConfig;
 
+/// How many non-blank rows at the top may precede the header (title blocks).
+const HEADER_SEARCH_ROWS: usize = 10;
+
 /// Most data rows one file may hold (a whole province's pre-collected questions fit easily).
 pub const MAX_ROWS: usize = 10_000;
 
@@ -206,14 +209,26 @@ pub fn read(bytes: &[u8], format: Format) -> Result<Vec<RawRow>, ReportError> {
         Format::Csv => csv_table(bytes)?,
         Format::Xlsx => xlsx_table(bytes)?,
     };
-    let mut lines = table
+    let lines: Vec<(usize, Vec<String>)> = table
         .into_iter()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
-    let (_, header) = lines.next().ok_or(ReportError::NoHeader)?;
-    let columns: Vec<Option<Col>> = header.iter().map(|h| column_of(h)).collect();
-    if !columns.contains(&Some(Col::Text)) {
-        return Err(ReportError::NoTextColumn);
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .collect();
+    if lines.is_empty() {
+        return Err(ReportError::NoHeader);
     }
+    // Spreadsheets from district offices often start with a title block
+    // ("ỦY BAN NHÂN DÂN …", "DANH SÁCH CÂU HỎI …"): the header is the first
+    // of the top rows that names a question-text column.
+    let header_at = lines
+        .iter()
+        .take(HEADER_SEARCH_ROWS)
+        .position(|(_, cells)| cells.iter().any(|h| column_of(h) == Some(Col::Text)))
+        .ok_or(ReportError::NoTextColumn)?;
+    let mut lines = lines.into_iter().skip(header_at);
+    let Some((_, header)) = lines.next() else {
+        return Err(ReportError::NoHeader);
+    };
+    let columns: Vec<Option<Col>> = header.iter().map(|h| column_of(h)).collect();
     let mut rows = Vec::new();
     for (row, cells) in lines {
         let mut r = RawRow {
@@ -808,6 +823,20 @@ Hỏi về thủy lợi,Hà Nội,,,,,,,\n\
         let p = plan(&rows, &event, &EventState::default(), &moderator(), 1, None);
         assert_eq!(p.rows[0].reasons[0].code, "invalid_age");
         assert_eq!(p.rows[1].reasons[0].code, "invalid_consent");
+    }
+
+    #[test]
+    fn title_rows_above_the_header_are_skipped_and_other_encodings_refused() {
+        let csv = "ỦY BAN NHÂN DÂN HUYỆN CHỢ MỚI,,\nDanh sách câu hỏi của thanh niên,,\n,,\nSTT,Câu hỏi,Điểm cầu\n1,Hỏi về vốn vay,cho-moi\n";
+        let rows = read(csv.as_bytes(), Format::Csv).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].row, rows[0].text.as_str(), rows[0].hall.as_str()),
+            (5, "Hỏi về vốn vay", "cho-moi")
+        );
+        // "Hỏi" in Windows-1258 is not UTF-8: a clear message, not mojibake.
+        let err = read(b"text\nH\xf5i\n", Format::Csv).unwrap_err();
+        assert!(err.to_string().contains("UTF-8"), "{err}");
     }
 
     #[test]
