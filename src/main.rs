@@ -216,6 +216,11 @@ async fn import(store: StoreConfig, event: String, file: PathBuf, yes: bool, sou
     let format = Format::detect(None, file.to_str()).ok_or("only .xlsx and .csv files can be imported")?;
     let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
     let db = store::open(&store).await?;
+    // Importing the day before may come before the first `serve`: start
+    // from the built-in default event just as `serve` would.
+    if db.events().await?.is_empty() {
+        db.put_event(&EventConfig::builtin()).await?;
+    }
     let secret = doithoai::load_secret(&store)?;
     // The engine's writer does the submitting, so an import from the command
     // line follows the same rules and idempotency as one from the console,
