@@ -294,6 +294,8 @@ impl EventRuntime {
         for q in state.questions.values_mut() {
             q.questioner = None;
         }
+        // The hub's replay history still holds the submissions as committed.
+        self.hub.forget_history();
     }
 
     fn publish(&self, changes: Vec<Change>) {

@@ -385,6 +385,12 @@ impl Hub {
         }
     }
 
+    /// Drop the replay history (its changes carry the personal data of new
+    /// questions). Clients resuming afterwards get a fresh snapshot instead.
+    pub fn forget_history(&self) {
+        self.lock().history.clear();
+    }
+
     /// Tell every subscriber to go (graceful shutdown); refuse new ones.
     pub fn close(&self) {
         let mut inner = self.lock();

@@ -13,6 +13,8 @@
 //!   (validate → commit → publish → acknowledge, with group commit).
 //! - [`hub`]: per-event fan-out, sequence history, backpressure, presence. No sockets.
 //! - [`http`]: axum routes, the WebSocket connection, embedded pages, errors.
+//! - [`reports`]: before and after the live hour: imports, exports, the
+//!   conclusion-report draft, statistics. Pure over questions and the log.
 //! - [`auth`]: role tokens and receipts. [`metrics`]: Prometheus counters.
 //! - [`config`]: command-line and environment settings.
 //!
@@ -29,6 +31,7 @@ pub mod http;
 pub mod hub;
 pub mod metrics;
 pub mod protocol;
+pub mod reports;
 pub mod store;
 
 use std::future::Future;

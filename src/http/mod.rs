@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod error;
+pub mod reports;
 pub mod web;
 pub mod ws;
 
@@ -67,6 +68,45 @@ impl ParticipantLimits {
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
 
+/// Before and after the live hour: import, exports, conclusion, statistics.
+fn reports_router() -> Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    Router::new()
+        .route("/api/import/preview", post(reports::import_preview))
+        .route("/api/import/commit", post(reports::import_commit))
+        .layer(DefaultBodyLimit::max(reports::IMPORT_LIMIT))
+        .route("/api/import/template.xlsx", get(reports::template_xlsx))
+        .route("/api/import/template.csv", get(reports::template_csv))
+        .route(
+            "/api/exports/questions.csv",
+            get(reports::export_questions_csv),
+        )
+        .route(
+            "/api/exports/questions.xlsx",
+            get(reports::export_questions_xlsx),
+        )
+        .route(
+            "/api/exports/deferred.xlsx",
+            get(reports::export_deferred_xlsx),
+        )
+        .route("/api/exports/audit.csv", get(reports::export_audit_csv))
+        .route("/api/followup/history", get(reports::followup_history))
+        .route(
+            "/api/reports/conclusion.docx",
+            get(reports::conclusion_docx),
+        )
+        .route(
+            "/api/reports/conclusion.html",
+            get(reports::conclusion_html),
+        )
+        .route("/api/stats", get(reports::stats))
+        .route("/api/events/{event}/answers", get(reports::public_answers))
+        .route(
+            "/api/admin/erase-personal-data",
+            post(reports::erase_personal_data),
+        )
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
@@ -79,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/commands", post(api::command))
         .route("/api/questions", get(api::questions))
         .route("/p/{event}/{hall}", get(api::participant_link))
+        .merge(reports_router())
         .fallback(web::asset)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
