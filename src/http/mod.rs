@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod error;
+pub mod pages;
 pub mod web;
 pub mod ws;
 
@@ -76,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/commands", post(api::command))
         .route("/api/questions", get(api::questions))
         .route("/p/{event}/{hall}", get(api::participant_link))
+        .route("/api/events/{event}/qr/{file}", get(pages::qr_svg))
+        .route("/api/admin/tokens", get(pages::admin_tokens))
         .fallback(web::asset)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
