@@ -72,6 +72,7 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
         .unwrap()
         .to_string();
     assert!(receipt.contains(&format!("#q={id}&r=")), "{receipt}");
+    phone.scroll_top().await;
     phone.screenshot("phone").await;
 
     // Moderator: the question arrives, accent-free search finds it.
@@ -164,5 +165,231 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
     for p in [phone, m, sp, other] {
         p.close().await;
     }
+    app.stop().await;
+}
+
+/// Poll the server until `pred` holds for its questions (the page sends asynchronously).
+async fn wait_server(app: &TestApp, what: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    for _ in 0..300 {
+        let qs = server_questions(app).await;
+        if pred(&qs) {
+            return qs;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    panic!("server never had {what}");
+}
+
+fn count_text(qs: &[Value], text: &str) -> usize {
+    qs.iter().filter(|q| q["text"] == text).count()
+}
+
+#[tokio::test]
+async fn hall_outbox_keeps_questions_through_a_cut_link_and_a_reload() {
+    let _one = serial();
+    let app = spawn_app().await;
+    let proxy = Proxy::start(app.addr).await;
+    let driver = Driver::start().await;
+    let hall = driver.session(1366, 768).await;
+    hall.goto(&format!("{}/hall.html#token={}", proxy.base(), app.token("hall_operator:chau-doc")))
+        .await;
+    hall.wait_conn("connected").await;
+
+    let online = "Câu hỏi gửi khi còn kết nối: đào tạo nghề cho thanh niên Châu Đốc?";
+    hall.type_into("#text", online).await;
+    hall.click("#ask button[type=submit]").await;
+    wait_server(&app, "the online question", |qs| count_text(qs, online) == 1).await;
+
+    // The link drops: the page notices and keeps questions in its outbox.
+    proxy.cut();
+    hall.wait(
+        "the page to notice the cut",
+        "return document.getElementById('conn').dataset.state !== 'connected';",
+        vec![],
+    )
+    .await;
+    let first = "Câu hỏi 1 khi mất mạng: hỗ trợ vay vốn làm nông nghiệp công nghệ cao?";
+    let second = "Câu hỏi 2 khi mất mạng: chính sách cho thanh niên hoàn thành nghĩa vụ quân sự?";
+    hall.type_into("#text", first).await;
+    hall.click("#ask button[type=submit]").await;
+    hall.type_into("#text", second).await;
+    hall.type_into("#name", "Trần Văn Bình").await;
+    hall.click("#consent").await;
+    hall.click("#ask button[type=submit]").await;
+    hall.wait("two questions waiting", "return document.querySelectorAll('#outbox li').length === 2;", vec![])
+        .await;
+
+    // Reload while WebSockets are still refused: the outbox comes back from localStorage.
+    proxy.block_websockets();
+    hall.client.refresh().await.expect("reload");
+    hall.wait(
+        "the outbox after a reload",
+        "return document.querySelectorAll('#outbox li').length === 2 && !!document.getElementById('conn');",
+        vec![],
+    )
+    .await;
+    assert_ne!(hall.text("#conn").await, "", "connection state is shown");
+    assert_eq!(count_text(&server_questions(&app).await, first), 0, "nothing sent while down");
+    // A draft being typed must survive the reconnect.
+    let draft = "Bản nháp đang gõ dở";
+    hall.type_into("#text", draft).await;
+
+    proxy.restore();
+    hall.wait_conn("connected").await;
+    hall.wait("the outbox to drain", "return document.querySelectorAll('#outbox li').length === 0;", vec![])
+        .await;
+    let qs = wait_server(&app, "both offline questions", |qs| {
+        count_text(qs, first) == 1 && count_text(qs, second) == 1
+    })
+    .await;
+    assert_eq!(qs.len(), 3, "exactly the three questions, none doubled: {qs:#?}");
+    let q2 = qs.iter().find(|q| q["text"] == second).unwrap();
+    assert_eq!(q2["hall"], "chau-doc");
+    assert_eq!(q2["source"], "hall");
+    assert_eq!(q2["questioner"]["name"], "Trần Văn Bình");
+    for q in &qs {
+        hall.wait_question("#questions", q["id"].as_str().unwrap(), Some("pending")).await;
+    }
+    assert_eq!(
+        hall.js("return document.getElementById('text').value;", vec![]).await,
+        json!(draft),
+        "text being typed is kept across the reconnect"
+    );
+
+    // The floor: ask, and see the request's state.
+    hall.click("#floor-ask").await;
+    hall.wait(
+        "floor requested",
+        "return document.getElementById('floor-state').dataset.state === 'requested';",
+        vec![],
+    )
+    .await;
+    hall.scroll_top().await;
+    hall.screenshot("hall").await;
+    hall.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn question_text_that_looks_like_html_stays_text() {
+    let _one = serial();
+    let app = spawn_app().await;
+    let payloads = [
+        "<script>alert(1)</script>".to_string(),
+        "<img src=x onerror=alert(1)>".to_string(),
+        // A 2,000-character question with a very long word must not break the layout.
+        format!("Khởi{}nghiệp?", "nghiệp".repeat(331)),
+    ];
+    let mut op = app.staff("hall_operator:tinh").await;
+    let mut m = app.staff("moderator-1").await;
+    let mut ids = Vec::new();
+    for p in &payloads {
+        let (id, cmd) = submit(p, "tinh");
+        op.ok(cmd).await;
+        m.ok(json!({"type":"approve","question":id,"version":1})).await;
+        m.ok(json!({"type":"assign","question":id,"version":2,"department":"ubnd"})).await;
+        ids.push(id);
+    }
+    m.ok(json!({"type":"put_on_air","question":ids[1],"version":3})).await;
+
+    let driver = Driver::start().await;
+    let pages = [
+        ("moderator.html", "moderator-1", "#questions", 1366, 768),
+        ("speaker.html", "speaker:ubnd", "#queue", 1024, 768),
+        ("display.html", "display:tinh", "body", 1920, 1080),
+    ];
+    for (file, slot, scope, w, hgt) in pages {
+        let p = driver.session(w, hgt).await;
+        p.goto(&page(&app, file, slot)).await;
+        p.wait_conn("connected").await;
+        if file == "display.html" {
+            p.wait(
+                "the payload on air",
+                "return document.getElementById('air-text').textContent === arguments[0];",
+                vec![json!(payloads[1])],
+            )
+            .await;
+            let next = p.js("return [...document.querySelectorAll('#next li')].map(li => li.textContent);", vec![]).await;
+            assert!(next.as_array().unwrap().iter().any(|t| t.as_str().unwrap().starts_with(&payloads[0])), "{next}");
+        } else {
+            for (id, text) in ids.iter().zip(&payloads) {
+                p.wait_question(scope, id, None).await;
+                let shown = p
+                    .text(&format!("{scope} [data-id=\"{id}\"] .text"))
+                    .await;
+                assert_eq!(&shown, text, "{file} shows the question as text");
+            }
+        }
+        assert!(!p.alert_open().await, "{file}: no script ran");
+        let counts = p
+            .js(
+                "return [document.querySelectorAll('img').length, document.querySelectorAll('body script').length,
+                         document.documentElement.scrollWidth - window.innerWidth];",
+                vec![],
+            )
+            .await;
+        assert_eq!(counts[0], 0, "{file}: no <img> element created");
+        assert_eq!(counts[1], 0, "{file}: no <script> element created");
+        assert!(counts[2].as_i64().unwrap() <= 0, "{file}: long words must not widen the page ({counts})");
+        if file == "moderator.html" {
+            p.screenshot("moderator-long-and-html-text").await;
+        }
+        p.close().await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn english_switch_changes_the_interface_and_persists() {
+    let _one = serial();
+    let app = spawn_app().await;
+    let driver = Driver::start().await;
+    let p = driver.session(1366, 768).await;
+    p.goto(&page(&app, "moderator.html", "moderator-2")).await;
+    p.wait_conn("connected").await;
+    assert_eq!(p.text("[data-i18n=\"mod.filters\"]").await, "Lọc");
+    assert_eq!(p.text("#conn").await, "Đã kết nối");
+    p.click("#lang").await;
+    p.wait(
+        "English labels",
+        "return document.querySelector('[data-i18n=\"mod.filters\"]').textContent === 'Filters';",
+        vec![],
+    )
+    .await;
+    assert_eq!(p.text("#conn").await, "Connected");
+    assert_eq!(p.js("return document.documentElement.lang;", vec![]).await, json!("en"));
+    p.client.refresh().await.expect("reload");
+    p.wait_conn("connected").await;
+    assert_eq!(p.text("[data-i18n=\"mod.filters\"]").await, "Filters", "the choice survives a reload");
+    assert_eq!(p.text("#f-state option[value=pending]").await, "Pending");
+    p.screenshot("moderator-english").await;
+    p.click("#lang").await;
+    p.wait(
+        "Vietnamese labels again",
+        "return document.querySelector('[data-i18n=\"mod.filters\"]').textContent === 'Lọc';",
+        vec![],
+    )
+    .await;
+    p.close().await;
+
+    // The admin's join sheets: a QR code per hall that the browser can draw, and every seat's link.
+    let j = driver.session(1366, 768).await;
+    j.goto(&page(&app, "join.html", "admin")).await;
+    j.wait("13 sheets", "return document.querySelectorAll('.sheet').length === 13;", vec![])
+        .await;
+    j.wait(
+        "the QR code image loaded",
+        "const img = document.querySelector('[data-sheet=\"cho-moi\"] img.qr'); return !!img && img.complete && img.naturalWidth > 0;",
+        vec![],
+    )
+    .await;
+    let sheet = j.text("[data-sheet=\"cho-moi\"]").await;
+    assert!(sheet.contains(&format!("/p/{EVENT}/cho-moi")), "{sheet}");
+    assert!(sheet.contains(&app.token("hall_operator:cho-moi")), "{sheet}");
+    assert!(sheet.contains(&app.token("display:cho-moi")), "{sheet}");
+    assert!(!sheet.contains(&app.token("display:chau-doc")), "a hall's sheet has only its own seats");
+    j.js("document.querySelector('[data-sheet=\"cho-moi\"]').scrollIntoView();", vec![]).await;
+    j.screenshot("join").await;
+    j.close().await;
     app.stop().await;
 }

@@ -96,6 +96,18 @@ impl Driver {
             .connect(&self.url)
             .await
             .unwrap_or_else(|e| panic!("cannot open a Chromium session via chromedriver: {e}"));
+        // --window-size counts the browser's frame; make the viewport itself the intended size.
+        let inner = client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .expect("viewport size");
+        let (iw, ih) = (inner[0].as_u64().unwrap_or(0) as u32, inner[1].as_u64().unwrap_or(0) as u32);
+        if (iw, ih) != (width, height) && iw > 0 && ih > 0 {
+            client
+                .set_window_size(width + width.saturating_sub(iw), height + height.saturating_sub(ih))
+                .await
+                .expect("resize window");
+        }
         Page {
             client,
             _profile: profile,
@@ -224,6 +236,12 @@ impl Page {
     /// True when a JavaScript dialog (alert, confirm) is open.
     pub async fn alert_open(&self) -> bool {
         self.client.get_alert_text().await.is_ok()
+    }
+
+    /// Scroll back to the top (clicks scroll the page; screenshots want the top bar).
+    pub async fn scroll_top(&self) {
+        self.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);", vec![])
+            .await;
     }
 
     /// Save a PNG of the window as docs/screenshots/`name`.png.

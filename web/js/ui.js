@@ -2,7 +2,7 @@
 // server or from people is put on the page with textContent (via h()), never
 // as HTML, so a question reading "<script>…" stays text.
 
-import { t, lang, apply, langToggle } from './i18n.js';
+import { t, lang, apply, langToggle, onLang } from './i18n.js';
 
 /** Create an element: h('p', {class: 'x', text: 'y', attrs: {...}, on: {click}}, ...children). */
 export function h(tag, props = {}, ...children) {
@@ -28,6 +28,7 @@ export function bindStatus(client, el) {
     el.textContent = t(`conn.${client.status}`);
   };
   client.addEventListener('status', show);
+  onLang(show);
   show();
   return show;
 }
