@@ -5,9 +5,9 @@
 //! Each test saves screenshots of the pages it drives into docs/screenshots/.
 //! Tests run one at a time (`serial()`): the machine has two cores.
 
-mod common;
 #[path = "common/browser.rs"]
 mod browser;
+mod common;
 
 use browser::{serial, Driver, Proxy};
 use common::*;
@@ -37,13 +37,18 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
     let _one = serial();
     let app = spawn_app().await;
     let driver = Driver::start().await;
-    let text = "Xin hỏi tỉnh có chính sách hỗ trợ vốn vay khởi nghiệp cho thanh niên nông thôn không ạ?";
+    let text =
+        "Xin hỏi tỉnh có chính sách hỗ trợ vốn vay khởi nghiệp cho thanh niên nông thôn không ạ?";
 
     // Participant: scan the hall's QR link, write, consent, send.
     let phone = driver.session(360, 740).await;
     phone.goto(&format!("{}/p/{EVENT}/cho-moi", app.base)).await;
     phone
-        .wait("groups loaded", "return document.querySelectorAll('#group option').length > 1;", vec![])
+        .wait(
+            "groups loaded",
+            "return document.querySelectorAll('#group option').length > 1;",
+            vec![],
+        )
         .await;
     phone.type_into("#text", text).await;
     phone.select("#group", "khoi-nghiep").await;
@@ -54,19 +59,33 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
     // Personal details without consent are refused in the page.
     phone.click("#ask button[type=submit]").await;
     phone
-        .wait("consent error", "return document.getElementById('form-error').textContent.length > 0;", vec![])
+        .wait(
+            "consent error",
+            "return document.getElementById('form-error').textContent.length > 0;",
+            vec![],
+        )
         .await;
     phone.click("#consent").await;
     phone.click("#ask button[type=submit]").await;
     phone
-        .wait("receipt link", "return !!document.querySelector('#mine a.receipt-link');", vec![])
+        .wait(
+            "receipt link",
+            "return !!document.querySelector('#mine a.receipt-link');",
+            vec![],
+        )
         .await;
     let receipt = phone
-        .js("return document.querySelector('#mine a.receipt-link').href;", vec![])
+        .js(
+            "return document.querySelector('#mine a.receipt-link').href;",
+            vec![],
+        )
         .await;
     let receipt = receipt.as_str().unwrap().to_string();
     let id = phone
-        .js("return document.querySelector('#mine li').dataset.id;", vec![])
+        .js(
+            "return document.querySelector('#mine li').dataset.id;",
+            vec![],
+        )
         .await
         .as_str()
         .unwrap()
@@ -91,10 +110,17 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
     .await;
     m.js("const s = document.getElementById('search'); s.value = ''; s.dispatchEvent(new Event('input'));", vec![])
         .await;
-    assert!(m.text(&format!("#questions [data-id=\"{id}\"]")).await.contains("Nguyễn Thị Lan"), "moderators see the questioner");
-    m.click(&format!("#questions [data-id=\"{id}\"] [data-act=approve]")).await;
+    assert!(
+        m.text(&format!("#questions [data-id=\"{id}\"]"))
+            .await
+            .contains("Nguyễn Thị Lan"),
+        "moderators see the questioner"
+    );
+    m.click(&format!("#questions [data-id=\"{id}\"] [data-act=approve]"))
+        .await;
     m.wait_question("#questions", &id, Some("approved")).await;
-    m.select(&format!("[data-key=\"group:{id}\"]"), "viec-lam").await;
+    m.select(&format!("[data-key=\"group:{id}\"]"), "viec-lam")
+        .await;
     m.wait(
         "group set",
         "const q = document.querySelector(`#questions [data-id=\"${arguments[0]}\"]`); return !!q && q.textContent.includes('việc làm');",
@@ -109,22 +135,38 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
     sp.goto(&page(&app, "speaker.html", "speaker:khdt")).await;
     sp.wait_question("#queue", &id, Some("queued")).await;
     let other = driver.session(768, 1024).await;
-    other.goto(&page(&app, "speaker.html", "speaker:gddt")).await;
+    other
+        .goto(&page(&app, "speaker.html", "speaker:gddt"))
+        .await;
     other.wait_conn("connected").await;
     other
-        .wait("empty queue rendered", "return !document.getElementById('empty').hidden;", vec![])
+        .wait(
+            "empty queue rendered",
+            "return !document.getElementById('empty').hidden;",
+            vec![],
+        )
         .await;
     assert!(
-        other.js("return document.querySelectorAll('[data-id]').length;", vec![]).await == json!(0),
+        other
+            .js(
+                "return document.querySelectorAll('[data-id]').length;",
+                vec![]
+            )
+            .await
+            == json!(0),
         "another department's tablet must not show the question"
     );
     other.screenshot("speaker-768x1024-empty").await;
 
     // On air: highlighted on the tablet, shown on the displays of two halls.
-    m.click(&format!("#questions [data-id=\"{id}\"] [data-act=on_air]")).await;
+    m.click(&format!("#questions [data-id=\"{id}\"] [data-act=on_air]"))
+        .await;
     m.wait_question("#questions", &id, Some("on_air")).await;
     sp.wait_question("#queue", &id, Some("on_air")).await;
-    for (slot, shot) in [("display:cho-moi", "display"), ("display:tinh", "display-host-hall")] {
+    for (slot, shot) in [
+        ("display:cho-moi", "display"),
+        ("display:tinh", "display-host-hall"),
+    ] {
         let d = driver.session(1920, 1080).await;
         d.goto(&page(&app, "display.html", slot)).await;
         d.wait(
@@ -134,10 +176,19 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
         )
         .await;
         let who = d.text("#air-who").await;
-        assert!(who.contains("H. Chợ Mới") && who.contains("Sở Kế hoạch và Đầu tư"), "{who}");
-        assert!(who.contains("Nguyễn Thị Lan"), "consented display name shown: {who}");
+        assert!(
+            who.contains("H. Chợ Mới") && who.contains("Sở Kế hoạch và Đầu tư"),
+            "{who}"
+        );
+        assert!(
+            who.contains("Nguyễn Thị Lan"),
+            "consented display name shown: {who}"
+        );
         let body = d.text("body").await;
-        assert!(!body.contains("0912345678") && !body.contains("THPT Chợ Mới"), "no personal data on displays");
+        assert!(
+            !body.contains("0912345678") && !body.contains("THPT Chợ Mới"),
+            "no personal data on displays"
+        );
         d.screenshot(shot).await;
         d.close().await;
     }
@@ -145,19 +196,30 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
     let chair = driver.session(1366, 768).await;
     chair.goto(&page(&app, "chair.html", "chair")).await;
     chair
-        .wait("on air on the chair's page", "return document.getElementById('air').textContent === arguments[0];", vec![json!(text)])
+        .wait(
+            "on air on the chair's page",
+            "return document.getElementById('air').textContent === arguments[0];",
+            vec![json!(text)],
+        )
         .await;
     chair.screenshot("chair").await;
     chair.close().await;
     m.screenshot("moderator").await;
 
     // Answered: the asker's receipt says so.
-    m.click(&format!("#questions [data-id=\"{id}\"] [data-act=answered]")).await;
+    m.click(&format!(
+        "#questions [data-id=\"{id}\"] [data-act=answered]"
+    ))
+    .await;
     m.wait_question("#questions", &id, Some("answered")).await;
     sp.wait_question("#done", &id, Some("answered")).await;
     phone.goto(&receipt).await;
     phone
-        .wait("receipt shows answered", "return document.getElementById('state').dataset.state === 'answered';", vec![])
+        .wait(
+            "receipt shows answered",
+            "return document.getElementById('state').dataset.state === 'answered';",
+            vec![],
+        )
         .await;
     assert_eq!(phone.text("#text").await, text);
     phone.screenshot("receipt").await;
@@ -191,14 +253,21 @@ async fn hall_outbox_keeps_questions_through_a_cut_link_and_a_reload() {
     let proxy = Proxy::start(app.addr).await;
     let driver = Driver::start().await;
     let hall = driver.session(1366, 768).await;
-    hall.goto(&format!("{}/hall.html#token={}", proxy.base(), app.token("hall_operator:chau-doc")))
-        .await;
+    hall.goto(&format!(
+        "{}/hall.html#token={}",
+        proxy.base(),
+        app.token("hall_operator:chau-doc")
+    ))
+    .await;
     hall.wait_conn("connected").await;
 
     let online = "Câu hỏi gửi khi còn kết nối: đào tạo nghề cho thanh niên Châu Đốc?";
     hall.type_into("#text", online).await;
     hall.click("#ask button[type=submit]").await;
-    wait_server(&app, "the online question", |qs| count_text(qs, online) == 1).await;
+    wait_server(&app, "the online question", |qs| {
+        count_text(qs, online) == 1
+    })
+    .await;
 
     // The link drops: the page notices and keeps questions in its outbox.
     proxy.cut();
@@ -216,8 +285,12 @@ async fn hall_outbox_keeps_questions_through_a_cut_link_and_a_reload() {
     hall.type_into("#name", "Trần Văn Bình").await;
     hall.click("#consent").await;
     hall.click("#ask button[type=submit]").await;
-    hall.wait("two questions waiting", "return document.querySelectorAll('#outbox li').length === 2;", vec![])
-        .await;
+    hall.wait(
+        "two questions waiting",
+        "return document.querySelectorAll('#outbox li').length === 2;",
+        vec![],
+    )
+    .await;
 
     // Reload while WebSockets are still refused: the outbox comes back from localStorage.
     proxy.block_websockets();
@@ -229,29 +302,43 @@ async fn hall_outbox_keeps_questions_through_a_cut_link_and_a_reload() {
     )
     .await;
     assert_ne!(hall.text("#conn").await, "", "connection state is shown");
-    assert_eq!(count_text(&server_questions(&app).await, first), 0, "nothing sent while down");
+    assert_eq!(
+        count_text(&server_questions(&app).await, first),
+        0,
+        "nothing sent while down"
+    );
     // A draft being typed must survive the reconnect.
     let draft = "Bản nháp đang gõ dở";
     hall.type_into("#text", draft).await;
 
     proxy.restore();
     hall.wait_conn("connected").await;
-    hall.wait("the outbox to drain", "return document.querySelectorAll('#outbox li').length === 0;", vec![])
-        .await;
+    hall.wait(
+        "the outbox to drain",
+        "return document.querySelectorAll('#outbox li').length === 0;",
+        vec![],
+    )
+    .await;
     let qs = wait_server(&app, "both offline questions", |qs| {
         count_text(qs, first) == 1 && count_text(qs, second) == 1
     })
     .await;
-    assert_eq!(qs.len(), 3, "exactly the three questions, none doubled: {qs:#?}");
+    assert_eq!(
+        qs.len(),
+        3,
+        "exactly the three questions, none doubled: {qs:#?}"
+    );
     let q2 = qs.iter().find(|q| q["text"] == second).unwrap();
     assert_eq!(q2["hall"], "chau-doc");
     assert_eq!(q2["source"], "hall");
     assert_eq!(q2["questioner"]["name"], "Trần Văn Bình");
     for q in &qs {
-        hall.wait_question("#questions", q["id"].as_str().unwrap(), Some("pending")).await;
+        hall.wait_question("#questions", q["id"].as_str().unwrap(), Some("pending"))
+            .await;
     }
     assert_eq!(
-        hall.js("return document.getElementById('text').value;", vec![]).await,
+        hall.js("return document.getElementById('text').value;", vec![])
+            .await,
         json!(draft),
         "text being typed is kept across the reconnect"
     );
@@ -286,11 +373,14 @@ async fn question_text_that_looks_like_html_stays_text() {
     for p in &payloads {
         let (id, cmd) = submit(p, "tinh");
         op.ok(cmd).await;
-        m.ok(json!({"type":"approve","question":id,"version":1})).await;
-        m.ok(json!({"type":"assign","question":id,"version":2,"department":"ubnd"})).await;
+        m.ok(json!({"type":"approve","question":id,"version":1}))
+            .await;
+        m.ok(json!({"type":"assign","question":id,"version":2,"department":"ubnd"}))
+            .await;
         ids.push(id);
     }
-    m.ok(json!({"type":"put_on_air","question":ids[1],"version":3})).await;
+    m.ok(json!({"type":"put_on_air","question":ids[1],"version":3}))
+        .await;
 
     let driver = Driver::start().await;
     let pages = [
@@ -309,14 +399,23 @@ async fn question_text_that_looks_like_html_stays_text() {
                 vec![json!(payloads[1])],
             )
             .await;
-            let next = p.js("return [...document.querySelectorAll('#next li')].map(li => li.textContent);", vec![]).await;
-            assert!(next.as_array().unwrap().iter().any(|t| t.as_str().unwrap().starts_with(&payloads[0])), "{next}");
+            let next = p
+                .js(
+                    "return [...document.querySelectorAll('#next li')].map(li => li.textContent);",
+                    vec![],
+                )
+                .await;
+            assert!(
+                next.as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t.as_str().unwrap().starts_with(&payloads[0])),
+                "{next}"
+            );
         } else {
             for (id, text) in ids.iter().zip(&payloads) {
                 p.wait_question(scope, id, None).await;
-                let shown = p
-                    .text(&format!("{scope} [data-id=\"{id}\"] .text"))
-                    .await;
+                let shown = p.text(&format!("{scope} [data-id=\"{id}\"] .text")).await;
                 assert_eq!(&shown, text, "{file} shows the question as text");
             }
         }
@@ -330,7 +429,10 @@ async fn question_text_that_looks_like_html_stays_text() {
             .await;
         assert_eq!(counts[0], 0, "{file}: no <img> element created");
         assert_eq!(counts[1], 0, "{file}: no <script> element created");
-        assert!(counts[2].as_i64().unwrap() <= 0, "{file}: long words must not widen the page ({counts})");
+        assert!(
+            counts[2].as_i64().unwrap() <= 0,
+            "{file}: long words must not widen the page ({counts})"
+        );
         if file == "moderator.html" {
             p.screenshot("moderator-long-and-html-text").await;
         }
@@ -357,10 +459,17 @@ async fn english_switch_changes_the_interface_and_persists() {
     )
     .await;
     assert_eq!(p.text("#conn").await, "Connected");
-    assert_eq!(p.js("return document.documentElement.lang;", vec![]).await, json!("en"));
+    assert_eq!(
+        p.js("return document.documentElement.lang;", vec![]).await,
+        json!("en")
+    );
     p.client.refresh().await.expect("reload");
     p.wait_conn("connected").await;
-    assert_eq!(p.text("[data-i18n=\"mod.filters\"]").await, "Filters", "the choice survives a reload");
+    assert_eq!(
+        p.text("[data-i18n=\"mod.filters\"]").await,
+        "Filters",
+        "the choice survives a reload"
+    );
     assert_eq!(p.text("#f-state option[value=pending]").await, "Pending");
     p.screenshot("moderator-english").await;
     p.click("#lang").await;
@@ -375,8 +484,12 @@ async fn english_switch_changes_the_interface_and_persists() {
     // The admin's join sheets: a QR code per hall that the browser can draw, and every seat's link.
     let j = driver.session(1366, 768).await;
     j.goto(&page(&app, "join.html", "admin")).await;
-    j.wait("13 sheets", "return document.querySelectorAll('.sheet').length === 13;", vec![])
-        .await;
+    j.wait(
+        "13 sheets",
+        "return document.querySelectorAll('.sheet').length === 13;",
+        vec![],
+    )
+    .await;
     j.wait(
         "the QR code image loaded",
         "const img = document.querySelector('[data-sheet=\"cho-moi\"] img.qr'); return !!img && img.complete && img.naturalWidth > 0;",
@@ -385,11 +498,105 @@ async fn english_switch_changes_the_interface_and_persists() {
     .await;
     let sheet = j.text("[data-sheet=\"cho-moi\"]").await;
     assert!(sheet.contains(&format!("/p/{EVENT}/cho-moi")), "{sheet}");
-    assert!(sheet.contains(&app.token("hall_operator:cho-moi")), "{sheet}");
+    assert!(
+        sheet.contains(&app.token("hall_operator:cho-moi")),
+        "{sheet}"
+    );
     assert!(sheet.contains(&app.token("display:cho-moi")), "{sheet}");
-    assert!(!sheet.contains(&app.token("display:chau-doc")), "a hall's sheet has only its own seats");
-    j.js("document.querySelector('[data-sheet=\"cho-moi\"]').scrollIntoView();", vec![]).await;
+    assert!(
+        !sheet.contains(&app.token("display:chau-doc")),
+        "a hall's sheet has only its own seats"
+    );
+    j.js(
+        "document.querySelector('[data-sheet=\"cho-moi\"]').scrollIntoView();",
+        vec![],
+    )
+    .await;
     j.screenshot("join").await;
     j.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_conflicting_edit_is_refused_and_the_fresh_question_shown() {
+    let _one = serial();
+    let app = spawn_app().await;
+    let mut op = app.staff("hall_operator:tan-chau").await;
+    let (id, cmd) = submit("Xin hoi ve quy dinh vay von khoi nghiep", "tan-chau");
+    op.ok(cmd).await;
+    let driver = Driver::start().await;
+    let m = driver.session(1366, 768).await;
+    m.goto(&page(&app, "moderator.html", "moderator-1")).await;
+    m.wait_question("#questions", &id, Some("pending")).await;
+    m.click(&format!("#questions [data-id=\"{id}\"] [data-act=edit]")).await;
+    let mine = "Xin hỏi về quy định vay vốn khởi nghiệp (bản của người thứ nhất)";
+    m.fill("#dlg textarea", mine).await;
+
+    // Meanwhile another moderator edits the same question.
+    let theirs = "Xin hỏi về quy định vay vốn khởi nghiệp (bản của người thứ hai)";
+    let mut other = app.staff("moderator-2").await;
+    other
+        .ok(json!({"type":"edit","question":id,"version":1,"text":theirs}))
+        .await;
+    m.wait(
+        "the other moderator's wording on the card",
+        "return document.querySelector(`#questions [data-id=\"${arguments[0]}\"] .text`).textContent === arguments[1];",
+        vec![json!(id), json!(theirs)],
+    )
+    .await;
+    m.click("#dlg-ok").await;
+    m.wait(
+        "the conflict explained in the dialog",
+        "return document.getElementById('dlg-error').textContent.includes(arguments[0]);",
+        vec![json!(theirs)],
+    )
+    .await;
+    let note = m.text(&format!("#questions [data-id=\"{id}\"] .conflict")).await;
+    assert!(note.contains("CHƯA được áp dụng"), "{note}");
+    assert_eq!(
+        m.js("return document.querySelector('#dlg textarea').value;", vec![]).await,
+        json!(mine),
+        "the moderator's own wording is kept"
+    );
+    let qs = server_questions(&app).await;
+    assert_eq!(qs[0]["text"], theirs, "nothing was overwritten silently");
+    m.screenshot("moderator-conflict").await;
+
+    // Having seen the fresh version, saving again applies on top of it.
+    m.click("#dlg-ok").await;
+    m.wait(
+        "the moderator's wording saved",
+        "return document.querySelector(`#questions [data-id=\"${arguments[0]}\"] .text`).textContent === arguments[1];",
+        vec![json!(id), json!(mine)],
+    )
+    .await;
+    assert_eq!(m.js("return document.getElementById('dlg').open;", vec![]).await, json!(false));
+    assert!(m.text(&format!("#questions [data-id=\"{id}\"]")).await.contains("Xin hoi ve quy dinh vay von khoi nghiep"), "original wording shown");
+    m.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn speaker_flags_a_question_for_a_written_answer() {
+    let _one = serial();
+    let app = spawn_app().await;
+    let mut op = app.staff("hall_operator:an-phu").await;
+    let mut m = app.staff("moderator-1").await;
+    let (id, cmd) = submit("Xin hỏi về chương trình học bổng cho sinh viên nghèo?", "an-phu");
+    op.ok(cmd).await;
+    m.ok(json!({"type":"approve","question":id,"version":1})).await;
+    m.ok(json!({"type":"assign","question":id,"version":2,"department":"gddt"})).await;
+    let driver = Driver::start().await;
+    let sp = driver.session(768, 1024).await;
+    sp.goto(&page(&app, "speaker.html", "speaker:gddt")).await;
+    sp.wait_question("#queue", &id, Some("queued")).await;
+    sp.screenshot("speaker-768x1024").await;
+    sp.click(&format!("#queue [data-id=\"{id}\"] [data-act=written]")).await;
+    sp.client.accept_alert().await.expect("confirm dialog");
+    sp.wait_question("#done", &id, Some("deferred")).await;
+    let qs = server_questions(&app).await;
+    assert_eq!(qs[0]["state"], "deferred");
+    assert_eq!(qs[0]["followup"]["agency"], "Sở Giáo dục và Đào tạo");
+    sp.close().await;
     app.stop().await;
 }

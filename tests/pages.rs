@@ -10,7 +10,11 @@ use common::*;
 use serde_json::Value;
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
-    app.http().get(format!("{}{path}", app.base)).send().await.unwrap()
+    app.http()
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -20,13 +24,36 @@ async fn qr_code_is_an_svg_of_the_halls_participant_link() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/svg+xml");
     let svg = r.text().await.unwrap();
-    assert!(svg.contains("<svg") && svg.contains("<path"), "{}", &svg[..200.min(svg.len())]);
+    assert!(
+        svg.contains("<svg") && svg.contains("<path"),
+        "{}",
+        &svg[..200.min(svg.len())]
+    );
     // Different halls get different codes.
-    let other = get(&app, &format!("/api/events/{EVENT}/qr/tri-ton.svg")).await.text().await.unwrap();
+    let other = get(&app, &format!("/api/events/{EVENT}/qr/tri-ton.svg"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_ne!(svg, other);
-    assert_eq!(get(&app, &format!("/api/events/{EVENT}/qr/nowhere.svg")).await.status(), 404);
-    assert_eq!(get(&app, "/api/events/no-such-event/qr/cho-moi.svg").await.status(), 404);
-    assert_eq!(get(&app, &format!("/api/events/{EVENT}/qr/cho-moi.png")).await.status(), 404);
+    assert_eq!(
+        get(&app, &format!("/api/events/{EVENT}/qr/nowhere.svg"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        get(&app, "/api/events/no-such-event/qr/cho-moi.svg")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        get(&app, &format!("/api/events/{EVENT}/qr/cho-moi.png"))
+            .await
+            .status(),
+        404
+    );
     app.stop().await;
 }
 
@@ -36,24 +63,47 @@ async fn admin_token_list_is_for_the_admin_only_and_links_use_the_request_host()
     let url = format!("{}/api/admin/tokens", app.base);
     let anon = app.http().get(&url).send().await.unwrap();
     assert_eq!(anon.status(), 401);
-    let moderator = app.http().get(&url).bearer_auth(app.token("moderator-1")).send().await.unwrap();
+    let moderator = app
+        .http()
+        .get(&url)
+        .bearer_auth(app.token("moderator-1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(moderator.status(), 403);
 
-    let r = app.http().get(&url).bearer_auth(app.token("admin")).send().await.unwrap();
+    let r = app
+        .http()
+        .get(&url)
+        .bearer_auth(app.token("admin"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["event"]["id"], EVENT);
     assert_eq!(v["base_url"], app.base.as_str());
     let tokens = v["tokens"].as_array().unwrap();
-    let op = tokens.iter().find(|t| t["slot"] == "hall_operator:cho-moi").unwrap();
+    let op = tokens
+        .iter()
+        .find(|t| t["slot"] == "hall_operator:cho-moi")
+        .unwrap();
     assert_eq!(op["token"], app.token("hall_operator:cho-moi").as_str());
     assert_eq!(
         op["url"],
-        format!("{}/hall.html#token={}", app.base, app.token("hall_operator:cho-moi")).as_str()
+        format!(
+            "{}/hall.html#token={}",
+            app.base,
+            app.token("hall_operator:cho-moi")
+        )
+        .as_str()
     );
     let halls = v["halls"].as_array().unwrap();
     assert_eq!(halls.len(), 12);
-    assert_eq!(halls[0]["participant_url"], format!("{}/p/{EVENT}/tinh", app.base).as_str());
+    assert_eq!(
+        halls[0]["participant_url"],
+        format!("{}/p/{EVENT}/tinh", app.base).as_str()
+    );
 
     // A forged Host cannot smuggle markup into the links.
     let forged = app
@@ -65,18 +115,38 @@ async fn admin_token_list_is_for_the_admin_only_and_links_use_the_request_host()
         .await
         .unwrap();
     let v: Value = forged.json().await.unwrap();
-    assert!(!v["base_url"].as_str().unwrap().contains('<'), "{}", v["base_url"]);
+    assert!(
+        !v["base_url"].as_str().unwrap().contains('<'),
+        "{}",
+        v["base_url"]
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn every_page_is_served_with_the_csp_and_without_inline_script_or_style() {
     let app = spawn_app().await;
-    for page in ["moderator", "chair", "speaker", "hall", "phone", "receipt", "display", "join", "index"] {
+    for page in [
+        "moderator",
+        "chair",
+        "speaker",
+        "hall",
+        "phone",
+        "receipt",
+        "display",
+        "join",
+        "index",
+    ] {
         let r = get(&app, &format!("/{page}.html")).await;
         assert_eq!(r.status(), 200, "{page}");
-        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
-        assert!(csp.contains("script-src 'self'") && csp.contains("style-src 'self'"), "{csp}");
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("style-src 'self'"),
+            "{csp}"
+        );
         let html = r.text().await.unwrap();
         // CSP would block these, so none may be relied on.
         assert!(!html.contains("style="), "{page}: inline style attribute");
@@ -92,7 +162,10 @@ async fn every_page_is_served_with_the_csp_and_without_inline_script_or_style() 
 /// True when the HTML has an `onclick=`-style attribute.
 fn has_inline_handler(html: &str) -> bool {
     html.match_indices(" on").any(|(at, _)| {
-        let name: String = html[at + 3..].chars().take_while(|c| c.is_ascii_lowercase()).collect();
+        let name: String = html[at + 3..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase())
+            .collect();
         !name.is_empty() && html[at + 3 + name.len()..].starts_with('=')
     })
 }
@@ -130,8 +203,16 @@ async fn page_weight(app: &TestApp, page: &str) -> (usize, BTreeSet<String>) {
 async fn participant_page_and_its_scripts_weigh_under_50_kb() {
     let app = spawn_app().await;
     let (bytes, files) = page_weight(&app, "/phone.html").await;
-    assert!(files.contains("/js/phone.js") && files.contains("/js/client.js") && files.contains("/css/app.css"), "{files:?}");
-    assert!(bytes < 50 * 1024, "phone page with {files:?} weighs {bytes} bytes");
+    assert!(
+        files.contains("/js/phone.js")
+            && files.contains("/js/client.js")
+            && files.contains("/css/app.css"),
+        "{files:?}"
+    );
+    assert!(
+        bytes < 50 * 1024,
+        "phone page with {files:?} weighs {bytes} bytes"
+    );
     let (receipt, _) = page_weight(&app, "/receipt.html").await;
     assert!(receipt < 50 * 1024, "receipt page weighs {receipt} bytes");
     app.stop().await;

@@ -27,7 +27,11 @@ fn base_url(app: &AppState, headers: &HeaderMap) -> String {
         .and_then(|h| h.to_str().ok())
         // Only host[:port] characters: a forged Host must not smuggle a path
         // or markup into the printed links.
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)));
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        });
     match host {
         Some(h) => format!("http://{h}"),
         None => app.config.base_url(app.config.listen),
@@ -45,7 +49,10 @@ pub async fn qr_svg(
     Path((event, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let rt = app.engine.event(&event).ok_or_else(ApiError::unknown_event)?;
+    let rt = app
+        .engine
+        .event(&event)
+        .ok_or_else(ApiError::unknown_event)?;
     let hall = file.strip_suffix(".svg").ok_or_else(ApiError::not_found)?;
     if !rt.config.has_hall(hall) {
         return Err(ApiError::not_found());

@@ -101,10 +101,16 @@ impl Driver {
             .execute("return [window.innerWidth, window.innerHeight];", vec![])
             .await
             .expect("viewport size");
-        let (iw, ih) = (inner[0].as_u64().unwrap_or(0) as u32, inner[1].as_u64().unwrap_or(0) as u32);
+        let (iw, ih) = (
+            inner[0].as_u64().unwrap_or(0) as u32,
+            inner[1].as_u64().unwrap_or(0) as u32,
+        );
         if (iw, ih) != (width, height) && iw > 0 && ih > 0 {
             client
-                .set_window_size(width + width.saturating_sub(iw), height + height.saturating_sub(ih))
+                .set_window_size(
+                    width + width.saturating_sub(iw),
+                    height + height.saturating_sub(ih),
+                )
                 .await
                 .expect("resize window");
         }
@@ -119,7 +125,7 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let pid = self.child.id();
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{pid}")])
+            .args(["-s", "KILL", "--", &format!("-{pid}")])
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -163,9 +169,15 @@ impl Page {
             }
             if start.elapsed() > PAGE_WAIT {
                 let state = self
-                    .js("return document.body ? document.body.innerText.slice(0, 3000) : ''", vec![])
+                    .js(
+                        "return document.body ? document.body.innerText.slice(0, 3000) : ''",
+                        vec![],
+                    )
                     .await;
-                panic!("timed out waiting for {what}; page text:\n{}", state.as_str().unwrap_or_default());
+                panic!(
+                    "timed out waiting for {what}; page text:\n{}",
+                    state.as_str().unwrap_or_default()
+                );
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
@@ -210,13 +222,30 @@ impl Page {
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .expect("find input");
+        el.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// Replace the contents of a text field.
+    pub async fn fill(&self, css: &str, text: &str) {
         let el = self.client.find(Locator::Css(css)).await.expect("find input");
+        el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
         el.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     pub async fn select(&self, css: &str, value: &str) {
         self.click(css).await;
-        let el = self.client.find(Locator::Css(css)).await.expect("find select");
+        let el = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .expect("find select");
         el.select_by_value(value)
             .await
             .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
@@ -240,8 +269,11 @@ impl Page {
 
     /// Scroll back to the top (clicks scroll the page; screenshots want the top bar).
     pub async fn scroll_top(&self) {
-        self.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);", vec![])
-            .await;
+        self.js(
+            "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+            vec![],
+        )
+        .await;
     }
 
     /// Save a PNG of the window as docs/screenshots/`name`.png.
@@ -295,7 +327,9 @@ impl Proxy {
                             return;
                         }
                     }
-                    let Ok(mut server) = TcpStream::connect(target).await else { return };
+                    let Ok(mut server) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                 });
                 c.lock().unwrap().push(task.abort_handle());
@@ -348,4 +382,3 @@ pub async fn fetch_text(url: &str) -> String {
     assert!(r.status().is_success(), "GET {url}: {}", r.status());
     r.text().await.expect("body")
 }
-

@@ -194,13 +194,13 @@ function actions(q) {
   if (s !== 'on_air' && OPEN.has(s)) box.append(btn('mod.reject', rejectDialog, 'danger'), btn('mod.merge', mergeDialog));
   if (['approved', 'queued', 'on_air'].includes(s)) box.append(btn('mod.defer', deferDialog));
   if (OPEN.has(s) && s !== 'on_air') {
-    const groupSel = h('select', { attrs: { 'data-key': `group:${q.id}`, 'aria-label': t('mod.set_group') }, on: { change: (e) => run(q, { type: 'set_group', question: q.id, version: cur(q).version, group: e.target.value || null }) } });
+    const groupSel = h('select', { attrs: { 'data-key': `group:${q.id}`, 'aria-label': t('mod.set_group') }, on: { change: (e) => run(q, { type: 'set_group', question: q.id, version: q.version, group: e.target.value || null }) } });
     fillSelect(groupSel, [{ value: '', label: t('common.no_group') }, ...ev.groups.map((g) => ({ value: g.id, label: groupName(ev, g.id) }))]);
     groupSel.value = q.group ?? '';
     box.append(groupSel);
   }
   if (s === 'approved' || s === 'queued') {
-    const deptSel = h('select', { attrs: { 'data-key': `dept:${q.id}`, 'aria-label': t('mod.assign') }, on: { change: (e) => e.target.value && run(q, { type: 'assign', question: q.id, version: cur(q).version, department: e.target.value }) } });
+    const deptSel = h('select', { attrs: { 'data-key': `dept:${q.id}`, 'aria-label': t('mod.assign') }, on: { change: (e) => e.target.value && run(q, { type: 'assign', question: q.id, version: q.version, department: e.target.value }) } });
     fillSelect(deptSel, [{ value: '', label: `${t('mod.assign')}…` }, ...ev.departments.map((d) => ({ value: d.id, label: deptName(ev, d.id) }))]);
     deptSel.value = q.department ?? '';
     box.append(deptSel);
@@ -208,7 +208,10 @@ function actions(q) {
   return box.childElementCount ? box : null;
 }
 
-/** The freshest copy of a question this console holds. */
+/**
+ * The freshest copy of a question this console holds. Commands instead carry
+ * the version the moderator was looking at, so nobody's change is overwritten unseen.
+ */
 const cur = (q) => client.questions.get(q.id) ?? q;
 
 /** Run a command for question `q`; remember a failure so its card says why. */
@@ -227,13 +230,19 @@ async function run(q, cmd) {
   }
 }
 
-const approve = (q) => run(q, { type: 'approve', question: q.id, version: cur(q).version });
-const putOnAir = (q) => run(q, { type: 'put_on_air', question: q.id, version: cur(q).version });
-const takeOffAir = (q) => run(q, { type: 'take_off_air', question: q.id, version: cur(q).version });
-const markAnswered = (q) => run(q, { type: 'mark_answered', question: q.id, version: cur(q).version });
+const approve = (q) => run(q, { type: 'approve', question: q.id, version: q.version });
+const putOnAir = (q) => run(q, { type: 'put_on_air', question: q.id, version: q.version });
+const takeOffAir = (q) => run(q, { type: 'take_off_air', question: q.id, version: q.version });
+const markAnswered = (q) => run(q, { type: 'mark_answered', question: q.id, version: q.version });
 
-/** Open the shared dialog; `submit` returns an error text or null (closes). */
-function dialog(title, okKey, body, submit) {
+/**
+ * Open the shared dialog for question `q`. `submit(version)` returns an error
+ * text or null (closes). The command carries the version the moderator saw
+ * when opening the dialog; after a conflict the dialog shows the fresh
+ * question and a second click applies to that version, knowingly.
+ */
+function dialog(q, title, okKey, body, submit) {
+  let seen = q.version;
   const dlg = $('#dlg');
   $('#dlg-title').textContent = title;
   $('#dlg-body').replaceChildren(...body);
@@ -242,8 +251,9 @@ function dialog(title, okKey, body, submit) {
   ok.textContent = t(okKey);
   ok.onclick = async () => {
     ok.disabled = true;
-    const err = await submit();
+    const err = await submit(seen);
     ok.disabled = false;
+    if (notes.get(q.id)?.conflict) seen = cur(q).version;
     if (err) $('#dlg-error').textContent = err;
     else dlg.close();
   };
@@ -258,19 +268,19 @@ function field(key, control) {
 
 function rejectDialog(q) {
   const reason = h('textarea', { attrs: { rows: 3, required: true } });
-  dialog(t('mod.reject'), 'mod.reject', [h('p', { class: 'text', text: q.text }), ...field('mod.reason', reason)], () => {
+  dialog(q, t('mod.reject'), 'mod.reject', [h('p', { class: 'text', text: q.text }), ...field('mod.reason', reason)], (version) => {
     const r = reason.value.normalize('NFC').trim();
     if (!r) return t('mod.reason.req');
-    return run(q, { type: 'reject', question: q.id, version: cur(q).version, reason: r });
+    return run(q, { type: 'reject', question: q.id, version, reason: r });
   });
 }
 
 function editDialog(q) {
   const text = h('textarea', { attrs: { rows: 6, maxlength: client.event.max_question_chars } });
-  text.value = cur(q).text;
-  const orig = h('p', { class: 'orig', text: cur(q).original_text ?? cur(q).text });
-  dialog(t('mod.edit'), 'mod.save', [h('h3', { text: t('mod.original') }), orig, ...field('mod.new_text', text)], async () => {
-    const err = await run(q, { type: 'edit', question: q.id, version: cur(q).version, text: text.value.normalize('NFC') });
+  text.value = q.text;
+  const orig = h('p', { class: 'orig', text: q.original_text ?? q.text });
+  dialog(q, t('mod.edit'), 'mod.save', [h('h3', { text: t('mod.original') }), orig, ...field('mod.new_text', text)], async (version) => {
+    const err = await run(q, { type: 'edit', question: q.id, version, text: text.value.normalize('NFC') });
     // On conflict keep the moderator's wording and show the fresh one beside it.
     if (err) orig.textContent = cur(q).original_text ?? cur(q).text;
     return err && `${err} — ${cur(q).text}`;
@@ -290,8 +300,8 @@ function mergeDialog(q) {
   };
   search.addEventListener('input', fill);
   fill();
-  dialog(t('mod.merge'), 'mod.merge', [h('p', { class: 'text', text: q.text }), ...field('mod.merge_search', search), ...field('mod.merge_into', target)], () =>
-    target.value ? run(q, { type: 'merge', question: q.id, version: cur(q).version, into: target.value }) : t('mod.merge_into'),
+  dialog(q, t('mod.merge'), 'mod.merge', [h('p', { class: 'text', text: q.text }), ...field('mod.merge_search', search), ...field('mod.merge_into', target)], (version) =>
+    target.value ? run(q, { type: 'merge', question: q.id, version, into: target.value }) : t('mod.merge_into'),
   );
 }
 
@@ -302,9 +312,9 @@ function deferDialog(q) {
   const names = [...ev.departments.map((d) => d.name), ...(ev.agencies ?? [])];
   const list = h('datalist', { attrs: { id: 'agencies' } }, names.map((n) => h('option', { attrs: { value: n } })));
   const due = h('input', { attrs: { type: 'date' } });
-  dialog(t('mod.defer'), 'mod.defer', [h('p', { class: 'text', text: q.text }), ...field('mod.agency', agency), list, ...field('mod.due', due)], () => {
+  dialog(q, t('mod.defer'), 'mod.defer', [h('p', { class: 'text', text: q.text }), ...field('mod.agency', agency), list, ...field('mod.due', due)], (version) => {
     const a = agency.value.normalize('NFC').trim();
-    const cmd = { type: 'defer', question: q.id, version: cur(q).version, agency: a || null };
+    const cmd = { type: 'defer', question: q.id, version, agency: a || null };
     if (due.value) cmd.due = due.value;
     return run(q, cmd);
   });

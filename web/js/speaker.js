@@ -81,9 +81,8 @@ function card(q, pos) {
 
 async function written(q) {
   if (!window.confirm(t('sp.written.confirm'))) return;
-  const fresh = client.questions.get(q.id) ?? q;
   try {
-    await client.command({ type: 'defer', question: q.id, version: fresh.version });
+    await client.command({ type: 'defer', question: q.id, version: q.version });
     errors.delete(q.id);
   } catch (err) {
     errors.set(q.id, errorText(err));
