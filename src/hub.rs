@@ -432,13 +432,8 @@ fn presence_frame(halls: Vec<HallPresence>) -> Bytes {
 
 /// Whether the audience could see the question before this update.
 fn saw_before(audience: &Audience, u: &QuestionUpdate) -> bool {
-    let Some(from) = u.from else { return false };
-    let before = Question {
-        state: from,
-        department: u.from_department.clone(),
-        ..u.question.clone()
-    };
-    audience.sees(&before)
+    u.from
+        .is_some_and(|from| audience.sees_as(&u.question, from, u.from_department.as_deref()))
 }
 
 /// The frame `audience` receives for `change`, or `None` if nothing in it is visible.

@@ -79,6 +79,8 @@ pub struct HallPresence {
 /// Messages the server sends.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Built, serialised and dropped at once; never stored, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum ServerMessage<'a> {
     Welcome {
         protocol: u32,

@@ -123,16 +123,22 @@ pub enum Audience {
 impl Audience {
     /// Whether a question in this state is visible to the audience.
     pub fn sees(&self, q: &Question) -> bool {
+        self.sees_as(q, q.state, q.department.as_deref())
+    }
+
+    /// Whether `q` would be visible if it were in `state` under `department`
+    /// (used to tell an audience that a question left its view, without
+    /// rebuilding the old question).
+    pub fn sees_as(&self, q: &Question, state: QState, department: Option<&str>) -> bool {
         match self {
             Audience::Full | Audience::Staff => true,
             Audience::Speaker(dept) => {
-                q.state == QState::OnAir
-                    || (q.department.as_deref() == Some(dept.as_str()) && q.state.is_routed())
+                state == QState::OnAir || (department == Some(dept.as_str()) && state.is_routed())
             }
             Audience::Hall(hall) => {
-                q.state == QState::OnAir || q.hall == *hall || q.halls.iter().any(|h| h == hall)
+                state == QState::OnAir || q.hall == *hall || q.halls.iter().any(|h| h == hall)
             }
-            Audience::Public => q.state.is_public(),
+            Audience::Public => state.is_public(),
         }
     }
 

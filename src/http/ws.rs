@@ -370,7 +370,7 @@ async fn read_loop(
                 let direct = direct.clone();
                 let metrics = metrics.clone();
                 tokio::spawn(async move {
-                    let reply = match rt.execute(actor, cmd).await {
+                    let reply = match rt.execute(actor.clone(), cmd).await {
                         Ok(ack) => ServerMessage::Ack {
                             req: &req,
                             seq: ack.seq,
@@ -381,7 +381,7 @@ async fn read_loop(
                         .to_json(),
                         Err(e) => {
                             metrics.rejected_commands.fetch_add(1, Ordering::Relaxed);
-                            command_error(&req, e)
+                            command_error(&req, e, &actor)
                         }
                     };
                     let _ = direct.send(text(reply)).await;
@@ -417,10 +417,13 @@ fn with_participant_hall(cmd: Command, actor: &Actor) -> Command {
     }
 }
 
-fn command_error(req: &str, e: CommandError) -> String {
+fn command_error(req: &str, e: CommandError, actor: &Actor) -> String {
     let (code, vi) = command_error_code(&e);
+    // The fresh version, as this role may see it (a speaker gets no personal data).
     let current = match &e {
-        CommandError::Domain(crate::domain::DomainError::Conflict(q)) => Some((**q).clone()),
+        CommandError::Domain(crate::domain::DomainError::Conflict(q)) => {
+            actor.audience().project(q)
+        }
         _ => None,
     };
     ServerMessage::Error {
@@ -477,6 +480,9 @@ async fn write_loop(
                 sub.touch();
                 let msg = ServerMessage::Ping { seq: rt.seq(), t: crate::now_ms() };
                 if sink.send(text(msg.to_json())).await.is_err() { return; }
+                // A protocol-level ping too: browsers answer it by themselves, which
+                // keeps an otherwise silent page (a projector) from being taken for dead.
+                if sink.send(Message::Ping(Bytes::from_static(b"hb"))).await.is_err() { return; }
             }
         }
     }

@@ -2,11 +2,9 @@
 //! connected, the full lifecycle driven by moderators, and each client
 //! checked to see exactly what its role may see.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const HALLS: [&str; 12] = [

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of doithoai on this machine: unit, integration (real server
+# on port 0), PostgreSQL (real server on 127.0.0.1:5432) and browser tests
+# (real headless Chromium). Installs and starts what they need first, and
+# fails loudly if it cannot: no test is ever skipped silently.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "error: $1 is missing and installing it needs root (apt-get install $2)" >&2
+    exit 1
+  fi
+}
+
+# Chromium and its driver for the browser tests (Debian packages).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  need_root "chromium/chromedriver" "chromium chromium-driver"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# PostgreSQL on 127.0.0.1:5432 for the PostgreSQL store and two-node tests.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  else
+    need_root "PostgreSQL" "postgresql"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  fi
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 || { echo "error: PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1; }
+export DOITHOAI_TEST_PG_URL="${DOITHOAI_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+# Many sockets in the load-generator and backpressure tests.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+
+cargo test --locked "$@"

@@ -1,0 +1,171 @@
+//! Plain HTTP: health, metrics, the participant fallback with its rate
+//! limit and receipts, and the security headers every page is served with.
+
+use crate::common::*;
+use serde_json::{json, Value};
+
+async fn questions(app: &TestApp, seat: &str) -> Value {
+    app.http()
+        .get(format!("{}/api/questions", app.base))
+        .bearer_auth(app.token(seat))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn health_metrics_and_security_headers() {
+    let app = spawn_app().await;
+    let r = app
+        .http()
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _m = app.staff("moderator-1").await;
+    let text = app
+        .http()
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("doithoai_connections{role=\"moderator\"} 1"),
+        "{text}"
+    );
+    for name in [
+        "doithoai_messages_in_total",
+        "doithoai_messages_out_total",
+        "doithoai_queue_drops_total",
+        "doithoai_commit_latency_seconds_count",
+    ] {
+        assert!(text.contains(name), "{name} in {text}");
+    }
+    let r = app
+        .http()
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn participant_http_submission_receipt_and_rate_limit() {
+    let app = spawn_app().await;
+    let url = format!("{}/api/events/{EVENT}/questions", app.base);
+    let device = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::new_v4().to_string();
+    // Decomposed input (e + combining marks) is stored composed (NFC).
+    let body = json!({"id":id,"text":"Khởi nghie\u{0302}\u{0323}p cần vốn?","hall":"chau-doc","device":device,
+        "questioner":{"name":"Huỳnh Thị Ơn","phone":"0987654321"},"consent":true});
+    let r = app.http().post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let ack: Value = r.json().await.unwrap();
+    let receipt = ack["receipt"].as_str().unwrap().to_string();
+
+    let receipt_url = |r: &str| format!("{}/api/receipts/{id}?r={r}", app.base);
+    let r = reqwest::get(receipt_url(&receipt)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let view: Value = r.json().await.unwrap();
+    assert_eq!(view["state"], "pending");
+    assert_eq!(view["text"], "Khởi nghiệp cần vốn?");
+    assert!(
+        !view.to_string().contains("0987654321"),
+        "a receipt shows no personal data"
+    );
+    let wrong = reqwest::get(receipt_url(&"0".repeat(32))).await.unwrap();
+    assert_eq!(wrong.status(), 404, "a wrong receipt reveals nothing");
+
+    // The moderator sees the personal data; the question went to the right hall.
+    let v = questions(&app, "moderator-1").await;
+    let q = &v["questions"][0];
+    assert_eq!(q["hall"], "chau-doc");
+    assert_eq!(q["source"], "participant");
+    assert_eq!(q["questioner"]["phone"], "0987654321");
+    // The chair's view of the same list carries none.
+    assert!(!questions(&app, "chair")
+        .await
+        .to_string()
+        .contains("0987654321"));
+
+    // One device may not flood: the per-device limit (6/minute in tests) answers 429.
+    let mut codes = Vec::new();
+    for i in 0..8 {
+        let body = json!({"id":uuid::Uuid::new_v4(),"text":format!("Câu {i}"),"device":device});
+        let r = app.http().post(&url).json(&body).send().await.unwrap();
+        codes.push(r.status().as_u16());
+        if r.status() == 429 {
+            let e: Value = r.json().await.unwrap();
+            assert_eq!(e["code"], "rate_limited");
+            assert!(!e["message"].as_str().unwrap().is_empty());
+        }
+    }
+    assert!(codes.contains(&429), "{codes:?}");
+    // Bad bodies get typed errors.
+    let r = app
+        .http()
+        .post(&url)
+        .json(&json!({"text":"thiếu id"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "invalid_message");
+    let r = app
+        .http()
+        .post(format!("{}/api/events/khong-co/questions", app.base))
+        .json(&json!({"id":uuid::Uuid::new_v4(),"text":"x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn http_commands_need_a_token_and_follow_the_same_rules() {
+    let app = spawn_app().await;
+    let url = format!("{}/api/commands", app.base);
+    let (id, cmd) = submit("Gửi bằng HTTP", "tinh");
+    let r = app.http().post(&url).json(&cmd).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app
+        .http()
+        .post(&url)
+        .bearer_auth(app.token("moderator-1"))
+        .json(&cmd)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http()
+        .post(&url)
+        .bearer_auth(app.token("speaker:gddt"))
+        .json(&json!({"type":"approve","question":id,"version":1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "forbidden");
+    app.stop().await;
+}

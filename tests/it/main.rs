@@ -1,0 +1,15 @@
+//! The integration tests: one crate (linked once), a file per area. Each
+//! test starts the real server on port 0 (`common::spawn_app`) and talks to
+//! it over real HTTP and WebSocket.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod backpressure;
+mod bad_input;
+mod cli;
+mod durability;
+mod events;
+mod http_api;
+mod resume;
+mod session;
