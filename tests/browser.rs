@@ -34,7 +34,7 @@ fn page(app: &TestApp, file: &str, slot: &str) -> String {
 
 #[tokio::test]
 async fn a_question_travels_from_phone_to_air_to_receipt() {
-    let _one = serial();
+    let _one = serial().await;
     let app = spawn_app().await;
     let driver = Driver::start().await;
     let text =
@@ -248,10 +248,37 @@ fn count_text(qs: &[Value], text: &str) -> usize {
 
 #[tokio::test]
 async fn hall_outbox_keeps_questions_through_a_cut_link_and_a_reload() {
-    let _one = serial();
+    let _one = serial().await;
     let app = spawn_app().await;
     let proxy = Proxy::start(app.addr).await;
     let driver = Driver::start().await;
+    // Something on air, so the hall's display has a state to keep.
+    let aired = "Câu hỏi đang trả lời khi điểm cầu mất kết nối";
+    let mut m = app.staff("moderator-1").await;
+    let (air_id, cmd) = submit(aired, "tinh");
+    m.ok(cmd).await;
+    m.ok(json!({"type":"approve","question":air_id,"version":1}))
+        .await;
+    m.ok(json!({"type":"assign","question":air_id,"version":2,"department":"ubnd"}))
+        .await;
+    m.ok(json!({"type":"put_on_air","question":air_id,"version":3}))
+        .await;
+    let display = driver.session(1920, 1080).await;
+    display
+        .goto(&format!(
+            "{}/display.html#token={}",
+            proxy.base(),
+            app.token("display:chau-doc")
+        ))
+        .await;
+    display
+        .wait(
+            "on air",
+            "return document.getElementById('air-text').textContent === arguments[0];",
+            vec![json!(aired)],
+        )
+        .await;
+
     let hall = driver.session(1366, 768).await;
     hall.goto(&format!(
         "{}/hall.html#token={}",
@@ -277,6 +304,20 @@ async fn hall_outbox_keeps_questions_through_a_cut_link_and_a_reload() {
         vec![],
     )
     .await;
+    // The display says it is reconnecting but keeps the question on screen.
+    display
+        .wait(
+            "display notices the cut",
+            "return document.getElementById('conn').dataset.state !== 'connected';",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        display.text("#air-text").await,
+        aired,
+        "no blank screen while reconnecting"
+    );
+    display.screenshot("display-reconnecting").await;
     let first = "Câu hỏi 1 khi mất mạng: hỗ trợ vay vốn làm nông nghiệp công nghệ cao?";
     let second = "Câu hỏi 2 khi mất mạng: chính sách cho thanh niên hoàn thành nghĩa vụ quân sự?";
     hall.type_into("#text", first).await;
@@ -323,16 +364,20 @@ async fn hall_outbox_keeps_questions_through_a_cut_link_and_a_reload() {
         count_text(qs, first) == 1 && count_text(qs, second) == 1
     })
     .await;
+    let from_hall: Vec<_> = qs.iter().filter(|q| q["hall"] == "chau-doc").collect();
     assert_eq!(
-        qs.len(),
+        from_hall.len(),
         3,
-        "exactly the three questions, none doubled: {qs:#?}"
+        "exactly the hall's three questions, none doubled: {qs:#?}"
     );
     let q2 = qs.iter().find(|q| q["text"] == second).unwrap();
     assert_eq!(q2["hall"], "chau-doc");
     assert_eq!(q2["source"], "hall");
     assert_eq!(q2["questioner"]["name"], "Trần Văn Bình");
-    for q in &qs {
+    display.wait_conn("connected").await;
+    assert_eq!(display.text("#air-text").await, aired);
+    display.close().await;
+    for q in &from_hall {
         hall.wait_question("#questions", q["id"].as_str().unwrap(), Some("pending"))
             .await;
     }
@@ -359,7 +404,7 @@ async fn hall_outbox_keeps_questions_through_a_cut_link_and_a_reload() {
 
 #[tokio::test]
 async fn question_text_that_looks_like_html_stays_text() {
-    let _one = serial();
+    let _one = serial().await;
     let app = spawn_app().await;
     let payloads = [
         "<script>alert(1)</script>".to_string(),
@@ -443,7 +488,7 @@ async fn question_text_that_looks_like_html_stays_text() {
 
 #[tokio::test]
 async fn english_switch_changes_the_interface_and_persists() {
-    let _one = serial();
+    let _one = serial().await;
     let app = spawn_app().await;
     let driver = Driver::start().await;
     let p = driver.session(1366, 768).await;
@@ -519,7 +564,7 @@ async fn english_switch_changes_the_interface_and_persists() {
 
 #[tokio::test]
 async fn a_conflicting_edit_is_refused_and_the_fresh_question_shown() {
-    let _one = serial();
+    let _one = serial().await;
     let app = spawn_app().await;
     let mut op = app.staff("hall_operator:tan-chau").await;
     let (id, cmd) = submit("Xin hoi ve quy dinh vay von khoi nghiep", "tan-chau");
@@ -528,7 +573,8 @@ async fn a_conflicting_edit_is_refused_and_the_fresh_question_shown() {
     let m = driver.session(1366, 768).await;
     m.goto(&page(&app, "moderator.html", "moderator-1")).await;
     m.wait_question("#questions", &id, Some("pending")).await;
-    m.click(&format!("#questions [data-id=\"{id}\"] [data-act=edit]")).await;
+    m.click(&format!("#questions [data-id=\"{id}\"] [data-act=edit]"))
+        .await;
     let mine = "Xin hỏi về quy định vay vốn khởi nghiệp (bản của người thứ nhất)";
     m.fill("#dlg textarea", mine).await;
 
@@ -551,10 +597,16 @@ async fn a_conflicting_edit_is_refused_and_the_fresh_question_shown() {
         vec![json!(theirs)],
     )
     .await;
-    let note = m.text(&format!("#questions [data-id=\"{id}\"] .conflict")).await;
+    let note = m
+        .text(&format!("#questions [data-id=\"{id}\"] .conflict"))
+        .await;
     assert!(note.contains("CHƯA được áp dụng"), "{note}");
     assert_eq!(
-        m.js("return document.querySelector('#dlg textarea').value;", vec![]).await,
+        m.js(
+            "return document.querySelector('#dlg textarea').value;",
+            vec![]
+        )
+        .await,
         json!(mine),
         "the moderator's own wording is kept"
     );
@@ -570,33 +622,185 @@ async fn a_conflicting_edit_is_refused_and_the_fresh_question_shown() {
         vec![json!(id), json!(mine)],
     )
     .await;
-    assert_eq!(m.js("return document.getElementById('dlg').open;", vec![]).await, json!(false));
-    assert!(m.text(&format!("#questions [data-id=\"{id}\"]")).await.contains("Xin hoi ve quy dinh vay von khoi nghiep"), "original wording shown");
+    assert_eq!(
+        m.js("return document.getElementById('dlg').open;", vec![])
+            .await,
+        json!(false)
+    );
+    assert!(
+        m.text(&format!("#questions [data-id=\"{id}\"]"))
+            .await
+            .contains("Xin hoi ve quy dinh vay von khoi nghiep"),
+        "original wording shown"
+    );
     m.close().await;
     app.stop().await;
 }
 
 #[tokio::test]
 async fn speaker_flags_a_question_for_a_written_answer() {
-    let _one = serial();
+    let _one = serial().await;
     let app = spawn_app().await;
     let mut op = app.staff("hall_operator:an-phu").await;
     let mut m = app.staff("moderator-1").await;
-    let (id, cmd) = submit("Xin hỏi về chương trình học bổng cho sinh viên nghèo?", "an-phu");
+    let (id, cmd) = submit(
+        "Xin hỏi về chương trình học bổng cho sinh viên nghèo?",
+        "an-phu",
+    );
     op.ok(cmd).await;
-    m.ok(json!({"type":"approve","question":id,"version":1})).await;
-    m.ok(json!({"type":"assign","question":id,"version":2,"department":"gddt"})).await;
+    m.ok(json!({"type":"approve","question":id,"version":1}))
+        .await;
+    m.ok(json!({"type":"assign","question":id,"version":2,"department":"gddt"}))
+        .await;
     let driver = Driver::start().await;
     let sp = driver.session(768, 1024).await;
     sp.goto(&page(&app, "speaker.html", "speaker:gddt")).await;
     sp.wait_question("#queue", &id, Some("queued")).await;
     sp.screenshot("speaker-768x1024").await;
-    sp.click(&format!("#queue [data-id=\"{id}\"] [data-act=written]")).await;
+    sp.click(&format!("#queue [data-id=\"{id}\"] [data-act=written]"))
+        .await;
     sp.client.accept_alert().await.expect("confirm dialog");
     sp.wait_question("#done", &id, Some("deferred")).await;
     let qs = server_questions(&app).await;
     assert_eq!(qs[0]["state"], "deferred");
     assert_eq!(qs[0]["followup"]["agency"], "Sở Giáo dục và Đào tạo");
     sp.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn moderator_keyboard_running_order_floor_and_halls() {
+    let _one = serial().await;
+    let app = spawn_app().await;
+    let mut op = app.staff("hall_operator:thoai-son").await;
+    let mut m = app.staff("moderator-2").await;
+    let mut queued = Vec::new();
+    for text in ["Câu hỏi A về việc làm", "Câu hỏi B về đào tạo nghề"] {
+        let (id, cmd) = submit(text, "thoai-son");
+        op.ok(cmd).await;
+        m.ok(json!({"type":"approve","question":id,"version":1}))
+            .await;
+        m.ok(json!({"type":"assign","question":id,"version":2,"department":"ldtbxh"}))
+            .await;
+        queued.push(id);
+    }
+    let (pending, cmd) = submit("Câu hỏi C chờ duyệt", "thoai-son");
+    op.ok(cmd).await;
+    let (spam, cmd) = submit("Quảng cáo không liên quan", "thoai-son");
+    op.ok(cmd).await;
+    let floor = uuid::Uuid::new_v4().to_string();
+    op.ok(json!({"type":"request_floor","id":floor,"note":"Bạn Hùng muốn phát biểu"}))
+        .await;
+
+    let driver = Driver::start().await;
+    let p = driver.session(1366, 768).await;
+    p.goto(&page(&app, "moderator.html", "moderator-1")).await;
+    p.wait_question("#questions", &pending, Some("pending"))
+        .await;
+
+    // Halls panel: the operator's hall is connected, another is not.
+    p.wait(
+        "presence of the operator's hall",
+        "return document.querySelector('#halls [data-hall=\"thoai-son\"]').dataset.up === 'true';",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        p.js(
+            "return document.querySelector('#halls [data-hall=\"tri-ton\"]').dataset.up;",
+            vec![]
+        )
+        .await,
+        json!("false")
+    );
+
+    // Keyboard: newest first, so j selects the spam, j again the pending one.
+    p.js("document.activeElement.blur();", vec![]).await;
+    let body = p
+        .client
+        .find(fantoccini::Locator::Css("body"))
+        .await
+        .unwrap();
+    body.send_keys("j").await.unwrap();
+    p.wait(
+        "the newest question selected",
+        "return document.querySelector('#questions .card.selected')?.dataset.id === arguments[0];",
+        vec![json!(spam)],
+    )
+    .await;
+    body.send_keys("r").await.unwrap();
+    p.wait(
+        "the reject dialog",
+        "return document.getElementById('dlg').open;",
+        vec![],
+    )
+    .await;
+    p.fill("#dlg textarea", "Không liên quan đến chủ đề").await;
+    p.click("#dlg-ok").await;
+    p.wait_question("#questions", &spam, Some("rejected")).await;
+    p.js("document.activeElement.blur();", vec![]).await;
+    body.send_keys("j").await.unwrap();
+    p.wait(
+        "the next question selected",
+        "return document.querySelector('#questions .card.selected')?.dataset.id === arguments[0];",
+        vec![json!(pending)],
+    )
+    .await;
+    body.send_keys("a").await.unwrap();
+    p.wait_question("#questions", &pending, Some("approved"))
+        .await;
+
+    // Running order: move the first queued question down.
+    p.select("#order-dept", "ldtbxh").await;
+    p.wait(
+        "the department's queue",
+        "return [...document.querySelectorAll('#order li')].map(li => li.dataset.id).join() === arguments[0];",
+        vec![json!(queued.join(","))],
+    )
+    .await;
+    p.click(&format!("[data-key=\"down:{}\"]", queued[0])).await;
+    p.wait(
+        "the new order",
+        "return [...document.querySelectorAll('#order li')].map(li => li.dataset.id).join() === arguments[0];",
+        vec![json!(format!("{},{}", queued[1], queued[0]))],
+    )
+    .await;
+    let qs = server_questions(&app).await;
+    let pos = |id: &str| {
+        qs.iter().find(|q| q["id"] == id).unwrap()["queue_pos"]
+            .as_i64()
+            .unwrap()
+    };
+    assert!(
+        pos(&queued[1]) < pos(&queued[0]),
+        "server order follows the console"
+    );
+
+    // Floor: grant the hall's request, then end it.
+    p.wait(
+        "the floor request",
+        "return document.querySelector(`#floor [data-floor=\"${arguments[0]}\"]`)?.dataset.state === 'requested';",
+        vec![json!(floor)],
+    )
+    .await;
+    assert!(p.text("#floor").await.contains("Bạn Hùng muốn phát biểu"));
+    p.click(&format!("#floor [data-floor=\"{floor}\"] button.primary"))
+        .await;
+    p.wait(
+        "the floor granted",
+        "return document.querySelector(`#floor [data-floor=\"${arguments[0]}\"]`)?.dataset.state === 'granted';",
+        vec![json!(floor)],
+    )
+    .await;
+    p.screenshot("moderator-floor-and-order").await;
+    p.click(&format!("#floor [data-floor=\"{floor}\"] button"))
+        .await;
+    p.wait(
+        "the floor ended",
+        "return !document.querySelector(`#floor [data-floor=\"${arguments[0]}\"]`);",
+        vec![json!(floor)],
+    )
+    .await;
+    p.close().await;
     app.stop().await;
 }

@@ -24,11 +24,12 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// Generous bound for something that must happen in the page.
 pub const PAGE_WAIT: Duration = Duration::from_secs(40);
 
-/// Browser tests share two cores: run them one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+/// Browser tests share two cores: run them one at a time. An async mutex,
+/// because each test holds it across its awaits (every test has its own runtime).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-pub fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
 }
 
 /// A chromedriver process, killed (with its browsers) on drop.
@@ -55,13 +56,17 @@ impl Driver {
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
-        let url = format!("http://127.0.0.1:{port}");
-        let status = format!("{url}/status");
+        // Owned by the Driver at once, so a failure below still ends the process.
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let status = format!("{}/status", driver.url);
         let http = reqwest::Client::new();
         for _ in 0..200 {
             if let Ok(r) = http.get(&status).send().await {
                 if r.status().is_success() {
-                    return Driver { child, url };
+                    return driver;
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -234,9 +239,17 @@ impl Page {
 
     /// Replace the contents of a text field.
     pub async fn fill(&self, css: &str, text: &str) {
-        let el = self.client.find(Locator::Css(css)).await.expect("find input");
-        el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
-        el.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        let el = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .expect("find input");
+        el.clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     pub async fn select(&self, css: &str, value: &str) {
@@ -374,11 +387,4 @@ impl Drop for Proxy {
         self.accept.abort();
         self.drop_all();
     }
-}
-
-/// Read a whole HTTP body as text (for byte counts of pages).
-pub async fn fetch_text(url: &str) -> String {
-    let r = reqwest::get(url).await.expect("GET");
-    assert!(r.status().is_success(), "GET {url}: {}", r.status());
-    r.text().await.expect("body")
 }

@@ -11,5 +11,6 @@ mod cli;
 mod durability;
 mod events;
 mod http_api;
+mod pages;
 mod resume;
 mod session;

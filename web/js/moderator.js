@@ -23,11 +23,11 @@ addStrings(
     'mod.original': 'Nguyên văn', 'mod.new_text': 'Nội dung đã biên tập', 'mod.merge_into': 'Gộp vào câu hỏi', 'mod.merge_search': 'Tìm câu hỏi đích',
     'mod.agency': 'Cơ quan trả lời', 'mod.due': 'Hạn trả lời', 'mod.save': 'Lưu', 'mod.grant': 'Cho phát biểu', 'mod.decline': 'Từ chối',
     'mod.end': 'Kết thúc', 'mod.no_floor': 'Không có yêu cầu', 'mod.up': 'Lên', 'mod.down': 'Xuống', 'mod.empty_queue': 'Hàng chờ trống',
-    'mod.conflict': 'Người khác vừa thay đổi câu hỏi này (nay: {state}, phiên bản {version}). Thao tác của bạn CHƯA được áp dụng — xem nội dung mới bên trên rồi thử lại.',
+    'mod.conflict': 'Người khác vừa thay đổi câu hỏi này (nay: {state}, phiên bản {version}). Thao tác của bạn CHƯA được áp dụng — hãy xem nội dung mới rồi thử lại.',
     'mod.operator': 'Trực', 'mod.no_operator': 'Không có người trực', 'mod.displays': '{n} màn hình', 'mod.last_seen': 'lần cuối {time}',
     'mod.connected': 'Đang kết nối', 'mod.disconnected': 'Mất kết nối', 'mod.never': 'chưa kết nối', 'mod.also_halls': 'cùng hỏi: {halls}',
     'mod.floor_requested': 'Chờ', 'mod.floor_granted': 'Đang phát biểu', 'mod.personal': 'Người hỏi: {who}', 'mod.name_shown': '(cho hiện tên)',
-    'mod.version': 'v{v}', 'mod.merged_into': 'gộp vào câu khác',
+    'mod.version': 'v{v}', 'mod.fresh': 'Nội dung hiện tại: {text}',
   },
   {
     'mod.title': 'Question moderation', 'mod.filters': 'Filters', 'mod.search': 'Search (accents optional)', 'mod.search.ph': 'e.g. khoi nghiep',
@@ -42,11 +42,11 @@ addStrings(
     'mod.original': 'Original wording', 'mod.new_text': 'Edited wording', 'mod.merge_into': 'Merge into question', 'mod.merge_search': 'Find the target question',
     'mod.agency': 'Answering agency', 'mod.due': 'Due date', 'mod.save': 'Save', 'mod.grant': 'Grant', 'mod.decline': 'Decline',
     'mod.end': 'End', 'mod.no_floor': 'No requests', 'mod.up': 'Up', 'mod.down': 'Down', 'mod.empty_queue': 'Queue is empty',
-    'mod.conflict': 'Someone else just changed this question (now: {state}, version {version}). Your action was NOT applied — check the fresh question above and try again.',
+    'mod.conflict': 'Someone else just changed this question (now: {state}, version {version}). Your action was NOT applied — check the fresh question and try again.',
     'mod.operator': 'Operator on duty', 'mod.no_operator': 'No operator', 'mod.displays': '{n} displays', 'mod.last_seen': 'last seen {time}',
     'mod.connected': 'Connected', 'mod.disconnected': 'Disconnected', 'mod.never': 'never connected', 'mod.also_halls': 'also asked in: {halls}',
     'mod.floor_requested': 'Waiting', 'mod.floor_granted': 'Speaking', 'mod.personal': 'Asked by: {who}', 'mod.name_shown': '(name may be shown)',
-    'mod.version': 'v{v}', 'mod.merged_into': 'merged into another',
+    'mod.version': 'v{v}', 'mod.fresh': 'Current wording: {text}',
   },
 );
 
@@ -283,7 +283,7 @@ function editDialog(q) {
     const err = await run(q, { type: 'edit', question: q.id, version, text: text.value.normalize('NFC') });
     // On conflict keep the moderator's wording and show the fresh one beside it.
     if (err) orig.textContent = cur(q).original_text ?? cur(q).text;
-    return err && `${err} — ${cur(q).text}`;
+    return err && `${err} ${t('mod.fresh', { text: cur(q).text })}`;
   });
 }
 

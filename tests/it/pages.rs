@@ -2,11 +2,9 @@
 //! the join sheets' QR codes and admin token list, and the participant
 //! page's weight on a slow 3G phone.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
