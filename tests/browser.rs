@@ -638,16 +638,24 @@ async fn a_conflicting_edit_is_refused_and_the_fresh_question_shown() {
 }
 
 #[tokio::test]
-async fn speaker_flags_a_question_for_a_written_answer() {
+async fn speaker_flags_a_written_answer_that_reaches_the_askers_receipt() {
     let _one = serial().await;
     let app = spawn_app().await;
-    let mut op = app.staff("hall_operator:an-phu").await;
+    // A participant asks over plain HTTP and keeps the receipt.
+    let id = uuid::Uuid::new_v4().to_string();
+    let text = "Xin hỏi về chương trình học bổng cho sinh viên nghèo?";
+    let sent: Value = app
+        .http()
+        .post(format!("{}/api/events/{EVENT}/questions", app.base))
+        .json(&json!({"id":id,"text":text,"hall":"an-phu","device":"d1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let receipt = sent["receipt"].as_str().unwrap().to_string();
     let mut m = app.staff("moderator-1").await;
-    let (id, cmd) = submit(
-        "Xin hỏi về chương trình học bổng cho sinh viên nghèo?",
-        "an-phu",
-    );
-    op.ok(cmd).await;
     m.ok(json!({"type":"approve","question":id,"version":1}))
         .await;
     m.ok(json!({"type":"assign","question":id,"version":2,"department":"gddt"}))
@@ -665,6 +673,28 @@ async fn speaker_flags_a_question_for_a_written_answer() {
     assert_eq!(qs[0]["state"], "deferred");
     assert_eq!(qs[0]["followup"]["agency"], "Sở Giáo dục và Đào tạo");
     sp.close().await;
+
+    // Weeks later the written answer is published; the receipt shows it.
+    let answer = "Sở Giáo dục và Đào tạo trả lời: học bổng được xét mỗi học kỳ.";
+    let mut f = app.staff("follow_up-1").await;
+    f.ok(json!({"type":"update_follow_up","question":id,"version":4,"answer":answer}))
+        .await;
+    f.ok(json!({"type":"mark_sent","question":id,"version":5}))
+        .await;
+    f.ok(json!({"type":"publish","question":id,"version":6}))
+        .await;
+    let r = driver.session(360, 740).await;
+    r.goto(&format!("{}/receipt.html#q={id}&r={receipt}", app.base))
+        .await;
+    r.wait(
+        "the published answer",
+        "return document.getElementById('answer').textContent === arguments[0];",
+        vec![json!(answer)],
+    )
+    .await;
+    assert_eq!(r.text("#state").await, "Đã công bố");
+    r.screenshot("receipt-answered").await;
+    r.close().await;
     app.stop().await;
 }
 

@@ -60,6 +60,8 @@ const NAV_KEYS = new Set(['j', 'k', 'ArrowDown', 'ArrowUp', '/']);
 initPage();
 const client = staffClient();
 let selected = null;
+/** Until the moderator picks a department's running order, show the busiest queue. */
+let orderChosen = false;
 /** Per-question notes from the last failed command (conflicts, errors). */
 const notes = new Map();
 
@@ -86,7 +88,10 @@ if (!client) {
     render();
   });
   for (const id of ['#search', '#f-state', '#f-hall', '#f-group', '#f-dept']) $(id).addEventListener('input', renderList);
-  $('#order-dept').addEventListener('change', renderOrder);
+  $('#order-dept').addEventListener('change', () => {
+    orderChosen = true;
+    renderOrder();
+  });
   document.addEventListener('keydown', shortcut);
   $('#dlg-cancel').addEventListener('click', () => $('#dlg').close());
 }
@@ -382,6 +387,12 @@ function renderFloor() {
 }
 
 function renderOrder() {
+  if (!orderChosen) {
+    const counts = new Map();
+    for (const q of client.questions.values()) if (q.state === 'queued' || q.state === 'on_air') counts.set(q.department, (counts.get(q.department) ?? 0) + 1);
+    const busiest = [...counts].sort((a, b) => b[1] - a[1])[0];
+    if (busiest) $('#order-dept').value = busiest[0];
+  }
   const dept = $('#order-dept').value;
   const queue = client.list((q) => q.department === dept && (q.state === 'queued' || q.state === 'on_air')).sort(byQueue);
   const queued = queue.filter((q) => q.state === 'queued');
