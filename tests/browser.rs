@@ -343,6 +343,36 @@ async fn hall_outbox_keeps_questions_through_a_cut_link_and_a_reload() {
     )
     .await;
     assert_ne!(hall.text("#conn").await, "", "connection state is shown");
+
+    // Meanwhile a phone whose WebSocket fails still submits, by plain HTTP.
+    let phone = driver.session(360, 740).await;
+    phone
+        .goto(&format!("{}/p/{EVENT}/tinh", proxy.base()))
+        .await;
+    phone
+        .wait(
+            "groups loaded",
+            "return document.querySelectorAll('#group option').length > 1;",
+            vec![],
+        )
+        .await;
+    let by_http = "Câu hỏi từ điện thoại khi WebSocket bị chặn";
+    phone.type_into("#text", by_http).await;
+    phone.click("#ask button[type=submit]").await;
+    phone
+        .wait(
+            "receipt link",
+            "return !!document.querySelector('#mine a.receipt-link');",
+            vec![],
+        )
+        .await;
+    assert_ne!(
+        phone.text("#conn").await,
+        "Đã kết nối",
+        "the phone's WebSocket is down"
+    );
+    assert_eq!(count_text(&server_questions(&app).await, by_http), 1);
+    phone.close().await;
     assert_eq!(
         count_text(&server_questions(&app).await, first),
         0,

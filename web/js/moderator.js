@@ -27,7 +27,7 @@ addStrings(
     'mod.operator': 'Trực', 'mod.no_operator': 'Không có người trực', 'mod.displays': '{n} màn hình', 'mod.last_seen': 'lần cuối {time}',
     'mod.connected': 'Đang kết nối', 'mod.disconnected': 'Mất kết nối', 'mod.never': 'chưa kết nối', 'mod.also_halls': 'cùng hỏi: {halls}',
     'mod.floor_requested': 'Chờ', 'mod.floor_granted': 'Đang phát biểu', 'mod.personal': 'Người hỏi: {who}', 'mod.name_shown': '(cho hiện tên)',
-    'mod.version': 'v{v}', 'mod.fresh': 'Nội dung hiện tại: {text}',
+    'mod.version': 'v{v}', 'mod.fresh': 'Nội dung hiện tại: {text}', 'mod.halls_up': '{up}/{total} điểm cầu đang kết nối',
   },
   {
     'mod.title': 'Question moderation', 'mod.filters': 'Filters', 'mod.search': 'Search (accents optional)', 'mod.search.ph': 'e.g. khoi nghiep',
@@ -46,7 +46,7 @@ addStrings(
     'mod.operator': 'Operator on duty', 'mod.no_operator': 'No operator', 'mod.displays': '{n} displays', 'mod.last_seen': 'last seen {time}',
     'mod.connected': 'Connected', 'mod.disconnected': 'Disconnected', 'mod.never': 'never connected', 'mod.also_halls': 'also asked in: {halls}',
     'mod.floor_requested': 'Waiting', 'mod.floor_granted': 'Speaking', 'mod.personal': 'Asked by: {who}', 'mod.name_shown': '(name may be shown)',
-    'mod.version': 'v{v}', 'mod.fresh': 'Current wording: {text}',
+    'mod.version': 'v{v}', 'mod.fresh': 'Current wording: {text}', 'mod.halls_up': '{up} of {total} halls connected',
   },
 );
 
@@ -348,6 +348,8 @@ function renderHalls() {
   const ev = client.event;
   if (!ev) return;
   const pres = new Map(client.presence.map((p) => [p.hall, p]));
+  const up = ev.halls.filter((x) => (pres.get(x.id)?.operators ?? 0) + (pres.get(x.id)?.displays ?? 0) > 0).length;
+  $('#halls-summary').textContent = t('mod.halls_up', { up, total: ev.halls.length });
   $('#halls').replaceChildren(
     ...ev.halls.map((x) => {
       const p = pres.get(x.id);
