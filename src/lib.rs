@@ -8,6 +8,7 @@
 //! - [`event`]: an event's definition (TOML) and the built-in An Giang 2024 default.
 //! - [`protocol`]: the versioned wire messages (docs/PROTOCOL.md).
 //! - [`store`]: the durable `Store` trait, with SQLite (default) and PostgreSQL.
+//! - [`cluster`]: with PostgreSQL, hear other nodes' commits (LISTEN/NOTIFY).
 //! - [`engine`]: each event's in-memory state and single writer
 //!   (validate → commit → publish → acknowledge, with group commit).
 //! - [`hub`]: per-event fan-out, sequence history, backpressure, presence. No sockets.
@@ -19,6 +20,7 @@
 //! benchmarks embed the real thing on port 0.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod engine;
@@ -64,6 +66,8 @@ pub enum StartError {
 pub struct App {
     pub engine: Arc<Engine>,
     pub config: Arc<ServeConfig>,
+    /// Present on PostgreSQL: hears commits made by other nodes.
+    pub listener: Option<Arc<cluster::ChangeListener>>,
 }
 
 /// Load the token secret: `DOITHOAI_SECRET` (hex) or the secret file.
@@ -96,9 +100,16 @@ pub async fn open(config: ServeConfig) -> Result<App, StartError> {
         ..HubConfig::default()
     };
     let engine = Engine::start(store, secret, Arc::new(Metrics::default()), hub).await?;
+    let listener = match &config.store.database_url {
+        Some(url) if store::postgres::is_postgres_url(url) => {
+            Some(cluster::ChangeListener::start(url, engine.clone()).await?)
+        }
+        _ => None,
+    };
     Ok(App {
         engine,
         config: Arc::new(config),
+        listener,
     })
 }
 
@@ -116,8 +127,10 @@ pub async fn serve(
             app.config.address_per_minute,
         )),
         config: app.config.clone(),
+        listener: app.listener.clone(),
     };
     let engine = app.engine.clone();
+    let changes = app.listener.clone();
     let router = http::router(state);
     axum::serve(
         listener,
@@ -127,6 +140,9 @@ pub async fn serve(
         shutdown.await;
         tracing::info!("shutting down: flushing writers and asking clients to reconnect");
         engine.shutdown().await;
+        if let Some(l) = changes {
+            l.stop();
+        }
     })
     .await
 }

@@ -50,6 +50,20 @@ enum Cmd {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         public_url: String,
     },
+    /// Copy events (log with its sequence numbers, questions, personal data,
+    /// floor requests, token hashes) to another store, e.g. from SQLite to
+    /// PostgreSQL. Stop the servers using either store first.
+    MigrateStore {
+        /// Source: a data directory, an SQLite file or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// Target: a postgres:// URL (or an SQLite file or data directory).
+        #[arg(long)]
+        to: String,
+        /// Copy only this event.
+        #[arg(long)]
+        event: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +198,31 @@ async fn run(command: Cmd) -> Result<(), AnyError> {
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
             } else {
                 print_tokens(&tokens);
+            }
+            Ok(())
+        }
+        Cmd::MigrateStore { from, to, event } => {
+            let source = store::transfer::open_location(&from, false).await?;
+            let target = store::transfer::open_location(&to, true).await?;
+            let copied =
+                store::transfer::copy(source.as_ref(), target.as_ref(), event.as_deref()).await?;
+            for c in &copied {
+                println!(
+                    "Đã chép / copied {}: seq {}, {} changes, {} questions, {} tokens",
+                    c.event_id, c.last_seq, c.changes, c.questions, c.tokens
+                );
+            }
+            if !store::postgres::is_postgres_url(&from) {
+                println!(
+                    "Tokens and receipts derive from the secret: start the new nodes with \
+                     --secret-file {} (or the same DOITHOAI_SECRET).",
+                    std::path::Path::new(&from)
+                        .parent()
+                        .filter(|_| std::path::Path::new(&from).is_file())
+                        .unwrap_or(std::path::Path::new(&from))
+                        .join("secret.key")
+                        .display()
+                );
             }
             Ok(())
         }

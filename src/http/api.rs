@@ -15,6 +15,10 @@ use super::AppState;
 use crate::domain::{Actor, Command, QState, Question, Questioner, Role};
 
 pub async fn healthz(State(app): State<AppState>) -> Response {
+    if app.listener.as_ref().is_some_and(|l| !l.is_up()) {
+        // This node would not hear other nodes' changes: send clients elsewhere.
+        return (StatusCode::SERVICE_UNAVAILABLE, "change listener down").into_response();
+    }
     match app.engine.store().health().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(e) => {

@@ -27,6 +27,9 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub config: Arc<ServeConfig>,
     pub limits: Arc<ParticipantLimits>,
+    /// This node's change listener when several nodes share PostgreSQL;
+    /// `/healthz` fails while it is disconnected.
+    pub listener: Option<Arc<crate::cluster::ChangeListener>>,
 }
 
 /// Participants need no token, so their submissions are rate-limited per

@@ -28,6 +28,8 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// A connection silent for this long is considered dead and closed.
 const IDLE_LIMIT: Duration = Duration::from_secs(65);
+/// Longest wait for a catch-up before a resume that is ahead gets a snapshot.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(5);
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
@@ -187,6 +189,11 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: SocketAddr) {
         device,
         last_seq,
     } = joined;
+    if last_seq.is_some_and(|s| s > rt.seq()) {
+        // The client saw changes this node has not read yet (it was on another
+        // node): read the log before deciding the resume is impossible.
+        let _ = tokio::time::timeout(CATCH_UP_LIMIT, rt.catch_up_now()).await;
+    }
     let welcome = ServerMessage::Welcome {
         protocol: PROTOCOL_VERSION,
         event: EventInfo { config: &rt.config },
