@@ -138,7 +138,10 @@ function render() {
 function keepFocus(fn) {
   const key = document.activeElement?.dataset?.key;
   fn();
-  if (key) document.querySelector(`[data-key="${CSS.escape(key)}"]`)?.focus();
+  if (!key) return;
+  // The control may be gone (an approved question has no Approve button): keep focus on its card.
+  const target = document.querySelector(`[data-key="${CSS.escape(key)}"]`) ?? document.querySelector(`#questions .card[data-id="${selected}"]`);
+  target?.focus();
 }
 
 function renderList() {
