@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod error;
+pub mod pages;
 pub mod reports;
 pub mod web;
 pub mod ws;
@@ -120,6 +121,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/questions", get(api::questions))
         .route("/p/{event}/{hall}", get(api::participant_link))
         .merge(reports_router())
+        .route("/api/events/{event}/qr/{file}", get(pages::qr_svg))
+        .route("/api/admin/tokens", get(pages::admin_tokens))
         .fallback(web::asset)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -13,6 +13,7 @@ mod durability;
 mod events;
 mod http_api;
 mod migrate_store;
+mod pages;
 mod reports;
 mod resume;
 mod session;
