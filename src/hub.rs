@@ -474,6 +474,7 @@ pub fn change_frame(change: &Change, audience: &Audience) -> Option<Bytes> {
 pub fn in_snapshot(audience: &Audience, q: &Question) -> bool {
     match audience {
         Audience::Public => matches!(q.state, QState::Approved | QState::Queued | QState::OnAir),
+        Audience::Phone => q.state == QState::OnAir,
         _ => audience.sees(q),
     }
 }

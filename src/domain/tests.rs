@@ -1978,13 +1978,14 @@ enum Origin {
     MergedIn,
 }
 
-fn audiences() -> [Audience; 5] {
+fn audiences() -> [Audience; 6] {
     [
         Audience::Full,
         Audience::Staff,
         Audience::Speaker(DEPT.into()),
         Audience::Hall(HALL.into()),
         Audience::Public,
+        Audience::Phone,
     ]
 }
 
@@ -2011,6 +2012,7 @@ fn expected_sees(audience: &Audience, state: QState, origin: Origin) -> bool {
         }
         Audience::Hall(_) => state == QState::OnAir || origin != Origin::Foreign,
         Audience::Public => PUBLIC.contains(&state),
+        Audience::Phone => state == QState::OnAir,
     }
 }
 
@@ -2050,7 +2052,7 @@ fn visibility_every_audience_every_state() {
                         (q.id, q.state, &q.text, &q.hall),
                         "{case}"
                     );
-                    if audience == Audience::Public {
+                    if matches!(audience, Audience::Public | Audience::Phone) {
                         assert_eq!(p.original_text, None, "{case}");
                         assert_eq!(p.reject_reason, None, "{case}");
                         assert_eq!(p.submitted_by, "", "{case}");
@@ -2150,7 +2152,8 @@ fn each_role_maps_to_its_audience() {
         Role::Chair => Audience::Staff,
         Role::Speaker => Audience::Speaker(DEPT.into()),
         Role::HallOperator => Audience::Hall(HALL.into()),
-        Role::Display | Role::Participant => Audience::Public,
+        Role::Display => Audience::Public,
+        Role::Participant => Audience::Phone,
     };
     for role in Role::ALL {
         assert_eq!(actor(role).audience(), want(role), "{role:?}");

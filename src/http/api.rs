@@ -71,17 +71,27 @@ pub async fn event_info(
 }
 
 /// `/p/{event}/{hall}`: the short link inside a hall's QR code.
-pub async fn participant_link(Path((event, hall)): Path<(String, String)>) -> Redirect {
-    let clean = |s: &str| {
-        s.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect::<String>()
-    };
-    Redirect::to(&format!(
-        "/phone.html#event={}&hall={}",
-        clean(&event),
-        clean(&hall)
-    ))
+pub async fn participant_link(
+    State(app): State<AppState>,
+    Path((event, hall)): Path<(String, String)>,
+) -> Result<Redirect, ApiError> {
+    // A mistyped or stale QR link says so now, not when the question is sent.
+    let rt = app
+        .engine
+        .event(&event)
+        .ok_or_else(ApiError::unknown_event)?;
+    if !rt.config.has_hall(&hall) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_hall",
+            format!("Không có điểm cầu «{hall}»"),
+            format!("unknown hall {hall}"),
+        ));
+    }
+    // Both are validated slugs, safe to put in the URL fragment as they are.
+    Ok(Redirect::to(&format!(
+        "/phone.html#event={event}&hall={hall}"
+    )))
 }
 
 #[derive(Deserialize)]

@@ -67,7 +67,8 @@ impl ParticipantLimits {
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+                   frame-ancestors 'self'";
 
 /// Before and after the live hour: import, exports, conclusion, statistics.
 fn reports_router() -> Router<AppState> {

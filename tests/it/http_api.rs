@@ -169,3 +169,37 @@ async fn http_commands_need_a_token_and_follow_the_same_rules() {
     assert_eq!(e["code"], "forbidden");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn participant_links_check_event_and_hall() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{}/p/{EVENT}/cho-moi", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/phone.html#event={EVENT}&hall=cho-moi")
+    );
+    let r = client
+        .get(format!("{}/p/{EVENT}/ha-noi", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "unknown_hall");
+    let r = client
+        .get(format!("{}/p/khong-co/cho-moi", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
