@@ -160,7 +160,8 @@ pub trait Store: Send + Sync + 'static {
         batch: &[Change],
     ) -> Result<(), StoreError>;
     /// Logged changes with `seq > after`, ascending, at most `limit`, with
-    /// personal data of new questions filled back in from the questioners table.
+    /// each question's personal data (if any, and not erased) filled back in
+    /// from the questioners table.
     async fn changes_since(
         &self,
         event_id: &str,

@@ -304,22 +304,23 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
+        // One query for the event's questioners instead of one per update.
+        let people: std::collections::HashMap<String, String> =
+            sqlx::query("SELECT question_id, data FROM questioners WHERE event_id = ?")
+                .bind(event_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("question_id")?, r.try_get("data")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let body: ChangeBody = serde_json::from_str(&r.try_get::<String, _>("body")?)?;
             let actor: Actor = serde_json::from_str(&r.try_get::<String, _>("actor")?)?;
             let mut questions = body.questions;
             for u in questions.iter_mut() {
-                let p = sqlx::query(
-                    "SELECT data FROM questioners WHERE event_id = ? AND question_id = ?",
-                )
-                .bind(event_id)
-                .bind(u.question.id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-                if let Some(p) = p {
-                    u.question.questioner =
-                        Some(serde_json::from_str(&p.try_get::<String, _>("data")?)?);
+                if let Some(p) = people.get(&u.question.id.to_string()) {
+                    u.question.questioner = Some(serde_json::from_str(p)?);
                 }
             }
             out.push(Change {
