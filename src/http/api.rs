@@ -116,6 +116,7 @@ pub async fn submit_question(
     State(app): State<AppState>,
     Path(event): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| {
@@ -129,7 +130,8 @@ pub async fn submit_question(
         .engine
         .event(&event)
         .ok_or_else(ApiError::unknown_event)?;
-    if !app.limits.allow(body.device.as_deref(), peer.ip()) {
+    let address = super::client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
+    if !app.limits.allow(body.device.as_deref(), address) {
         app.engine
             .metrics()
             .rate_limited

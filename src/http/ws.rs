@@ -3,7 +3,7 @@
 //! subscription plus direct replies, with heartbeats. All protocol errors are
 //! answered with an `error` frame; nothing a client sends can panic the server.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +35,9 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    let peer = super::client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
     // Small buffers: tungstenite's 128 KiB default read buffer would cost
     // over a gigabyte at 10,000 phones.
     ws.read_buffer_size(4 * 1024)
@@ -178,7 +180,7 @@ fn parse(raw: &str) -> Result<ClientMessage, (&'static str, String)> {
     serde_json::from_value(value).map_err(|e| ("invalid_message", e.to_string()))
 }
 
-async fn connection(mut socket: WebSocket, app: AppState, peer: SocketAddr) {
+async fn connection(mut socket: WebSocket, app: AppState, peer: IpAddr) {
     let joined = match handshake(&mut socket, &app).await {
         Ok(j) => j,
         Err((code, vi, en)) => return reject(socket, code, &vi, &en).await,
@@ -264,7 +266,7 @@ async fn read_loop(
     rt: &Arc<EventRuntime>,
     actor: &Actor,
     device: Option<String>,
-    peer: SocketAddr,
+    peer: IpAddr,
     direct: mpsc::Sender<Message>,
 ) {
     let metrics = app.engine.metrics();
@@ -356,7 +358,7 @@ async fn read_loop(
                             .await;
                         continue;
                     }
-                    if !app.limits.allow(device.as_deref(), peer.ip()) {
+                    if !app.limits.allow(device.as_deref(), peer) {
                         metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
                         let _ = direct
                             .send(error_frame(
