@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::{
     stored_question, Change, ChangeBody, EventDump, LoadedEvent, Store, StoreError, TokenRecord,
@@ -124,25 +124,8 @@ impl Store for SqliteStore {
     }
 
     async fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO tokens (token_hash, event_id, slot, role, hall, department, label, generation, created_at, expires_at, revoked_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(token_hash) DO NOTHING",
-        )
-        .bind(&t.token_hash)
-        .bind(&t.event_id)
-        .bind(&t.slot)
-        .bind(&t.role)
-        .bind(&t.hall)
-        .bind(&t.department)
-        .bind(&t.label)
-        .bind(t.generation)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .bind(t.revoked_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_token(&mut conn, t).await
     }
 
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -235,55 +218,15 @@ impl Store for SqliteStore {
             return Err(StoreError::Stale);
         }
         for change in batch {
-            sqlx::query("INSERT INTO changes (event_id, seq, at, actor, action, body) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(event_id)
-                .bind(change.seq as i64)
-                .bind(change.at)
-                .bind(serde_json::to_string(&change.actor)?)
-                .bind(&change.action)
-                .bind(change.body_json()?)
-                .execute(&mut *tx)
-                .await?;
+            insert_change(&mut tx, event_id, change).await?;
             for update in &change.questions {
-                let q = &update.question;
-                sqlx::query(
-                    "INSERT INTO questions (id, event_id, state, hall, department, grp, created_at, updated_at, data)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                     ON CONFLICT(event_id, id) DO UPDATE SET state = excluded.state, department = excluded.department,
-                       grp = excluded.grp, updated_at = excluded.updated_at, data = excluded.data",
-                )
-                .bind(q.id.to_string())
-                .bind(event_id)
-                .bind(q.state.as_str())
-                .bind(&q.hall)
-                .bind(&q.department)
-                .bind(&q.group)
-                .bind(q.created_at)
-                .bind(q.updated_at)
-                .bind(serde_json::to_string(&stored_question(q))?)
-                .execute(&mut *tx)
-                .await?;
-                if let (None, Some(p)) = (update.from, &q.questioner) {
-                    sqlx::query(
-                        "INSERT INTO questioners (question_id, event_id, data) VALUES (?, ?, ?)",
-                    )
-                    .bind(q.id.to_string())
-                    .bind(event_id)
-                    .bind(serde_json::to_string(p)?)
-                    .execute(&mut *tx)
-                    .await?;
+                upsert_question(&mut tx, event_id, &update.question).await?;
+                if let (None, Some(p)) = (update.from, &update.question.questioner) {
+                    insert_questioner(&mut tx, event_id, &update.question.id, p).await?;
                 }
             }
             for f in &change.floor {
-                sqlx::query(
-                    "INSERT INTO floor_requests (id, event_id, data) VALUES (?, ?, ?)
-                     ON CONFLICT(event_id, id) DO UPDATE SET data = excluded.data",
-                )
-                .bind(f.id.to_string())
-                .bind(event_id)
-                .bind(serde_json::to_string(f)?)
-                .execute(&mut *tx)
-                .await?;
+                upsert_floor(&mut tx, event_id, f).await?;
             }
         }
         tx.commit().await?;
@@ -473,72 +416,121 @@ impl Store for SqliteStore {
                 .await?;
         }
         for t in &dump.tokens {
-            sqlx::query(
-                "INSERT INTO tokens (token_hash, event_id, slot, role, hall, department, label, generation, created_at, expires_at, revoked_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT(token_hash) DO NOTHING",
-            )
-            .bind(&t.token_hash)
-            .bind(&t.event_id)
-            .bind(&t.slot)
-            .bind(&t.role)
-            .bind(&t.hall)
-            .bind(&t.department)
-            .bind(&t.label)
-            .bind(t.generation)
-            .bind(t.created_at)
-            .bind(t.expires_at)
-            .bind(t.revoked_at)
-            .execute(&mut *tx)
-            .await?;
+            insert_token(&mut tx, t).await?;
         }
         for change in &dump.changes {
-            sqlx::query("INSERT INTO changes (event_id, seq, at, actor, action, body) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(id)
-                .bind(change.seq as i64)
-                .bind(change.at)
-                .bind(serde_json::to_string(&change.actor)?)
-                .bind(&change.action)
-                .bind(change.body_json()?)
-                .execute(&mut *tx)
-                .await?;
+            insert_change(&mut tx, id, change).await?;
         }
         for q in &dump.questions {
-            sqlx::query(
-                "INSERT INTO questions (id, event_id, state, hall, department, grp, created_at, updated_at, data)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(q.id.to_string())
-            .bind(id)
-            .bind(q.state.as_str())
-            .bind(&q.hall)
-            .bind(&q.department)
-            .bind(&q.group)
-            .bind(q.created_at)
-            .bind(q.updated_at)
-            .bind(serde_json::to_string(&stored_question(q))?)
-            .execute(&mut *tx)
-            .await?;
+            upsert_question(&mut tx, id, q).await?;
             if let Some(p) = &q.questioner {
-                sqlx::query(
-                    "INSERT INTO questioners (question_id, event_id, data) VALUES (?, ?, ?)",
-                )
-                .bind(q.id.to_string())
-                .bind(id)
-                .bind(serde_json::to_string(p)?)
-                .execute(&mut *tx)
-                .await?;
+                insert_questioner(&mut tx, id, &q.id, p).await?;
             }
         }
         for f in &dump.floor {
-            sqlx::query("INSERT INTO floor_requests (id, event_id, data) VALUES (?, ?, ?)")
-                .bind(f.id.to_string())
-                .bind(id)
-                .bind(serde_json::to_string(f)?)
-                .execute(&mut *tx)
-                .await?;
+            upsert_floor(&mut tx, id, f).await?;
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+// Row writers shared by `commit`, `put_token` and `import_event`.
+
+async fn insert_token(conn: &mut SqliteConnection, t: &TokenRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tokens (token_hash, event_id, slot, role, hall, department, label, generation, created_at, expires_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(token_hash) DO NOTHING",
+    )
+    .bind(&t.token_hash)
+    .bind(&t.event_id)
+    .bind(&t.slot)
+    .bind(&t.role)
+    .bind(&t.hall)
+    .bind(&t.department)
+    .bind(&t.label)
+    .bind(t.generation)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.revoked_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_change(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    change: &Change,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO changes (event_id, seq, at, actor, action, body) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event_id)
+    .bind(change.seq as i64)
+    .bind(change.at)
+    .bind(serde_json::to_string(&change.actor)?)
+    .bind(&change.action)
+    .bind(change.body_json()?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_question(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    q: &Question,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO questions (id, event_id, state, hall, department, grp, created_at, updated_at, data)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(event_id, id) DO UPDATE SET state = excluded.state, department = excluded.department,
+           grp = excluded.grp, updated_at = excluded.updated_at, data = excluded.data",
+    )
+    .bind(q.id.to_string())
+    .bind(event_id)
+    .bind(q.state.as_str())
+    .bind(&q.hall)
+    .bind(&q.department)
+    .bind(&q.group)
+    .bind(q.created_at)
+    .bind(q.updated_at)
+    .bind(serde_json::to_string(&stored_question(q))?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_questioner(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    question: &uuid::Uuid,
+    p: &Questioner,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO questioners (question_id, event_id, data) VALUES (?, ?, ?)")
+        .bind(question.to_string())
+        .bind(event_id)
+        .bind(serde_json::to_string(p)?)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn upsert_floor(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    f: &FloorRequest,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO floor_requests (id, event_id, data) VALUES (?, ?, ?)
+         ON CONFLICT(event_id, id) DO UPDATE SET data = excluded.data",
+    )
+    .bind(f.id.to_string())
+    .bind(event_id)
+    .bind(serde_json::to_string(f)?)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
