@@ -33,27 +33,47 @@ impl Secret {
     }
 
     /// Read `path`, or create it with 32 random bytes (mode 0600) if missing.
+    /// Creation is atomic and never overwrites: two nodes starting at once
+    /// end up with the same secret.
     pub fn load_or_create(path: &Path) -> std::io::Result<Secret> {
         if let Ok(text) = std::fs::read_to_string(path) {
-            return Secret::from_hex(&text).ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{} is not a hex secret", path.display()),
-                )
-            });
+            return Self::parse_file(path, &text);
         }
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(path, hex::encode(bytes))?;
+        let tmp = path.with_extension(format!(
+            "tmp-{}-{}",
+            std::process::id(),
+            hex::encode(&bytes[..4])
+        ));
+        std::fs::write(&tmp, hex::encode(bytes))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
         }
-        Ok(Secret(bytes.to_vec()))
+        // A hard link fails if the name exists: whoever links first wins, the others read theirs.
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(Secret(bytes.to_vec())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Self::parse_file(path, &std::fs::read_to_string(path)?)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn parse_file(path: &Path, text: &str) -> std::io::Result<Secret> {
+        Secret::from_hex(text).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} is not a hex secret", path.display()),
+            )
+        })
     }
 
     fn mac(&self, parts: &[&str]) -> String {
@@ -155,6 +175,23 @@ mod tests {
         assert_ne!(t, a.token("ev", "moderator-2", 1));
         assert_ne!(t, b.token("ev", "moderator-1", 1));
         assert_ne!(hash_token(&t), t);
+    }
+
+    #[test]
+    fn concurrent_creation_of_the_secret_file_agrees_on_one_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Secret::load_or_create(&path).unwrap().0)
+            })
+            .collect();
+        let secrets: Vec<Vec<u8>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(secrets.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(Secret::load_or_create(&path).unwrap().0, secrets[0]);
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary files left behind");
     }
 
     #[test]

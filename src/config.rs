@@ -58,6 +58,10 @@ pub struct ServeConfig {
     /// Changes kept in memory per event for resume by sequence number.
     #[arg(long, env = "DOITHOAI_HISTORY", default_value_t = 4096)]
     pub history: usize,
+    /// Proxies (comma-separated IPs) whose X-Forwarded-For is believed, so
+    /// that per-address limits count phones, not the proxy.
+    #[arg(long, env = "DOITHOAI_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Do not print role tokens at start.
     #[arg(long)]
     pub quiet_tokens: bool,
@@ -74,6 +78,7 @@ impl ServeConfig {
             address_per_minute: 100_000,
             queue_bytes: 1 << 20,
             history: 4096,
+            trusted_proxies: Vec::new(),
             quiet_tokens: true,
         }
     }

@@ -162,8 +162,9 @@ enum Job {
         cmd: Command,
         reply: oneshot::Sender<Result<Ack, CommandError>>,
     },
-    /// Another node committed changes: read them from the log.
-    CatchUp,
+    /// Another node committed changes: read them from the log, then tell
+    /// the sender (if any) that it is done.
+    CatchUp(Option<oneshot::Sender<()>>),
     /// Finish what is queued, then stop.
     Stop,
 }
@@ -204,7 +205,18 @@ impl EventRuntime {
 
     /// Ask the writer to read changes committed elsewhere.
     pub fn catch_up(&self) {
-        let _ = self.jobs.try_send(Job::CatchUp);
+        let _ = self.jobs.try_send(Job::CatchUp(None));
+    }
+
+    /// Read changes committed elsewhere and wait until that is done; returns
+    /// the sequence number after. Used before refusing a resume that is ahead
+    /// of this node: the client may have seen them on another node.
+    pub async fn catch_up_now(&self) -> u64 {
+        let (done, wait) = oneshot::channel();
+        if self.jobs.send(Job::CatchUp(Some(done))).await.is_ok() {
+            let _ = wait.await;
+        }
+        self.seq()
     }
 
     /// Subscribe `actor` to this event's changes, resuming after `since` when given.
@@ -282,6 +294,8 @@ impl EventRuntime {
         for q in state.questions.values_mut() {
             q.questioner = None;
         }
+        // The hub's replay history still holds the submissions as committed.
+        self.hub.forget_history();
     }
 
     fn publish(&self, changes: Vec<Change>) {
@@ -318,11 +332,15 @@ impl Writer {
             };
             let mut batch = Vec::new();
             let mut catch_up = false;
+            let mut waiting = Vec::new();
             let mut next = Some(first);
             while let Some(job) = next.take() {
                 match job {
                     Job::Command { actor, cmd, reply } => batch.push(Pending { actor, cmd, reply }),
-                    Job::CatchUp => catch_up = true,
+                    Job::CatchUp(done) => {
+                        catch_up = true;
+                        waiting.extend(done);
+                    }
                     Job::Stop => stopping = true,
                 }
                 if batch.len() < MAX_BATCH && !stopping {
@@ -331,6 +349,9 @@ impl Writer {
             }
             if catch_up {
                 self.catch_up().await;
+                for done in waiting {
+                    let _ = done.send(());
+                }
             }
             if !batch.is_empty() {
                 self.process(batch).await;

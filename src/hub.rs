@@ -413,6 +413,12 @@ impl Hub {
         }
     }
 
+    /// Drop the replay history (its changes carry the personal data of new
+    /// questions). Clients resuming afterwards get a fresh snapshot instead.
+    pub fn forget_history(&self) {
+        self.lock().history.clear();
+    }
+
     /// Tell every subscriber to go (graceful shutdown); refuse new ones.
     pub fn close(&self) {
         let mut inner = self.lock();
@@ -501,6 +507,7 @@ pub fn change_frame(change: &Change, audience: &Audience) -> Option<Bytes> {
 pub fn in_snapshot(audience: &Audience, q: &Question) -> bool {
     match audience {
         Audience::Public => matches!(q.state, QState::Approved | QState::Queued | QState::OnAir),
+        Audience::Phone => q.state == QState::OnAir,
         _ => audience.sees(q),
     }
 }

@@ -8,10 +8,13 @@
 //! - [`event`]: an event's definition (TOML) and the built-in An Giang 2024 default.
 //! - [`protocol`]: the versioned wire messages (docs/PROTOCOL.md).
 //! - [`store`]: the durable `Store` trait, with SQLite (default) and PostgreSQL.
+//! - [`cluster`]: with PostgreSQL, hear other nodes' commits (LISTEN/NOTIFY).
 //! - [`engine`]: each event's in-memory state and single writer
 //!   (validate → commit → publish → acknowledge, with group commit).
 //! - [`hub`]: per-event fan-out, sequence history, backpressure, presence. No sockets.
 //! - [`http`]: axum routes, the WebSocket connection, embedded pages, errors.
+//! - [`reports`]: before and after the live hour: imports, exports, the
+//!   conclusion-report draft, statistics. Pure over questions and the log.
 //! - [`auth`]: role tokens and receipts. [`metrics`]: Prometheus counters.
 //! - [`config`]: command-line and environment settings.
 //! - [`loadgen`]: the load generator and benchmarks (BENCHMARKS.md); the
@@ -21,6 +24,7 @@
 //! benchmarks embed the real thing on port 0.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod engine;
@@ -30,6 +34,7 @@ pub mod hub;
 pub mod loadgen;
 pub mod metrics;
 pub mod protocol;
+pub mod reports;
 pub mod store;
 
 use std::future::Future;
@@ -68,6 +73,8 @@ pub enum StartError {
 pub struct App {
     pub engine: Arc<Engine>,
     pub config: Arc<ServeConfig>,
+    /// Present on PostgreSQL: hears commits made by other nodes.
+    pub listener: Option<Arc<cluster::ChangeListener>>,
 }
 
 /// Load the token secret: `DOITHOAI_SECRET` (hex) or the secret file.
@@ -100,9 +107,16 @@ pub async fn open(config: ServeConfig) -> Result<App, StartError> {
         ..HubConfig::default()
     };
     let engine = Engine::start(store, secret, Arc::new(Metrics::default()), hub).await?;
+    let listener = match &config.store.database_url {
+        Some(url) if store::postgres::is_postgres_url(url) => {
+            Some(cluster::ChangeListener::start(url, engine.clone()).await?)
+        }
+        _ => None,
+    };
     Ok(App {
         engine,
         config: Arc::new(config),
+        listener,
     })
 }
 
@@ -120,8 +134,10 @@ pub async fn serve(
             app.config.address_per_minute,
         )),
         config: app.config.clone(),
+        listener: app.listener.clone(),
     };
     let engine = app.engine.clone();
+    let changes = app.listener.clone();
     let router = http::router(state);
     // Frames are small and latency matters. Without TCP_NODELAY, Nagle's
     // algorithm holds a frame written right after another (a change, then
@@ -140,6 +156,9 @@ pub async fn serve(
         shutdown.await;
         tracing::info!("shutting down: flushing writers and asking clients to reconnect");
         engine.shutdown().await;
+        if let Some(l) = changes {
+            l.stop();
+        }
     })
     .await
 }

@@ -50,6 +50,44 @@ enum Cmd {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         public_url: String,
     },
+    /// Copy events (log with its sequence numbers, questions, personal data,
+    /// floor requests, token hashes) to another store, e.g. from SQLite to
+    /// PostgreSQL. Stop the servers using either store first.
+    MigrateStore {
+        /// Source: a data directory, an SQLite file or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// Target: a postgres:// URL (or an SQLite file or data directory).
+        #[arg(long)]
+        to: String,
+        /// Copy only this event.
+        #[arg(long)]
+        event: Option<String>,
+    },
+    /// Import questions collected beforehand from an XLSX or CSV file: prints
+    /// the row report, then imports the new rows once accepted.
+    Import {
+        #[command(flatten)]
+        store: StoreConfig,
+        #[arg(long)]
+        event: String,
+        /// The .xlsx or .csv (UTF-8) file; download the template from /api/import/template.xlsx.
+        file: PathBuf,
+        /// Import without asking after printing the report.
+        #[arg(long)]
+        yes: bool,
+        /// Collecting unit for rows whose "collected by" cell is empty, e.g. "Huyện đoàn Chợ Mới".
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Erase questioners' names, ages, schools and phones of a closed event
+    /// (questions and answers stay).
+    ErasePersonalData {
+        #[command(flatten)]
+        store: StoreConfig,
+        #[arg(long)]
+        event: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -187,7 +225,130 @@ async fn run(command: Cmd) -> Result<(), AnyError> {
             }
             Ok(())
         }
+        Cmd::MigrateStore { from, to, event } => {
+            let source = store::transfer::open_location(&from, false).await?;
+            let target = store::transfer::open_location(&to, true).await?;
+            let copied =
+                store::transfer::copy(source.as_ref(), target.as_ref(), event.as_deref()).await?;
+            for c in &copied {
+                println!(
+                    "Đã chép / copied {}: seq {}, {} changes, {} questions, {} tokens",
+                    c.event_id, c.last_seq, c.changes, c.questions, c.tokens
+                );
+            }
+            if !store::postgres::is_postgres_url(&from) {
+                println!(
+                    "Tokens and receipts derive from the secret: start the new nodes with \
+                     --secret-file {} (or the same DOITHOAI_SECRET).",
+                    std::path::Path::new(&from)
+                        .parent()
+                        .filter(|_| std::path::Path::new(&from).is_file())
+                        .unwrap_or(std::path::Path::new(&from))
+                        .join("secret.key")
+                        .display()
+                );
+            }
+            Ok(())
+        }
+        Cmd::Import {
+            store,
+            event,
+            file,
+            yes,
+            source,
+        } => import(store, event, file, yes, source).await,
+        Cmd::ErasePersonalData { store, event } => erase_personal_data(store, event).await,
     }
+}
+
+async fn import(
+    store: StoreConfig,
+    event: String,
+    file: PathBuf,
+    yes: bool,
+    source: Option<String>,
+) -> Result<(), AnyError> {
+    use doithoai::domain::{Actor, Role};
+    use doithoai::reports::{apply, import::Format};
+    use std::io::IsTerminal;
+    let format =
+        Format::detect(None, file.to_str()).ok_or("only .xlsx and .csv files can be imported")?;
+    let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let db = store::open(&store).await?;
+    // Importing the day before may come before the first `serve`: start
+    // from the built-in default event just as `serve` would.
+    if db.events().await?.is_empty() {
+        db.put_event(&EventConfig::builtin()).await?;
+    }
+    let secret = doithoai::load_secret(&store)?;
+    // The engine's writer does the submitting, so an import from the command
+    // line follows the same rules and idempotency as one from the console,
+    // and a server running on the same store catches up from the log.
+    let metrics = std::sync::Arc::new(doithoai::metrics::Metrics::default());
+    let engine =
+        doithoai::engine::Engine::start(db, secret, metrics, doithoai::hub::HubConfig::default())
+            .await?;
+    let rt = engine
+        .event(&event)
+        .ok_or_else(|| format!("no such event: {event}"))?;
+    let actor = Actor::new(Role::Admin, "admin:cli-import");
+    let plan = apply::plan_file(&rt, &actor, &bytes, format, source.as_deref())
+        .map_err(|e| format!("{} / {e}", e.message_vi()))?;
+    print!("{}", plan.to_text());
+    if plan.commands.is_empty() {
+        println!("Không có dòng mới để nhập / nothing new to import");
+        engine.shutdown().await;
+        return Ok(());
+    }
+    let accepted = yes || {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            print!(
+                "Nhập {} câu hỏi mới? / Import {} new questions? [y/N] ",
+                plan.commands.len(),
+                plan.commands.len()
+            );
+            std::io::Write::flush(&mut std::io::stdout())?;
+            let mut answer = String::new();
+            stdin.read_line(&mut answer)?;
+            matches!(
+                answer.trim().to_lowercase().as_str(),
+                "y" | "yes" | "c" | "có" | "co"
+            )
+        } else {
+            false
+        }
+    };
+    if !accepted {
+        println!("Chưa nhập gì / nothing imported (use --yes or answer y)");
+        engine.shutdown().await;
+        return Ok(());
+    }
+    let done = apply::run(&rt, &actor, plan).await;
+    let s = done.summary();
+    engine.shutdown().await;
+    println!(
+        "Đã nhập / imported {} ; đã có / already {} ; loại / rejected {}",
+        s.imported, s.already_imported, s.rejected
+    );
+    Ok(())
+}
+
+async fn erase_personal_data(store: StoreConfig, event: String) -> Result<(), AnyError> {
+    let db = store::open(&store).await?;
+    if db.event_closed_at(&event).await?.is_none() {
+        return Err(format!(
+            "sự kiện {event} chưa đóng; chạy `doithoai event close --event {event}` khi đã xong phần trả lời bằng văn bản / event {event} is not closed"
+        )
+        .into());
+    }
+    let erased = db.erase_personal_data(&event).await?;
+    println!("Đã xóa thông tin cá nhân của {erased} người hỏi / erased personal data of {erased} questioners ({event})");
+    eprintln!(
+        "Lưu ý / note: a server already running keeps its in-memory copy until restarted; \
+         while one runs, prefer POST /api/admin/erase-personal-data (admin), which clears both."
+    );
+    Ok(())
 }
 
 fn print_tokens(tokens: &[auth::IssuedToken]) {

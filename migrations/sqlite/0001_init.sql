@@ -18,8 +18,9 @@ CREATE TABLE changes (
     PRIMARY KEY (event_id, seq)
 );
 
+-- Ids are chosen by clients, so every key includes the event.
 CREATE TABLE questions (
-    id          TEXT PRIMARY KEY,
+    id          TEXT NOT NULL,
     event_id    TEXT NOT NULL REFERENCES events(id),
     state       TEXT NOT NULL,
     hall        TEXT NOT NULL,
@@ -27,24 +28,24 @@ CREATE TABLE questions (
     grp         TEXT,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL,
-    data        TEXT NOT NULL             -- JSON Question without personal data
+    data        TEXT NOT NULL,            -- JSON Question without personal data
+    PRIMARY KEY (event_id, id)
 );
-CREATE INDEX questions_event ON questions(event_id);
 
 -- Personal data, apart so it can be erased (DOMAIN.md).
 CREATE TABLE questioners (
-    question_id  TEXT PRIMARY KEY,
+    question_id  TEXT NOT NULL,
     event_id     TEXT NOT NULL REFERENCES events(id),
-    data         TEXT NOT NULL
+    data         TEXT NOT NULL,
+    PRIMARY KEY (event_id, question_id)
 );
-CREATE INDEX questioners_event ON questioners(event_id);
 
 CREATE TABLE floor_requests (
-    id        TEXT PRIMARY KEY,
+    id        TEXT NOT NULL,
     event_id  TEXT NOT NULL REFERENCES events(id),
-    data      TEXT NOT NULL
+    data      TEXT NOT NULL,
+    PRIMARY KEY (event_id, id)
 );
-CREATE INDEX floor_requests_event ON floor_requests(event_id);
 
 -- Role tokens, stored hashed. One live generation per slot.
 CREATE TABLE tokens (

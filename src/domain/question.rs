@@ -657,8 +657,30 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 }
             }
             grown.merged_from.push(source.id);
+            // Questions merged into the source earlier follow it to the target,
+            // so no merged question ever points at another merged question.
+            let mut moved = Vec::new();
+            merged
+                .merged_from
+                .retain(|child| match view.question(child) {
+                    Some(c) if c.merged_into == Some(source.id) => {
+                        let mut next = c.clone();
+                        next.merged_into = Some(target.id);
+                        moved.push((c, next));
+                        false
+                    }
+                    _ => true,
+                });
+            for (c, _) in &moved {
+                if !grown.merged_from.contains(&c.id) {
+                    grown.merged_from.push(c.id);
+                }
+            }
             push(&mut out, source, merged, ctx.now);
             push(&mut out, target, grown, ctx.now);
+            for (c, next) in moved {
+                push(&mut out, c, next, ctx.now);
+            }
         }
         Command::SetGroup {
             question,
@@ -744,6 +766,19 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             require_state(q, action, &[QState::OnAir])?;
             let mut next = q.clone();
             next.state = QState::Queued;
+            // Back to its old place unless the queue was reordered or grew meanwhile
+            // and another queued question now holds that position: then to the end.
+            if let Some(dept) = q.department.as_deref() {
+                let taken = view.questions().into_iter().any(|o| {
+                    o.id != q.id
+                        && o.state == QState::Queued
+                        && o.department.as_deref() == Some(dept)
+                        && o.queue_pos == q.queue_pos
+                });
+                if taken {
+                    next.queue_pos = last_queue_pos(view, dept) + 1;
+                }
+            }
             push(&mut out, q, next, ctx.now);
         }
         Command::MarkAnswered { question, version } => {
@@ -761,6 +796,18 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             agency,
             due,
         } => {
+            // Role and department first: a stale version must not hand the
+            // current question (with personal data) to someone who may not defer it.
+            match actor.role {
+                Role::Moderator | Role::Admin => {}
+                Role::Speaker => {
+                    let seen = view.question(question).ok_or(DomainError::NotFound)?;
+                    if seen.department.is_none() || seen.department != actor.department {
+                        return Err(DomainError::Forbidden);
+                    }
+                }
+                _ => return Err(DomainError::Forbidden),
+            }
             let q = current(view, question, *version)?;
             let agency = match actor.role {
                 Role::Moderator | Role::Admin => {

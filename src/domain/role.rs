@@ -99,7 +99,8 @@ impl Actor {
             Role::Chair => Audience::Staff,
             Role::Speaker => Audience::Speaker(self.department.clone().unwrap_or_default()),
             Role::HallOperator => Audience::Hall(self.hall.clone().unwrap_or_default()),
-            Role::Display | Role::Participant => Audience::Public,
+            Role::Display => Audience::Public,
+            Role::Participant => Audience::Phone,
         }
     }
 }
@@ -116,8 +117,11 @@ pub enum Audience {
     Speaker(String),
     /// One hall's own questions plus whatever is on air.
     Hall(String),
-    /// Approved questions without personal data (displays, phones).
+    /// Approved questions without personal data (displays).
     Public,
+    /// Only what is on air, without personal data (participants' phones: at
+    /// 10,000 phones on 3G every approved question would be needless traffic).
+    Phone,
 }
 
 impl Audience {
@@ -139,6 +143,7 @@ impl Audience {
                 state == QState::OnAir || q.hall == *hall || q.halls.iter().any(|h| h == hall)
             }
             Audience::Public => state.is_public(),
+            Audience::Phone => state == QState::OnAir,
         }
     }
 
@@ -149,7 +154,7 @@ impl Audience {
         }
         let mut view = match self {
             Audience::Full => q.clone(),
-            Audience::Public => q.public_view(),
+            Audience::Public | Audience::Phone => q.public_view(),
             _ => q.without_personal_data(),
         };
         view.display_name = q

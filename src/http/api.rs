@@ -15,6 +15,10 @@ use super::AppState;
 use crate::domain::{Actor, Command, QState, Question, Questioner, Role};
 
 pub async fn healthz(State(app): State<AppState>) -> Response {
+    if app.listener.as_ref().is_some_and(|l| !l.is_up()) {
+        // This node would not hear other nodes' changes: send clients elsewhere.
+        return (StatusCode::SERVICE_UNAVAILABLE, "change listener down").into_response();
+    }
     match app.engine.store().health().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(e) => {
@@ -67,17 +71,27 @@ pub async fn event_info(
 }
 
 /// `/p/{event}/{hall}`: the short link inside a hall's QR code.
-pub async fn participant_link(Path((event, hall)): Path<(String, String)>) -> Redirect {
-    let clean = |s: &str| {
-        s.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect::<String>()
-    };
-    Redirect::to(&format!(
-        "/phone.html#event={}&hall={}",
-        clean(&event),
-        clean(&hall)
-    ))
+pub async fn participant_link(
+    State(app): State<AppState>,
+    Path((event, hall)): Path<(String, String)>,
+) -> Result<Redirect, ApiError> {
+    // A mistyped or stale QR link says so now, not when the question is sent.
+    let rt = app
+        .engine
+        .event(&event)
+        .ok_or_else(ApiError::unknown_event)?;
+    if !rt.config.has_hall(&hall) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_hall",
+            format!("Không có điểm cầu «{hall}»"),
+            format!("unknown hall {hall}"),
+        ));
+    }
+    // Both are validated slugs, safe to put in the URL fragment as they are.
+    Ok(Redirect::to(&format!(
+        "/phone.html#event={event}&hall={hall}"
+    )))
 }
 
 #[derive(Deserialize)]
@@ -102,6 +116,7 @@ pub async fn submit_question(
     State(app): State<AppState>,
     Path(event): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| {
@@ -115,7 +130,8 @@ pub async fn submit_question(
         .engine
         .event(&event)
         .ok_or_else(ApiError::unknown_event)?;
-    if !app.limits.allow(body.device.as_deref(), peer.ip()) {
+    let address = super::client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
+    if !app.limits.allow(body.device.as_deref(), address) {
         app.engine
             .metrics()
             .rate_limited

@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod error;
+pub mod pages;
+pub mod reports;
 pub mod web;
 pub mod ws;
 
@@ -26,6 +28,9 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub config: Arc<ServeConfig>,
     pub limits: Arc<ParticipantLimits>,
+    /// This node's change listener when several nodes share PostgreSQL;
+    /// `/healthz` fails while it is disconnected.
+    pub listener: Option<Arc<crate::cluster::ChangeListener>>,
 }
 
 /// Participants need no token, so their submissions are rate-limited per
@@ -61,8 +66,65 @@ impl ParticipantLimits {
     }
 }
 
+/// The address a request really comes from: the peer, or, when the peer is a
+/// trusted proxy, the nearest untrusted address in `X-Forwarded-For`.
+pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
+}
+
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+                   frame-ancestors 'self'";
+
+/// Before and after the live hour: import, exports, conclusion, statistics.
+fn reports_router() -> Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    Router::new()
+        .route("/api/import/preview", post(reports::import_preview))
+        .route("/api/import/commit", post(reports::import_commit))
+        .layer(DefaultBodyLimit::max(reports::IMPORT_LIMIT))
+        .route("/api/import/template.xlsx", get(reports::template_xlsx))
+        .route("/api/import/template.csv", get(reports::template_csv))
+        .route(
+            "/api/exports/questions.csv",
+            get(reports::export_questions_csv),
+        )
+        .route(
+            "/api/exports/questions.xlsx",
+            get(reports::export_questions_xlsx),
+        )
+        .route(
+            "/api/exports/deferred.xlsx",
+            get(reports::export_deferred_xlsx),
+        )
+        .route("/api/exports/audit.csv", get(reports::export_audit_csv))
+        .route("/api/followup/history", get(reports::followup_history))
+        .route(
+            "/api/reports/conclusion.docx",
+            get(reports::conclusion_docx),
+        )
+        .route(
+            "/api/reports/conclusion.html",
+            get(reports::conclusion_html),
+        )
+        .route("/api/stats", get(reports::stats))
+        .route("/api/events/{event}/answers", get(reports::public_answers))
+        .route(
+            "/api/admin/erase-personal-data",
+            post(reports::erase_personal_data),
+        )
+}
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -76,6 +138,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/commands", post(api::command))
         .route("/api/questions", get(api::questions))
         .route("/p/{event}/{hall}", get(api::participant_link))
+        .merge(reports_router())
+        .route("/api/events/{event}/qr/{file}", get(pages::qr_svg))
+        .route("/api/admin/tokens", get(pages::admin_tokens))
         .fallback(web::asset)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -90,4 +155,31 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let phone: IpAddr = "192.168.1.20".parse().unwrap();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "1.2.3.4, 192.168.1.20".parse().unwrap());
+        assert_eq!(
+            client_ip(proxy, &headers, &[proxy]),
+            phone,
+            "nearest untrusted hop"
+        );
+        assert_eq!(
+            client_ip(proxy, &headers, &[]),
+            proxy,
+            "a spoofed header from anyone else is ignored"
+        );
+        assert_eq!(
+            client_ip(proxy, &axum::http::HeaderMap::new(), &[proxy]),
+            proxy
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! subscription plus direct replies, with heartbeats. All protocol errors are
 //! answered with an `error` frame; nothing a client sends can panic the server.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,12 +28,16 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// A connection silent for this long is considered dead and closed.
 const IDLE_LIMIT: Duration = Duration::from_secs(65);
+/// Longest wait for a catch-up before a resume that is ahead gets a snapshot.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(5);
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    let peer = super::client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
     // Small buffers: tungstenite's 128 KiB default read buffer would cost
     // over a gigabyte at 10,000 phones.
     ws.read_buffer_size(4 * 1024)
@@ -176,7 +180,7 @@ fn parse(raw: &str) -> Result<ClientMessage, (&'static str, String)> {
     serde_json::from_value(value).map_err(|e| ("invalid_message", e.to_string()))
 }
 
-async fn connection(mut socket: WebSocket, app: AppState, peer: SocketAddr) {
+async fn connection(mut socket: WebSocket, app: AppState, peer: IpAddr) {
     let joined = match handshake(&mut socket, &app).await {
         Ok(j) => j,
         Err((code, vi, en)) => return reject(socket, code, &vi, &en).await,
@@ -187,6 +191,11 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: SocketAddr) {
         device,
         last_seq,
     } = joined;
+    if last_seq.is_some_and(|s| s > rt.seq()) {
+        // The client saw changes this node has not read yet (it was on another
+        // node): read the log before deciding the resume is impossible.
+        let _ = tokio::time::timeout(CATCH_UP_LIMIT, rt.catch_up_now()).await;
+    }
     let welcome = ServerMessage::Welcome {
         protocol: PROTOCOL_VERSION,
         event: EventInfo { config: &rt.config },
@@ -257,7 +266,7 @@ async fn read_loop(
     rt: &Arc<EventRuntime>,
     actor: &Actor,
     device: Option<String>,
-    peer: SocketAddr,
+    peer: IpAddr,
     direct: mpsc::Sender<Message>,
 ) {
     let metrics = app.engine.metrics();
@@ -349,7 +358,7 @@ async fn read_loop(
                             .await;
                         continue;
                     }
-                    if !app.limits.allow(device.as_deref(), peer.ip()) {
+                    if !app.limits.allow(device.as_deref(), peer) {
                         metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
                         let _ = direct
                             .send(error_frame(
@@ -370,7 +379,7 @@ async fn read_loop(
                 let direct = direct.clone();
                 let metrics = metrics.clone();
                 tokio::spawn(async move {
-                    let reply = match rt.execute(actor, cmd).await {
+                    let reply = match rt.execute(actor.clone(), cmd).await {
                         Ok(ack) => ServerMessage::Ack {
                             req: &req,
                             seq: ack.seq,
@@ -381,7 +390,7 @@ async fn read_loop(
                         .to_json(),
                         Err(e) => {
                             metrics.rejected_commands.fetch_add(1, Ordering::Relaxed);
-                            command_error(&req, e)
+                            command_error(&req, e, &actor)
                         }
                     };
                     let _ = direct.send(text(reply)).await;
@@ -417,10 +426,13 @@ fn with_participant_hall(cmd: Command, actor: &Actor) -> Command {
     }
 }
 
-fn command_error(req: &str, e: CommandError) -> String {
+fn command_error(req: &str, e: CommandError, actor: &Actor) -> String {
     let (code, vi) = command_error_code(&e);
+    // The fresh version, as this role may see it (a speaker gets no personal data).
     let current = match &e {
-        CommandError::Domain(crate::domain::DomainError::Conflict(q)) => Some((**q).clone()),
+        CommandError::Domain(crate::domain::DomainError::Conflict(q)) => {
+            actor.audience().project(q)
+        }
         _ => None,
     };
     ServerMessage::Error {

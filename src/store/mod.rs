@@ -8,7 +8,9 @@
 //! check is what keeps sequence numbers gap-free and ordered even when two
 //! server nodes write the same event.
 
+pub mod postgres;
 pub mod sqlite;
+pub mod transfer;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("event {0} already has data in the target store")]
+    Exists(String),
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -92,6 +96,25 @@ pub struct LoadedEvent {
     pub floor: Vec<FloorRequest>,
 }
 
+/// Everything stored about one event, for copying it between stores
+/// (`doithoai migrate-store`). Holds personal data: handle it like the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDump {
+    pub event_id: String,
+    /// The event's TOML, copied as stored.
+    pub definition: String,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+    pub last_seq: u64,
+    /// Every generation of every seat (hashes only; revoked ones too).
+    pub tokens: Vec<TokenRecord>,
+    /// The whole log, ascending, as stored (no personal data).
+    pub changes: Vec<Change>,
+    /// The current questions, each with its questioner's personal data if any.
+    pub questions: Vec<Question>,
+    pub floor: Vec<FloorRequest>,
+}
+
 /// A role token's record. The token itself is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
@@ -137,7 +160,8 @@ pub trait Store: Send + Sync + 'static {
         batch: &[Change],
     ) -> Result<(), StoreError>;
     /// Logged changes with `seq > after`, ascending, at most `limit`, with
-    /// personal data of new questions filled back in from the questioners table.
+    /// each question's personal data (if any, and not erased) filled back in
+    /// from the questioners table.
     async fn changes_since(
         &self,
         event_id: &str,
@@ -148,6 +172,14 @@ pub trait Store: Send + Sync + 'static {
     /// Remove every questioner's personal data of an event; returns how many
     /// records were erased. Questions, answers and the log stay.
     async fn erase_personal_data(&self, event_id: &str) -> Result<u64, StoreError>;
+
+    /// Read one event completely, from a single consistent snapshot.
+    async fn export_event(&self, event_id: &str) -> Result<EventDump, StoreError>;
+    /// Write an exported event in one transaction, keeping its sequence
+    /// numbers. Refused with `Exists` when the event already has changes
+    /// here; an event that exists but is untouched (seq 0, e.g. the built-in
+    /// default a first start created) is replaced, tokens included.
+    async fn import_event(&self, dump: &EventDump) -> Result<(), StoreError>;
 }
 
 /// Open the store the configuration names: PostgreSQL when a database URL
@@ -156,9 +188,9 @@ pub async fn open(
     config: &crate::config::StoreConfig,
 ) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match &config.database_url {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Err(
-            StoreError::Corrupt("PostgreSQL support is not built yet".into()),
-        ),
+        Some(url) if postgres::is_postgres_url(url) => {
+            Ok(std::sync::Arc::new(postgres::PgStore::open(url).await?))
+        }
         Some(url) => Err(StoreError::Corrupt(format!(
             "unsupported database URL {url}"
         ))),

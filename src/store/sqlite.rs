@@ -11,9 +11,11 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
-use super::{stored_question, Change, ChangeBody, LoadedEvent, Store, StoreError, TokenRecord};
+use super::{
+    stored_question, Change, ChangeBody, EventDump, LoadedEvent, Store, StoreError, TokenRecord,
+};
 use crate::domain::{Actor, FloorRequest, Question, Questioner};
 use crate::event::EventConfig;
 
@@ -122,25 +124,8 @@ impl Store for SqliteStore {
     }
 
     async fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO tokens (token_hash, event_id, slot, role, hall, department, label, generation, created_at, expires_at, revoked_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(token_hash) DO NOTHING",
-        )
-        .bind(&t.token_hash)
-        .bind(&t.event_id)
-        .bind(&t.slot)
-        .bind(&t.role)
-        .bind(&t.hall)
-        .bind(&t.department)
-        .bind(&t.label)
-        .bind(t.generation)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .bind(t.revoked_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_token(&mut conn, t).await
     }
 
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -177,7 +162,7 @@ impl Store for SqliteStore {
         let seq: i64 = seq_row.try_get("last_seq")?;
         let rows = sqlx::query(
             "SELECT q.data AS data, p.data AS questioner FROM questions q
-             LEFT JOIN questioners p ON p.question_id = q.id
+             LEFT JOIN questioners p ON p.event_id = q.event_id AND p.question_id = q.id
              WHERE q.event_id = ? ORDER BY q.created_at, q.id",
         )
         .bind(event_id)
@@ -233,55 +218,15 @@ impl Store for SqliteStore {
             return Err(StoreError::Stale);
         }
         for change in batch {
-            sqlx::query("INSERT INTO changes (event_id, seq, at, actor, action, body) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(event_id)
-                .bind(change.seq as i64)
-                .bind(change.at)
-                .bind(serde_json::to_string(&change.actor)?)
-                .bind(&change.action)
-                .bind(change.body_json()?)
-                .execute(&mut *tx)
-                .await?;
+            insert_change(&mut tx, event_id, change).await?;
             for update in &change.questions {
-                let q = &update.question;
-                sqlx::query(
-                    "INSERT INTO questions (id, event_id, state, hall, department, grp, created_at, updated_at, data)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                     ON CONFLICT(id) DO UPDATE SET state = excluded.state, department = excluded.department,
-                       grp = excluded.grp, updated_at = excluded.updated_at, data = excluded.data",
-                )
-                .bind(q.id.to_string())
-                .bind(event_id)
-                .bind(q.state.as_str())
-                .bind(&q.hall)
-                .bind(&q.department)
-                .bind(&q.group)
-                .bind(q.created_at)
-                .bind(q.updated_at)
-                .bind(serde_json::to_string(&stored_question(q))?)
-                .execute(&mut *tx)
-                .await?;
-                if let (None, Some(p)) = (update.from, &q.questioner) {
-                    sqlx::query(
-                        "INSERT INTO questioners (question_id, event_id, data) VALUES (?, ?, ?)",
-                    )
-                    .bind(q.id.to_string())
-                    .bind(event_id)
-                    .bind(serde_json::to_string(p)?)
-                    .execute(&mut *tx)
-                    .await?;
+                upsert_question(&mut tx, event_id, &update.question).await?;
+                if let (None, Some(p)) = (update.from, &update.question.questioner) {
+                    insert_questioner(&mut tx, event_id, &update.question.id, p).await?;
                 }
             }
             for f in &change.floor {
-                sqlx::query(
-                    "INSERT INTO floor_requests (id, event_id, data) VALUES (?, ?, ?)
-                     ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-                )
-                .bind(f.id.to_string())
-                .bind(event_id)
-                .bind(serde_json::to_string(f)?)
-                .execute(&mut *tx)
-                .await?;
+                upsert_floor(&mut tx, event_id, f).await?;
             }
         }
         tx.commit().await?;
@@ -302,19 +247,23 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
+        // One query for the event's questioners instead of one per update.
+        let people: std::collections::HashMap<String, String> =
+            sqlx::query("SELECT question_id, data FROM questioners WHERE event_id = ?")
+                .bind(event_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("question_id")?, r.try_get("data")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let body: ChangeBody = serde_json::from_str(&r.try_get::<String, _>("body")?)?;
             let actor: Actor = serde_json::from_str(&r.try_get::<String, _>("actor")?)?;
             let mut questions = body.questions;
             for u in questions.iter_mut() {
-                let p = sqlx::query("SELECT data FROM questioners WHERE question_id = ?")
-                    .bind(u.question.id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                if let Some(p) = p {
-                    u.question.questioner =
-                        Some(serde_json::from_str(&p.try_get::<String, _>("data")?)?);
+                if let Some(p) = people.get(&u.question.id.to_string()) {
+                    u.question.questioner = Some(serde_json::from_str(p)?);
                 }
             }
             out.push(Change {
@@ -343,4 +292,245 @@ impl Store for SqliteStore {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn export_event(&self, event_id: &str) -> Result<EventDump, StoreError> {
+        // One read transaction: in WAL mode it sees a single snapshot.
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT definition, created_at, closed_at, last_seq FROM events WHERE id = ?",
+        )
+        .bind(event_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::UnknownEvent(event_id.to_string()))?;
+        let tokens =
+            sqlx::query("SELECT * FROM tokens WHERE event_id = ? ORDER BY slot, generation")
+                .bind(event_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(token_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+        let mut changes = Vec::new();
+        for r in sqlx::query(
+            "SELECT seq, at, actor, action, body FROM changes WHERE event_id = ? ORDER BY seq",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            let body: ChangeBody = serde_json::from_str(&r.try_get::<String, _>("body")?)?;
+            changes.push(Change {
+                seq: r.try_get::<i64, _>("seq")? as u64,
+                at: r.try_get("at")?,
+                actor: serde_json::from_str(&r.try_get::<String, _>("actor")?)?,
+                action: r.try_get("action")?,
+                questions: body.questions,
+                floor: body.floor,
+            });
+        }
+        let mut questions = Vec::new();
+        for r in sqlx::query(
+            "SELECT q.data AS data, p.data AS questioner FROM questions q
+             LEFT JOIN questioners p ON p.event_id = q.event_id AND p.question_id = q.id
+             WHERE q.event_id = ? ORDER BY q.created_at, q.id",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            let mut q: Question = serde_json::from_str(&r.try_get::<String, _>("data")?)?;
+            let p: Option<String> = r.try_get("questioner")?;
+            q.questioner = p
+                .map(|p| serde_json::from_str::<Questioner>(&p))
+                .transpose()?;
+            questions.push(q);
+        }
+        let floor = sqlx::query("SELECT data FROM floor_requests WHERE event_id = ? ORDER BY id")
+            .bind(event_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(serde_json::from_str::<FloorRequest>(
+                    &r.try_get::<String, _>("data")?,
+                )?)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        tx.commit().await?;
+        Ok(EventDump {
+            event_id: event_id.to_string(),
+            definition: row.try_get("definition")?,
+            created_at: row.try_get("created_at")?,
+            closed_at: row.try_get("closed_at")?,
+            last_seq: row.try_get::<i64, _>("last_seq")? as u64,
+            tokens,
+            changes,
+            questions,
+            floor,
+        })
+    }
+
+    async fn import_event(&self, dump: &EventDump) -> Result<(), StoreError> {
+        let id = dump.event_id.as_str();
+        // IMMEDIATE-like: the first statement writes, so the check and the
+        // import hold the write lock together.
+        let mut tx = self.pool.begin().await?;
+        let created = sqlx::query(
+            "INSERT INTO events (id, definition, last_seq, created_at, closed_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&dump.definition)
+        .bind(dump.last_seq as i64)
+        .bind(dump.created_at)
+        .bind(dump.closed_at)
+        .execute(&mut *tx)
+        .await?;
+        if created.rows_affected() == 0 {
+            let seq: i64 = sqlx::query_scalar("SELECT last_seq FROM events WHERE id = ?")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM changes WHERE event_id = ?")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if seq != 0 || logged != 0 {
+                return Err(StoreError::Exists(id.to_string()));
+            }
+            // Untouched (a first start made it): take the source's version whole.
+            for table in ["tokens", "questioners", "questions", "floor_requests"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE event_id = ?"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE events SET definition = ?, last_seq = ?, created_at = ?, closed_at = ? WHERE id = ?")
+                .bind(&dump.definition)
+                .bind(dump.last_seq as i64)
+                .bind(dump.created_at)
+                .bind(dump.closed_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for t in &dump.tokens {
+            insert_token(&mut tx, t).await?;
+        }
+        for change in &dump.changes {
+            insert_change(&mut tx, id, change).await?;
+        }
+        for q in &dump.questions {
+            upsert_question(&mut tx, id, q).await?;
+            if let Some(p) = &q.questioner {
+                insert_questioner(&mut tx, id, &q.id, p).await?;
+            }
+        }
+        for f in &dump.floor {
+            upsert_floor(&mut tx, id, f).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+// Row writers shared by `commit`, `put_token` and `import_event`.
+
+async fn insert_token(conn: &mut SqliteConnection, t: &TokenRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tokens (token_hash, event_id, slot, role, hall, department, label, generation, created_at, expires_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(token_hash) DO NOTHING",
+    )
+    .bind(&t.token_hash)
+    .bind(&t.event_id)
+    .bind(&t.slot)
+    .bind(&t.role)
+    .bind(&t.hall)
+    .bind(&t.department)
+    .bind(&t.label)
+    .bind(t.generation)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.revoked_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_change(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    change: &Change,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO changes (event_id, seq, at, actor, action, body) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event_id)
+    .bind(change.seq as i64)
+    .bind(change.at)
+    .bind(serde_json::to_string(&change.actor)?)
+    .bind(&change.action)
+    .bind(change.body_json()?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_question(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    q: &Question,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO questions (id, event_id, state, hall, department, grp, created_at, updated_at, data)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(event_id, id) DO UPDATE SET state = excluded.state, department = excluded.department,
+           grp = excluded.grp, updated_at = excluded.updated_at, data = excluded.data",
+    )
+    .bind(q.id.to_string())
+    .bind(event_id)
+    .bind(q.state.as_str())
+    .bind(&q.hall)
+    .bind(&q.department)
+    .bind(&q.group)
+    .bind(q.created_at)
+    .bind(q.updated_at)
+    .bind(serde_json::to_string(&stored_question(q))?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_questioner(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    question: &uuid::Uuid,
+    p: &Questioner,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO questioners (question_id, event_id, data) VALUES (?, ?, ?)")
+        .bind(question.to_string())
+        .bind(event_id)
+        .bind(serde_json::to_string(p)?)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn upsert_floor(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    f: &FloorRequest,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO floor_requests (id, event_id, data) VALUES (?, ?, ?)
+         ON CONFLICT(event_id, id) DO UPDATE SET data = excluded.data",
+    )
+    .bind(f.id.to_string())
+    .bind(event_id)
+    .bind(serde_json::to_string(f)?)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -2,6 +2,8 @@
 //! data directory, and a small WebSocket client speaking the real protocol.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -2,9 +2,7 @@
 //! change, retries never duplicate, concurrent moderators never overwrite
 //! each other silently, and shutdown tells clients to come back.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[tokio::test]
@@ -191,4 +189,33 @@ async fn graceful_shutdown_acknowledges_then_says_bye() {
     assert_eq!(bye["code"], "server_shutdown");
     assert!(bye["retry_ms"].as_u64().unwrap() > 0);
     drop(temp);
+}
+
+#[tokio::test]
+async fn a_conflict_shows_the_fresh_version_only_as_the_role_may_see_it() {
+    let app = spawn_app().await;
+    let mut m = app.staff("moderator-1").await;
+    let mut sp = app.staff("speaker:gddt").await;
+    let (id, mut cmd) = submit("Câu hỏi có thông tin cá nhân", "tinh");
+    cmd["questioner"] = json!({"name":"Đỗ Thị Hằng","phone":"0933444555"});
+    cmd["consent"] = json!(true);
+    m.ok(cmd).await;
+    m.ok(json!({"type":"approve","question":id,"version":1}))
+        .await;
+    m.ok(json!({"type":"assign","question":id,"version":2,"department":"gddt"}))
+        .await;
+    // The speaker defers with a stale version: conflict, but no personal data.
+    let v = sp
+        .cmd(json!({"type":"defer","question":id,"version":2}))
+        .await;
+    assert_eq!(v["code"], "conflict");
+    assert_eq!(v["current"]["version"], 3);
+    assert!(!v.to_string().contains("0933444555"), "{v}");
+    // A moderator's conflict carries it (moderators see personal data).
+    let v = m
+        .cmd(json!({"type":"set_group","question":id,"version":1,"group":"viec-lam"}))
+        .await;
+    assert_eq!(v["code"], "conflict");
+    assert_eq!(v["current"]["questioner"]["phone"], "0933444555");
+    app.stop().await;
 }

@@ -2,9 +2,7 @@
 //! with its last sequence number gets exactly the changes it missed, in
 //! order, with no gaps and no repeats; one too far behind gets a snapshot.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// Drive `n` questions through submit → approve → assign, returning the last seq.

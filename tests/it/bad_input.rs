@@ -1,9 +1,7 @@
 //! Bad input of every kind gets a typed error (code + Vietnamese + English)
 //! and changes nothing: the event's sequence number stays where it was.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn seq_of(app: &TestApp) -> u64 {

@@ -1,9 +1,7 @@
 //! A client that stops reading is disconnected as a slow consumer once its
 //! bounded queue fills; everyone else keeps receiving every change.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures_util::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;

@@ -1,9 +1,7 @@
 //! Several events in one install are isolated from each other, and an event
 //! with 200 halls works like one with 12.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use doithoai::event::EventConfig;
 use doithoai::store::Store;
 use serde_json::json;

@@ -1,9 +1,7 @@
 //! Plain HTTP: health, metrics, the participant fallback with its rate
 //! limit and receipts, and the security headers every page is served with.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn questions(app: &TestApp, seat: &str) -> Value {
@@ -169,5 +167,77 @@ async fn http_commands_need_a_token_and_follow_the_same_rules() {
     assert_eq!(r.status(), 403);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["code"], "forbidden");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn participant_links_check_event_and_hall() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{}/p/{EVENT}/cho-moi", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/phone.html#event={EVENT}&hall=cho-moi")
+    );
+    let r = client
+        .get(format!("{}/p/{EVENT}/ha-noi", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "unknown_hall");
+    let r = client
+        .get(format!("{}/p/khong-co/cho-moi", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_phone_has_its_own_address_limit() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut config = doithoai::config::ServeConfig::for_tests(temp.path());
+    config.address_per_minute = 2;
+    config.device_per_minute = 1000;
+    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let app = spawn_app_with(config).await;
+    let url = format!("{}/api/events/{EVENT}/questions", app.base);
+    let send = |from: &'static str| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-forwarded-for", format!("198.51.100.9, {from}"))
+                .json(&json!({"id":uuid::Uuid::new_v4(),"text":"Qua proxy"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(send("10.1.0.1").await, 201);
+    assert_eq!(send("10.1.0.1").await, 201);
+    assert_eq!(
+        send("10.1.0.1").await,
+        429,
+        "the third from one phone's address is limited"
+    );
+    assert_eq!(
+        send("10.1.0.2").await,
+        201,
+        "another phone behind the same proxy is not"
+    );
     app.stop().await;
 }

@@ -2,11 +2,9 @@
 //! connected, the full lifecycle driven by moderators, and each client
 //! checked to see exactly what its role may see.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const HALLS: [&str; 12] = [
@@ -183,15 +181,18 @@ async fn full_session_every_role_sees_exactly_its_share() {
             "speaker {dept} gets no personal data"
         );
     }
-    // Display and phone: approved+ only; never pending/rejected; no personal data.
+    // Display: approved+ only; never pending/rejected; no personal data.
+    let qs = latest(&display);
+    assert!(
+        !qs.contains_key(&ids["tri-ton"]),
+        "rejected question is not public"
+    );
+    assert_eq!(qs.len(), 11);
+    assert!(qs.values().all(|q| q["state"] != "pending"));
+    // Phone: only what has been on air.
+    let seen: BTreeSet<String> = phone.seen_questions().into_iter().collect();
+    assert_eq!(seen, BTreeSet::from([on_air.clone(), barrier.clone()]));
     for c in [&display, &phone] {
-        let qs = latest(c);
-        assert!(
-            !qs.contains_key(&ids["tri-ton"]),
-            "rejected question is not public"
-        );
-        assert_eq!(qs.len(), 11);
-        assert!(qs.values().all(|q| q["state"] != "pending"));
         assert!(!any_personal_data(c), "public clients get no personal data");
         assert!(
             c.log

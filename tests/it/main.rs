@@ -1,0 +1,20 @@
+//! The integration tests: one crate (linked once), a file per area. Each
+//! test starts the real server on port 0 (`common::spawn_app`) and talks to
+//! it over real HTTP and WebSocket.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod backpressure;
+mod bad_input;
+mod cli;
+mod cluster;
+mod durability;
+mod events;
+mod http_api;
+mod migrate_store;
+mod pages;
+mod reports;
+mod resume;
+mod session;
+mod store_suite;

@@ -1,0 +1,383 @@
+// Follow-up officer's page: every question sent for a written answer, its
+// agency and due date (editable), the answer text, and each step
+// (deferred → answer drafted → answer sent → published) with who and when.
+// Plain HTTP: GET /api/questions and POST /api/commands with the seat's
+// Bearer token. Self-contained on purpose (the live pages' shared modules
+// live on another branch). Text is only ever set with textContent; the
+// site's CSP allows no inline script or style.
+
+const FOLLOW_UP_STATES = ['deferred', 'answer_drafted', 'answer_sent', 'published'];
+const LANG_KEY = 'doithoai.lang';
+// Shared with stats.js, so the statistics link opens without asking again.
+const TOKEN_KEY = 'doithoai.staff.token';
+
+const T = {
+  vi: {
+    title: 'Theo dõi trả lời bằng văn bản', stats: 'Thống kê', token: 'Mã truy cập của cán bộ theo dõi', open: 'Mở',
+    downloads: 'Tải về', conclusionDocx: 'Dự thảo văn bản kết luận (DOCX)', conclusionPrint: 'In văn bản kết luận',
+    deferredAll: 'Danh sách theo cơ quan (XLSX)', questionsXlsx: 'Toàn bộ câu hỏi (XLSX)', questionsCsv: 'Toàn bộ câu hỏi (CSV)',
+    auditCsv: 'Nhật ký thao tác (CSV)', byAgency: 'Gửi cơ quan', agency: 'Cơ quan', count: 'Số câu', overdue: 'Quá hạn',
+    sentCol: 'Đã gửi', state: 'Trạng thái', overdueOnly: 'Chỉ câu quá hạn', reload: 'Tải lại', all: 'Tất cả',
+    download: 'Tải XLSX', due: 'Hạn trả lời', answer: 'Nội dung trả lời', save: 'Lưu', markSent: 'Đã gửi trả lời',
+    publish: 'Công bố', hall: 'Điểm cầu', group: 'Nhóm', asker: 'Người hỏi', isOverdue: 'QUÁ HẠN',
+    saved: 'Đã lưu', conflict: 'Người khác vừa sửa câu hỏi này; đã tải lại', nothing: 'Không có câu hỏi nào',
+    shown: (n, total) => `${n} / ${total} câu`, lang: 'English', loadFailed: 'Không tải được dữ liệu',
+    step_deferred: 'Chuyển trả lời bằng văn bản', step_answer_drafted: 'Dự thảo trả lời', step_answer_sent: 'Đã gửi',
+    step_published: 'Công bố', unsaved: 'Có thay đổi chưa lưu', confirmPublish: 'Công bố câu trả lời cho mọi người xem?',
+    state_deferred: 'Đã giao cơ quan', state_answer_drafted: 'Đã dự thảo trả lời', state_answer_sent: 'Đã gửi trả lời',
+    state_published: 'Đã công bố', history: 'Lịch sử',
+    act_defer: 'Chuyển trả lời bằng văn bản', act_update_follow_up: 'Cập nhật', act_mark_sent: 'Đã gửi', act_publish: 'Công bố',
+  },
+  en: {
+    title: 'Written answers follow-up', stats: 'Statistics', token: "Follow-up officer's access token", open: 'Open',
+    downloads: 'Downloads', conclusionDocx: 'Conclusion draft (DOCX)', conclusionPrint: 'Print the conclusion',
+    deferredAll: 'Lists per agency (XLSX)', questionsXlsx: 'All questions (XLSX)', questionsCsv: 'All questions (CSV)',
+    auditCsv: 'Audit log (CSV)', byAgency: 'Send to agencies', agency: 'Agency', count: 'Questions', overdue: 'Overdue',
+    sentCol: 'Sent', state: 'State', overdueOnly: 'Overdue only', reload: 'Reload', all: 'All',
+    download: 'Download XLSX', due: 'Due date', answer: 'Written answer', save: 'Save', markSent: 'Answer sent',
+    publish: 'Publish', hall: 'Hall', group: 'Group', asker: 'Asked by', isOverdue: 'OVERDUE',
+    saved: 'Saved', conflict: 'Someone else just changed this question; reloaded', nothing: 'No questions',
+    shown: (n, total) => `${n} of ${total}`, lang: 'Tiếng Việt', loadFailed: 'Could not load the data',
+    step_deferred: 'Sent for a written answer', step_answer_drafted: 'Answer drafted', step_answer_sent: 'Answer sent',
+    step_published: 'Published', unsaved: 'Unsaved changes', confirmPublish: 'Publish this answer for everyone to read?',
+    state_deferred: 'Assigned to agency', state_answer_drafted: 'Answer drafted', state_answer_sent: 'Answer sent',
+    state_published: 'Published', history: 'History',
+    act_defer: 'Sent for a written answer', act_update_follow_up: 'Updated', act_mark_sent: 'Marked sent', act_publish: 'Published',
+  },
+};
+
+let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'vi';
+let token = '';
+let event = null;
+let questions = [];
+/** Question id → follow-up transitions from the change log (who, when). */
+let steps = {};
+const dirty = new Set();
+
+const $ = (id) => document.getElementById(id);
+const t = (key, ...args) => {
+  const v = T[lang][key] ?? T.vi[key] ?? key;
+  return typeof v === 'function' ? v(...args) : v;
+};
+const nfc = (s) => (s ?? '').normalize('NFC').trim();
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'text') node.textContent = v;
+    else if (k === 'class') node.className = v;
+    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children) if (c) node.append(c);
+  return node;
+}
+
+/** Today's date in Vietnam (UTC+7), YYYY-MM-DD, to compare with due dates. */
+function vnToday() {
+  return new Date(Date.now() + 7 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+function fmtTime(ms) {
+  if (!ms) return '';
+  return new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', {
+    timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'short', timeStyle: 'short',
+  }).format(new Date(ms));
+}
+
+function isOverdue(q) {
+  return (q.state === 'deferred' || q.state === 'answer_drafted') && q.followup && q.followup.due < vnToday();
+}
+
+function say(text, kind = 'info') {
+  const m = $('message');
+  m.textContent = text;
+  m.className = `message ${kind}`;
+  m.hidden = !text;
+}
+
+function errorText(body, fallback) {
+  if (body && (body.message || body.message_en)) return lang === 'en' ? body.message_en || body.message : body.message;
+  return fallback;
+}
+
+async function api(path, options = {}) {
+  const headers = { Authorization: `Bearer ${token}`, ...(options.headers || {}) };
+  const r = await fetch(path, { ...options, headers });
+  return r;
+}
+
+async function send(cmd) {
+  const r = await api('/api/commands', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(cmd),
+  });
+  const body = await r.json().catch(() => null);
+  if (r.status === 409) {
+    say(t('conflict'), 'warn');
+    dirty.delete(cmd.question);
+    await load();
+    return false;
+  }
+  if (!r.ok) {
+    say(errorText(body, `HTTP ${r.status}`), 'error');
+    return false;
+  }
+  return true;
+}
+
+async function download(path, filename) {
+  const r = await api(path);
+  if (!r.ok) {
+    say(errorText(await r.json().catch(() => null), `HTTP ${r.status}`), 'error');
+    return;
+  }
+  const url = URL.createObjectURL(await r.blob());
+  const a = el('a', { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** Print the server's conclusion page inside this page (same CSP, same stylesheet). */
+async function printConclusion() {
+  const r = await api('/api/reports/conclusion.html');
+  if (!r.ok) {
+    say(errorText(await r.json().catch(() => null), `HTTP ${r.status}`), 'error');
+    return;
+  }
+  const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+  const report = doc.querySelector('main.report');
+  const area = $('print-area');
+  area.replaceChildren(document.importNode(report, true));
+  document.body.classList.add('printing');
+  window.addEventListener('afterprint', () => document.body.classList.remove('printing'), { once: true });
+  window.print();
+}
+
+function hallName(id) {
+  return event?.halls?.find((h) => h.id === id)?.name ?? id;
+}
+function groupName(id) {
+  const g = event?.groups?.find((x) => x.id === id);
+  return g ? (lang === 'en' && g.name_en ? g.name_en : g.name) : '';
+}
+
+function fillSelect(select, options, keep) {
+  const current = keep ? select.value : '';
+  select.replaceChildren(el('option', { value: '', text: t('all') }), ...options.map(([v, label]) => el('option', { value: v, text: label })));
+  if (options.some(([v]) => v === current)) select.value = current;
+}
+
+function renderFilters() {
+  const agencies = [...new Set(questions.map((q) => q.followup.agency))].sort((a, b) => a.localeCompare(b, 'vi'));
+  fillSelect($('filter-agency'), agencies.map((a) => [a, a]), true);
+  fillSelect($('filter-state'), FOLLOW_UP_STATES.map((s) => [s, t(`state_${s}`)]), true);
+  const known = new Set([...(event?.agencies ?? []), ...(event?.departments ?? []).map((d) => d.name), ...agencies]);
+  $('agency-options').replaceChildren(...[...known].map((a) => el('option', { value: a })));
+}
+
+function renderAgencies() {
+  const rows = new Map();
+  for (const q of questions) {
+    const a = q.followup.agency;
+    const r = rows.get(a) ?? { total: 0, overdue: 0, sent: 0 };
+    r.total += 1;
+    if (isOverdue(q)) r.overdue += 1;
+    if (q.state === 'answer_sent' || q.state === 'published') r.sent += 1;
+    rows.set(a, r);
+  }
+  const body = $('agencies');
+  body.replaceChildren(
+    ...[...rows.entries()].sort((a, b) => a[0].localeCompare(b[0], 'vi')).map(([agency, r]) => {
+      const button = el('button', { type: 'button', text: t('download') });
+      button.addEventListener('click', () => download(`/api/exports/deferred.xlsx?agency=${encodeURIComponent(agency)}`, `tra-loi-${agency}.xlsx`));
+      return el('tr', { class: r.overdue ? 'overdue' : '' },
+        el('td', { text: agency }), el('td', { text: String(r.total) }), el('td', { text: String(r.overdue) }),
+        el('td', { text: String(r.sent) }), el('td', {}, button));
+    }),
+  );
+}
+
+function step(q, name, at, by) {
+  const done = FOLLOW_UP_STATES.indexOf(q.state) >= FOLLOW_UP_STATES.indexOf(name);
+  return el('li', { class: done ? 'done' : '' }, el('span', { text: t(`step_${name}`) }),
+    el('span', { class: 'muted', text: [fmtTime(at), by].filter(Boolean).join(' · ') }));
+}
+
+function card(q) {
+  const f = q.followup;
+  const overdue = isOverdue(q);
+  const agency = el('input', { value: f.agency, list: 'agency-options', maxlength: '300' });
+  const due = el('input', { type: 'date', value: f.due, required: true });
+  const answer = el('textarea', { rows: '4', maxlength: '20000' });
+  answer.value = f.answer ?? '';
+  const editable = q.state !== 'published';
+  for (const input of [agency, due, answer]) {
+    input.disabled = !editable;
+    input.addEventListener('input', () => {
+      dirty.add(q.id);
+      save.textContent = `${t('save')} *`;
+    });
+  }
+  const save = el('button', { type: 'button', text: t('save') });
+  save.disabled = !editable;
+  save.addEventListener('click', async () => {
+    const cmd = { type: 'update_follow_up', question: q.id, version: q.version };
+    const a = nfc(agency.value);
+    const d = due.value.trim();
+    const text = nfc(answer.value);
+    if (a && a !== f.agency) cmd.agency = a;
+    if (d && d !== f.due) cmd.due = d;
+    if (text && text !== (f.answer ?? '')) cmd.answer = text;
+    if (Object.keys(cmd).length === 3) return;
+    if (await send(cmd)) {
+      dirty.delete(q.id);
+      say(t('saved'));
+      await load();
+    }
+  });
+  const sent = el('button', { type: 'button', text: t('markSent') });
+  sent.disabled = q.state !== 'answer_drafted';
+  sent.addEventListener('click', async () => {
+    if (await send({ type: 'mark_sent', question: q.id, version: q.version })) await load();
+  });
+  const publish = el('button', { type: 'button', text: t('publish') });
+  publish.disabled = q.state !== 'answer_sent';
+  publish.addEventListener('click', async () => {
+    if (!window.confirm(t('confirmPublish'))) return;
+    if (await send({ type: 'publish', question: q.id, version: q.version })) await load();
+  });
+  const who = q.questioner
+    ? [q.questioner.name, q.questioner.age, q.questioner.organization, q.questioner.phone].filter(Boolean).join(' · ')
+    : '';
+  return el('li', { class: `question state-${q.state}${overdue ? ' overdue' : ''}` },
+    el('div', { class: 'head' },
+      el('span', { class: `badge state-${q.state}`, text: t(`state_${q.state}`) }),
+      overdue ? el('span', { class: 'badge overdue', text: t('isOverdue') }) : null,
+      el('span', { class: 'muted', text: `${t('hall')}: ${hallName(q.hall)}` }),
+      q.group ? el('span', { class: 'muted', text: `${t('group')}: ${groupName(q.group)}` }) : null),
+    el('p', { class: 'text', text: q.text }),
+    who ? el('p', { class: 'muted', text: `${t('asker')}: ${who}` }) : null,
+    el('div', { class: 'fields' },
+      el('label', {}, el('span', { text: t('agency') }), agency),
+      el('label', {}, el('span', { text: t('due') }), due)),
+    el('label', { class: 'answer' }, el('span', { text: t('answer') }), answer),
+    el('ol', { class: 'steps' },
+      step(q, 'deferred', deferral(q)?.at, deferral(q)?.actor),
+      step(q, 'answer_drafted', f.drafted_at, f.drafted_by),
+      step(q, 'answer_sent', f.sent_at, f.sent_by),
+      step(q, 'published', f.published_at, f.published_by)),
+    historyList(q),
+    el('div', { class: 'actions' }, save, sent, publish));
+}
+
+function deferral(q) {
+  return (steps[q.id] ?? []).find((h) => h.action === 'defer');
+}
+
+/** Every follow-up step of the question, oldest first, folded away. */
+function historyList(q) {
+  const entries = steps[q.id] ?? [];
+  if (!entries.length) return null;
+  return el('details', { class: 'history' }, el('summary', { text: `${t('history')} (${entries.length})` }),
+    el('ol', {}, ...entries.map((h) => el('li', { text: `${fmtTime(h.at)} · ${h.actor} · ${t(`act_${h.action}`)}` }))));
+}
+
+function render() {
+  const agency = $('filter-agency').value;
+  const state = $('filter-state').value;
+  const overdueOnly = $('filter-overdue').checked;
+  const shown = questions.filter((q) => (!agency || q.followup.agency === agency)
+    && (!state || q.state === state) && (!overdueOnly || isOverdue(q)));
+  $('counts').textContent = t('shown', shown.length, questions.length);
+  $('list').replaceChildren(...(shown.length ? shown.map(card) : [el('li', { class: 'muted', text: t('nothing') })]));
+}
+
+function translatePage() {
+  document.documentElement.lang = lang;
+  document.title = `${t('title')} — doithoai`;
+  for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+  $('lang').textContent = t('lang');
+}
+
+async function load() {
+  const r = await api('/api/questions');
+  if (r.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showLogin();
+    say(errorText(await r.json().catch(() => null), t('loadFailed')), 'error');
+    return;
+  }
+  if (!r.ok) {
+    say(t('loadFailed'), 'error');
+    return;
+  }
+  const data = await r.json();
+  if (!event || event.id !== data.event) {
+    const e = await fetch(`/api/events/${encodeURIComponent(data.event)}`);
+    event = e.ok ? await e.json() : { id: data.event };
+    $('event-name').textContent = event.name ?? data.event;
+  }
+  // The log's view of who did each step; the page still works without it.
+  const h = await api('/api/followup/history');
+  steps = h.ok ? (await h.json()).history ?? {} : {};
+  questions = data.questions
+    .filter((q) => FOLLOW_UP_STATES.includes(q.state) && q.followup)
+    .sort((a, b) => (a.followup.due.localeCompare(b.followup.due)) || (a.created_at - b.created_at));
+  $('login').hidden = true;
+  $('main').hidden = false;
+  renderFilters();
+  renderAgencies();
+  render();
+}
+
+function showLogin() {
+  $('login').hidden = false;
+  $('main').hidden = true;
+}
+
+function start() {
+  translatePage();
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) {
+    sessionStorage.setItem(TOKEN_KEY, fromHash);
+    // Keep the token out of the address bar (and of screenshots).
+    history.replaceState(null, '', location.pathname);
+  }
+  token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  $('stats-link').href = '/stats.html';
+  $('lang').addEventListener('click', () => {
+    lang = lang === 'vi' ? 'en' : 'vi';
+    localStorage.setItem(LANG_KEY, lang);
+    translatePage();
+    say('');
+    if (questions.length || event) {
+      renderFilters();
+      renderAgencies();
+      render();
+    }
+  });
+  $('login').addEventListener('submit', (e) => {
+    e.preventDefault();
+    token = nfc($('token-input').value);
+    sessionStorage.setItem(TOKEN_KEY, token);
+    load();
+  });
+  for (const id of ['filter-agency', 'filter-state', 'filter-overdue']) $(id).addEventListener('change', render);
+  $('reload').addEventListener('click', () => load());
+  $('print-conclusion').addEventListener('click', printConclusion);
+  for (const b of document.querySelectorAll('[data-download]')) {
+    b.addEventListener('click', () => download(b.dataset.download, b.dataset.file));
+  }
+  // Others (moderators, the second follow-up officer) change things too:
+  // refresh every half minute unless something is being edited here.
+  setInterval(() => {
+    if (token && !dirty.size && !document.hidden) load();
+  }, 30000);
+  if (token) load();
+  else showLogin();
+}
+
+start();

@@ -1,0 +1,240 @@
+// Statistics page: charts drawn as SVG with the DOM from GET /api/stats
+// (Bearer token of a moderator, the chair, a follow-up officer or the
+// admin). No chart library, no external service: bars are <rect>s, labels
+// are <text> set with textContent, colours come from css/stats.css.
+
+const SVG = 'http://www.w3.org/2000/svg';
+const LANG_KEY = 'doithoai.lang';
+const TOKEN_KEY = 'doithoai.staff.token';
+const STEPS = ['deferred', 'answer_drafted', 'answer_sent', 'published'];
+
+const T = {
+  vi: {
+    title: 'Thống kê câu hỏi', reload: 'Tải lại', token: 'Mã truy cập (ban tổ chức, chủ trì, theo dõi)', open: 'Mở',
+    overTime: 'Câu hỏi theo thời gian', byHall: 'Theo điểm cầu', byGroup: 'Theo nhóm vấn đề',
+    byDepartment: 'Theo cơ quan trả lời', bySource: 'Theo nguồn', followup: 'Tiến độ trả lời bằng văn bản',
+    total: 'Câu hỏi nhận được', answered: 'Trả lời tại chỗ', deferred: 'Trả lời bằng văn bản', overdue: 'Quá hạn',
+    submitted: 'Gửi đến', answeredLive: 'Đã trả lời', none: 'Chưa có dữ liệu', lang: 'English',
+    step_deferred: 'Đã giao', step_answer_drafted: 'Đã dự thảo', step_answer_sent: 'Đã gửi', step_published: 'Đã công bố',
+    loadFailed: 'Không tải được thống kê', perMinutes: (m) => `mỗi cột ${m} phút`,
+  },
+  en: {
+    title: 'Question statistics', reload: 'Reload', token: 'Access token (moderator, chair, follow-up)', open: 'Open',
+    overTime: 'Questions over time', byHall: 'By hall', byGroup: 'By issue group',
+    byDepartment: 'By answering department', bySource: 'By source', followup: 'Written answers progress',
+    total: 'Questions received', answered: 'Answered on stage', deferred: 'Written answer', overdue: 'Overdue',
+    submitted: 'Submitted', answeredLive: 'Answered', none: 'No data yet', lang: 'Tiếng Việt',
+    step_deferred: 'Assigned', step_answer_drafted: 'Drafted', step_answer_sent: 'Sent', step_published: 'Published',
+    loadFailed: 'Could not load the statistics', perMinutes: (m) => `${m} minutes per bar`,
+  },
+};
+
+let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'vi';
+let token = '';
+let stats = null;
+
+const $ = (id) => document.getElementById(id);
+const t = (key, ...args) => {
+  const v = T[lang][key] ?? T.vi[key] ?? key;
+  return typeof v === 'function' ? v(...args) : v;
+};
+
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function html(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function label(item) {
+  return lang === 'en' && item.label_en ? item.label_en : item.label;
+}
+
+/** Horizontal bars, one per item, value printed at the end of the bar. */
+function hbars(container, items) {
+  const rows = items.filter((i) => i.count > 0 || items.length <= 15);
+  if (!rows.length || rows.every((i) => i.count === 0)) {
+    container.replaceChildren(html('p', 'muted', t('none')));
+    return;
+  }
+  const width = 640;
+  const labelW = 250;
+  const rowH = 24;
+  const max = Math.max(1, ...rows.map((i) => i.count));
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${rows.length * rowH + 4}`, role: 'img', class: 'hbars' });
+  rows.forEach((item, i) => {
+    const y = i * rowH + 2;
+    const name = label(item);
+    const text = svg('text', { x: labelW - 8, y: y + rowH * 0.68, 'text-anchor': 'end', class: 'label' },
+      name.length > 34 ? `${name.slice(0, 33)}…` : name);
+    text.append(svg('title', {}, name));
+    const w = ((width - labelW - 40) * item.count) / max;
+    chart.append(text,
+      svg('rect', { x: labelW, y: y + 3, width: Math.max(w, item.count ? 2 : 0), height: rowH - 7, class: 'bar', rx: 2 }),
+      svg('text', { x: labelW + w + 6, y: y + rowH * 0.68, class: 'value' }, String(item.count)));
+  });
+  container.replaceChildren(chart);
+}
+
+/** Submissions per time bucket as bars; live answers as a second, narrower bar. */
+function timeline(container, tl) {
+  const buckets = tl.buckets;
+  if (!buckets.length) {
+    container.replaceChildren(html('p', 'muted', t('none')));
+    return;
+  }
+  // Wide charts get a wide view box so their text matches the narrow charts' size.
+  const width = 1200;
+  const height = 260;
+  const pad = { l: 34, b: 28, t: 10 };
+  const max = Math.max(1, ...buckets.map((b) => Math.max(b.submitted, b.answered)));
+  // A few buckets should not turn into a wall of blue.
+  const step = Math.min((width - pad.l) / buckets.length, 80);
+  const scale = (v) => ((height - pad.b - pad.t) * v) / max;
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'timeline' });
+  chart.append(svg('line', { x1: pad.l, y1: height - pad.b, x2: width, y2: height - pad.b, class: 'axis' }));
+  for (const v of [0, Math.ceil(max / 2), max]) {
+    chart.append(svg('text', { x: pad.l - 6, y: height - pad.b - scale(v) + 4, 'text-anchor': 'end', class: 'tick' }, String(v)));
+  }
+  const every = Math.max(1, Math.ceil(buckets.length / 12));
+  buckets.forEach((b, i) => {
+    const x = pad.l + i * step;
+    const h = scale(b.submitted);
+    const bar = svg('rect', { x: x + step * 0.1, y: height - pad.b - h, width: step * 0.6, height: h, class: 'bar' });
+    bar.append(svg('title', {}, `${b.label}: ${t('submitted')} ${b.submitted}, ${t('answeredLive')} ${b.answered}`));
+    const a = scale(b.answered);
+    chart.append(bar, svg('rect', { x: x + step * 0.55, y: height - pad.b - a, width: step * 0.3, height: a, class: 'bar answered' }));
+    if (i % every === 0) {
+      chart.append(svg('text', { x: x + step * 0.4, y: height - 8, 'text-anchor': 'middle', class: 'tick' }, b.label));
+    }
+  });
+  const legend = html('p', 'legend');
+  legend.append(html('span', 'key submitted', t('submitted')), html('span', 'key answered', t('answeredLive')),
+    html('span', 'muted', t('perMinutes', tl.bucket_minutes)));
+  container.replaceChildren(chart, legend);
+}
+
+/** One stacked bar per agency: assigned → drafted → sent → published. */
+function followup(container, agencies) {
+  if (!agencies.length) {
+    container.replaceChildren(html('p', 'muted', t('none')));
+    return;
+  }
+  const width = 1200;
+  const labelW = 300;
+  const rowH = 26;
+  const max = Math.max(1, ...agencies.map((a) => a.total));
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${agencies.length * rowH + 4}`, role: 'img', class: 'stacked' });
+  agencies.forEach((a, i) => {
+    const y = i * rowH + 2;
+    const name = a.agency.length > 38 ? `${a.agency.slice(0, 37)}…` : a.agency;
+    const text = svg('text', { x: labelW - 8, y: y + rowH * 0.65, 'text-anchor': 'end', class: 'label' }, name);
+    text.append(svg('title', {}, a.agency));
+    chart.append(text);
+    let x = labelW;
+    for (const s of STEPS) {
+      const w = ((width - labelW - 200) * a[s]) / max;
+      if (w > 0) {
+        const seg = svg('rect', { x, y: y + 4, width: w, height: rowH - 9, class: `seg s-${s}` });
+        seg.append(svg('title', {}, `${t(`step_${s}`)}: ${a[s]}`));
+        chart.append(seg);
+      }
+      x += w;
+    }
+    const note = a.overdue ? `${a.total} (${t('overdue')}: ${a.overdue})` : String(a.total);
+    chart.append(svg('text', { x: x + 6, y: y + rowH * 0.65, class: a.overdue ? 'value overdue' : 'value' }, note));
+  });
+  const legend = html('p', 'legend');
+  for (const s of STEPS) legend.append(html('span', `key s-${s}`, t(`step_${s}`)));
+  container.replaceChildren(chart, legend);
+}
+
+function totals(s) {
+  const box = (key, value, cls = '') => {
+    const d = html('div', `total ${cls}`);
+    d.append(html('strong', '', String(value)), html('span', '', t(key)));
+    return d;
+  };
+  $('totals').replaceChildren(box('total', s.total), box('answered', s.answered_on_stage),
+    box('deferred', s.deferred), box('overdue', s.overdue, s.overdue ? 'overdue' : ''));
+}
+
+function render() {
+  if (!stats) return;
+  totals(stats);
+  timeline($('chart-time'), stats.timeline);
+  hbars($('chart-hall'), stats.by_hall);
+  hbars($('chart-group'), stats.by_group);
+  hbars($('chart-department'), stats.by_department);
+  hbars($('chart-source'), stats.by_source);
+  followup($('chart-followup'), stats.followup);
+}
+
+function translatePage() {
+  document.documentElement.lang = lang;
+  document.title = `${t('title')} — doithoai`;
+  for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+  $('lang').textContent = t('lang');
+}
+
+function say(text) {
+  $('message').textContent = text;
+  $('message').hidden = !text;
+}
+
+async function load() {
+  const r = await fetch('/api/stats', { headers: { Authorization: `Bearer ${token}` } });
+  if (!r.ok) {
+    const body = await r.json().catch(() => null);
+    say(body ? (lang === 'en' ? body.message_en : body.message) : t('loadFailed'));
+    if (r.status === 401) {
+      $('login').hidden = false;
+      $('main').hidden = true;
+    }
+    return;
+  }
+  stats = await r.json();
+  say('');
+  $('login').hidden = true;
+  $('main').hidden = false;
+  const e = await fetch(`/api/events/${encodeURIComponent(stats.event)}`);
+  if (e.ok) $('event-name').textContent = (await e.json()).name ?? stats.event;
+  render();
+}
+
+function start() {
+  translatePage();
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) {
+    sessionStorage.setItem(TOKEN_KEY, fromHash);
+    history.replaceState(null, '', location.pathname);
+  }
+  token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  $('lang').addEventListener('click', () => {
+    lang = lang === 'vi' ? 'en' : 'vi';
+    localStorage.setItem(LANG_KEY, lang);
+    translatePage();
+    render();
+  });
+  $('reload').addEventListener('click', load);
+  $('login').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    token = $('token-input').value.normalize('NFC').trim();
+    sessionStorage.setItem(TOKEN_KEY, token);
+    load();
+  });
+  setInterval(() => {
+    if (token && !document.hidden) load();
+  }, 20000);
+  if (token) load();
+  else $('login').hidden = false;
+}
+
+start();
