@@ -912,18 +912,42 @@ async fn start(kind: super::target::Kind, common: &Common, b: &Baselines) -> Res
     }
 }
 
-/// Connect `n` light receivers (doithoai: phones in hall 1) until all are ready.
+/// Who the light receivers are on doithoai.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receivers {
+    /// Phones in hall 1 (they see only the question on air).
+    Phones,
+    /// Connections on the all-halls display seat (the public audience: every
+    /// approved question), so that several broadcasters can each edit their
+    /// own question concurrently and every receiver gets every edit.
+    Displays,
+}
+
+/// Connect `n` light receivers until all are ready.
 async fn connect_receivers(
     server: &Server,
     n: usize,
+    who: Receivers,
     table: &Arc<super::fanout::Table>,
     stop: &watch::Receiver<bool>,
     batch: usize,
 ) -> Result<Vec<JoinHandle<()>>, Error> {
-    let hello = match server.kind {
-        super::target::Kind::Doithoai => {
+    let hello = match (server.kind, who) {
+        (super::target::Kind::Doithoai, Receivers::Phones) => {
             let e = server.event()?;
-            Some((e.id.clone(), e.halls[0].id.clone()))
+            let (event, hall) = (e.id.clone(), e.halls[0].id.clone());
+            Some(Box::new(move || {
+                format!(
+                    "{{\"type\":\"hello\",\"protocol\":1,\"event\":\"{event}\",\"hall\":\"{hall}\",\"device\":\"{}\"}}",
+                    uuid::Uuid::new_v4()
+                )
+            }) as Box<dyn Fn() -> String + Send>)
+        }
+        (super::target::Kind::Doithoai, Receivers::Displays) => {
+            let token = server.token("display:all")?;
+            Some(Box::new(move || {
+                format!("{{\"type\":\"hello\",\"protocol\":1,\"token\":\"{token}\"}}")
+            }) as Box<dyn Fn() -> String + Send>)
         }
         _ => None,
     };
@@ -933,12 +957,7 @@ async fn connect_receivers(
     while handles.len() < n {
         let k = batch.min(n - handles.len());
         for _ in 0..k {
-            let h = hello.as_ref().map(|(e, hall)| {
-                format!(
-                    "{{\"type\":\"hello\",\"protocol\":1,\"event\":\"{e}\",\"hall\":\"{hall}\",\"device\":\"{}\"}}",
-                    uuid::Uuid::new_v4()
-                )
-            });
+            let h = hello.as_ref().map(|f| f());
             handles.push(tokio::spawn(super::fanout::receiver(
                 url.clone(),
                 h,
@@ -986,12 +1005,20 @@ pub async fn memory(
             let table = Arc::new(super::fanout::Table::default());
             let (stop_tx, stop_rx) = watch::channel(false);
             // Warm up: the first few connections allocate the runtime's pools.
-            let warm = connect_receivers(&server, 10, &table, &stop_rx, 10).await?;
+            let warm =
+                connect_receivers(&server, 10, Receivers::Phones, &table, &stop_rx, 10).await?;
             tokio::time::sleep(Duration::from_millis(500)).await;
             let before = server.sample();
             let t0 = now_us();
-            let handles =
-                connect_receivers(&server, n, &table, &stop_rx, common.connect_batch).await?;
+            let handles = connect_receivers(
+                &server,
+                n,
+                Receivers::Phones,
+                &table,
+                &stop_rx,
+                common.connect_batch,
+            )
+            .await?;
             let connect_s = (now_us() - t0) as f64 / 1e6;
             tokio::time::sleep(Duration::from_secs(2)).await;
             let after = server.sample();
@@ -1085,7 +1112,15 @@ pub async fn capacity(
         for &n in &o.ladder {
             let more = n.saturating_sub(handles.len());
             handles.extend(
-                connect_receivers(&server, more, &table, &stop_rx, common.connect_batch).await?,
+                connect_receivers(
+                    &server,
+                    more,
+                    Receivers::Displays,
+                    &table,
+                    &stop_rx,
+                    common.connect_batch,
+                )
+                .await?,
             );
             tokio::time::sleep(Duration::from_millis(500)).await;
             let lost0 = table.lost.load(Ordering::Relaxed);
