@@ -33,6 +33,8 @@ use crate::store::{Change, Store, StoreError};
 
 /// Most commands committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// Times a batch is re-validated after another node committed first.
+const STALE_RETRIES: u64 = 50;
 /// Commands waiting for an event's writer before callers are told "busy".
 const QUEUE_DEPTH: usize = 8192;
 
@@ -381,7 +383,7 @@ impl Writer {
     }
 
     async fn process(&self, batch: Vec<Pending>) {
-        let mut attempt = 0;
+        let mut attempt: u64 = 0;
         loop {
             let now = crate::now_ms();
             let (base, changes, results) = {
@@ -446,8 +448,14 @@ impl Writer {
                     self.rt.publish(changes);
                     return reply_all(batch, results);
                 }
-                Err(StoreError::Stale) if attempt < 10 => {
+                Err(StoreError::Stale) if attempt < STALE_RETRIES => {
                     attempt += 1;
+                    // Another node committed first. With both nodes under a
+                    // steady stream the same one can lose the race again and
+                    // again (clients with TCP_NODELAY send fast enough:
+                    // tests/it/cluster.rs); a short random pause breaks the tie.
+                    let pause = rand::random::<u64>() % (2 * attempt + 1);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
                     self.catch_up().await;
                 }
                 Err(e) => {
