@@ -1031,7 +1031,7 @@ pub async fn memory(
             Server::discard_data(data_dir, keep);
             rows.push(MemoryRow {
                 server: if kind == super::target::Kind::Doithoai && questions > 0 {
-                    format!("doithoai, {questions} public questions")
+                    format!("doithoai, {questions} approved questions")
                 } else {
                     kind.name().to_string()
                 },
