@@ -148,6 +148,19 @@ impl TestApp {
     pub fn http(&self) -> reqwest::Client {
         reqwest::Client::new()
     }
+
+    /// `GET /api/questions` as this seat sees it (with the event's `seq`).
+    pub async fn questions(&self, seat: &str) -> Value {
+        self.http()
+            .get(format!("{}/api/questions", self.base))
+            .bearer_auth(self.token(seat))
+            .send()
+            .await
+            .expect("GET /api/questions")
+            .json()
+            .await
+            .expect("questions JSON")
+    }
 }
 
 pub struct Client {

@@ -5,17 +5,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 
 async fn seq_of(app: &TestApp) -> u64 {
-    let v: Value = app
-        .http()
-        .get(format!("{}/api/questions", app.base))
-        .bearer_auth(app.token("moderator-1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["seq"].as_u64().unwrap()
+    app.questions("moderator-1").await["seq"].as_u64().unwrap()
 }
 
 fn assert_error(v: &Value, code: &str, case: &str) {
@@ -214,16 +204,7 @@ async fn roles_may_only_do_their_own_work() {
     let (own, mut cmd) = submit("Gửi sang điểm cầu khác?", "tri-ton");
     cmd["hall"] = json!("tri-ton");
     op.ok(cmd).await;
-    let v: Value = app
-        .http()
-        .get(format!("{}/api/questions", app.base))
-        .bearer_auth(app.token("moderator-1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app.questions("moderator-1").await;
     let q = v["questions"]
         .as_array()
         .unwrap()

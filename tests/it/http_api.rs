@@ -4,18 +4,6 @@
 use crate::common::*;
 use serde_json::{json, Value};
 
-async fn questions(app: &TestApp, seat: &str) -> Value {
-    app.http()
-        .get(format!("{}/api/questions", app.base))
-        .bearer_auth(app.token(seat))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn health_metrics_and_security_headers() {
     let app = spawn_app().await;
@@ -94,13 +82,14 @@ async fn participant_http_submission_receipt_and_rate_limit() {
     assert_eq!(wrong.status(), 404, "a wrong receipt reveals nothing");
 
     // The moderator sees the personal data; the question went to the right hall.
-    let v = questions(&app, "moderator-1").await;
+    let v = app.questions("moderator-1").await;
     let q = &v["questions"][0];
     assert_eq!(q["hall"], "chau-doc");
     assert_eq!(q["source"], "participant");
     assert_eq!(q["questioner"]["phone"], "0987654321");
     // The chair's view of the same list carries none.
-    assert!(!questions(&app, "chair")
+    assert!(!app
+        .questions("chair")
         .await
         .to_string()
         .contains("0987654321"));
