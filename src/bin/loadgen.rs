@@ -78,6 +78,22 @@ enum Scenario {
         #[arg(long, default_value_t = 2.0)]
         moderate_rate: f64,
     },
+    /// Event day on two nodes sharing a fresh PostgreSQL database, after the
+    /// same event day on one SQLite node as the baseline.
+    TwoNode {
+        #[arg(long, default_value_t = 1000)]
+        participants: usize,
+        #[arg(long, default_value_t = 12)]
+        halls: usize,
+        /// Maintenance database through which the bench database
+        /// `doithoai_bench_<uuid>` is created and dropped (loopback only).
+        #[arg(
+            long,
+            env = "LOADGEN_PG_ADMIN_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        pg_admin_url: String,
+    },
     /// Event day with 102 and 200 halls and 10,000 phones.
     ManyHalls {
         #[arg(long, value_delimiter = ',', default_values_t = vec![102, 200])]
@@ -240,6 +256,25 @@ async fn run(cli: Cli) -> Result<(), Error> {
                         .await?,
                 ));
             }
+        }
+        Scenario::TwoNode {
+            participants,
+            halls,
+            pg_admin_url,
+        } => {
+            if !matches!(common.placement, Placement::Child) {
+                return Err(
+                    "two-node runs its nodes as child processes (no --url, no --in-process)".into(),
+                );
+            }
+            let p = scale(vec![participants])[0];
+            let o = day(halls, p, 20.0, 2.0);
+            results
+                .two_node
+                .push(progress(scenario::event_day(&common, &o).await?));
+            results.two_node.push(progress(
+                scenario::event_day_pg_nodes(&common, &o, &pg_admin_url, 2).await?,
+            ));
         }
         Scenario::ManyHalls {
             halls,

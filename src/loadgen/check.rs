@@ -15,6 +15,7 @@ use super::client::{ClientLog, RecKind};
 use super::Error;
 use crate::domain::Audience;
 use crate::hub;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Change, Store};
 
@@ -44,6 +45,21 @@ impl CheckReport {
 /// Read an event's whole change log from a data directory.
 pub async fn read_log(data_dir: &Path, event: &str) -> Result<Vec<Change>, Error> {
     let store = SqliteStore::open(data_dir).await?;
+    let all = read_log_from(&store, event).await?;
+    store.pool().close().await;
+    Ok(all)
+}
+
+/// Read an event's whole change log from a PostgreSQL database.
+pub async fn read_pg_log(url: &str, event: &str) -> Result<Vec<Change>, Error> {
+    let store = PgStore::open(url).await?;
+    let all = read_log_from(&store, event).await?;
+    store.pool().close().await;
+    Ok(all)
+}
+
+/// Read an event's whole change log from any store.
+pub async fn read_log_from(store: &dyn Store, event: &str) -> Result<Vec<Change>, Error> {
     let mut all = Vec::new();
     loop {
         let after = all.last().map(|c: &Change| c.seq).unwrap_or(0);
@@ -53,7 +69,6 @@ pub async fn read_log(data_dir: &Path, event: &str) -> Result<Vec<Change>, Error
         }
         all.extend(batch);
     }
-    store.pool().close().await;
     Ok(all)
 }
 

@@ -17,6 +17,8 @@ pub struct Results {
     pub machine: String,
     pub event_day: Vec<EventDayReport>,
     pub many_halls: Vec<EventDayReport>,
+    /// `loadgen two-node`: the SQLite single-node baseline, then the two PostgreSQL nodes.
+    pub two_node: Vec<EventDayReport>,
     pub burst: Vec<BurstReport>,
     pub storm: Vec<StormReport>,
     pub memory: Vec<MemoryRow>,
@@ -450,6 +452,57 @@ pub fn latency_svg(runs: &[EventDayReport]) -> String {
     s
 }
 
+/// Two PostgreSQL nodes against one SQLite node at the same size: the full
+/// event-day tables, then the headline figures side by side with their ratios.
+pub fn two_node_md(runs: &[EventDayReport]) -> String {
+    let mut s = event_day_md(
+        "Two nodes on PostgreSQL (rows in order: one SQLite node, then two PostgreSQL nodes)",
+        runs,
+        &[],
+    );
+    if runs.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "| nodes | store | submit→ack p50 / p99 ms | moderator cmd→ack p50 / p99 ms | phone send→receipt p50 / p99 ms | commit errors | server CPU cores | check |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+    let phone = |r: &EventDayReport| {
+        r.roles
+            .iter()
+            .find(|x| x.role == "participant")
+            .map(|x| x.send_to_receipt)
+            .unwrap_or_default()
+    };
+    for r in runs {
+        let p = phone(r);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} / {} | {} / {} | {} / {} | {:.0} | {:.2} | {} |",
+            r.nodes,
+            r.store,
+            ms(r.submit_to_ack.p50),
+            ms(r.submit_to_ack.p99),
+            ms(r.moderator_to_ack.p50),
+            ms(r.moderator_to_ack.p99),
+            ms(p.p50),
+            ms(p.p99),
+            r.commit_errors,
+            r.server_cpu_cores,
+            check_cell(&r.check),
+        );
+    }
+    if let [base, two, ..] = runs {
+        let (pb, pt) = (phone(base), phone(two));
+        let _ = writeln!(
+            s,
+            "\nTwo nodes ÷ one node, p99: submit→ack {}, moderator cmd→ack {}, phone delivery {}.\n",
+            ratio(two.submit_to_ack.p99, base.submit_to_ack.p99),
+            ratio(two.moderator_to_ack.p99, base.moderator_to_ack.p99),
+            ratio(pt.p99, pb.p99),
+        );
+    }
+    s
+}
+
 /// The whole results page.
 pub fn markdown(r: &Results, capacity_limit_ms: f64) -> String {
     let mut s = String::new();
@@ -464,6 +517,7 @@ pub fn markdown(r: &Results, capacity_limit_ms: f64) -> String {
         &r.capacity,
     ));
     s.push_str(&event_day_md("Many halls", &r.many_halls, &r.capacity));
+    s.push_str(&two_node_md(&r.two_node));
     s.push_str(&burst_md(&r.burst));
     s.push_str(&storm_md(&r.storm));
     s.push_str(&memory_md(&r.memory));

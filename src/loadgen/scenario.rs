@@ -16,7 +16,10 @@ use super::check::{self, CheckReport};
 use super::client::{self, ClientLog, Phase, RecKind, Shared, Spec};
 use super::moderator::{self, Desk};
 use super::stats::{now_us, Summary};
-use super::target::{Placement, ProcSample, Server, ServerSpec};
+use super::target::{
+    doithoai_pg_nodes, metrics_all, sample_all, PgBenchDb, Placement, ProcSample, Server,
+    ServerSpec,
+};
 use super::Error;
 use crate::domain::{Audience, Role};
 
@@ -111,10 +114,10 @@ fn participant_specs(server: &Server, n: usize, rate: f64) -> Result<Vec<Spec>, 
         .collect())
 }
 
-/// Spawn clients in batches, waiting for each batch's snapshots, so the
+/// Spawn clients in batches (alternating between `urls`), waiting for each batch's snapshots, so the
 /// listen backlog never overflows while connecting. Returns their handles.
 async fn launch(
-    url: &str,
+    urls: &[String],
     specs: Vec<Spec>,
     phase: &watch::Receiver<Phase>,
     shared: &Arc<Shared>,
@@ -124,8 +127,10 @@ async fn launch(
     let base = shared.ready.load(Ordering::Relaxed);
     for chunk in specs.chunks(batch.max(1)) {
         for spec in chunk {
+            // With several nodes, consecutive clients alternate between them.
+            let url = &urls[handles.len() % urls.len()];
             handles.push(tokio::spawn(client::run(
-                url.to_string(),
+                url.clone(),
                 spec.clone(),
                 phase.clone(),
                 shared.clone(),
@@ -188,6 +193,10 @@ pub struct RoleStats {
 pub struct EventDayReport {
     pub halls: usize,
     pub participants: usize,
+    /// doithoai nodes serving the clients (clients alternate between them).
+    pub nodes: usize,
+    /// "sqlite" or "postgres".
+    pub store: String,
     pub clients: usize,
     pub in_process: bool,
     pub connect_s: f64,
@@ -209,6 +218,9 @@ pub struct EventDayReport {
     pub evictions: u64,
     pub commits: f64,
     pub committed_changes: f64,
+    /// Failed store commits (`doithoai_commit_errors_total`, all nodes).
+    pub commit_errors: f64,
+    /// All nodes together.
     pub server_cpu_cores: f64,
     /// The load generator's own CPU (it shares the machine's two cores).
     pub loadgen_cpu_cores: f64,
@@ -231,13 +243,47 @@ fn mib(kib: u64) -> f64 {
 pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayReport, Error> {
     let load_before = load_average();
     let server = Server::doithoai(&common.server(o.halls)).await?;
-    let url = server.ws_url();
+    event_day_on(common, o, vec![server], load_before).await
+}
+
+/// The event day against `nodes` doithoai nodes sharing a fresh PostgreSQL
+/// database (created through the maintenance database `pg_admin`, dropped
+/// afterwards). Clients alternate between the nodes, and so do the desks.
+pub async fn event_day_pg_nodes(
+    common: &Common,
+    o: &EventDayOpts,
+    pg_admin: &str,
+    nodes: usize,
+) -> Result<EventDayReport, Error> {
+    let load_before = load_average();
+    let db = PgBenchDb::create(pg_admin).await?;
+    let report = async {
+        let servers = doithoai_pg_nodes(&common.server(o.halls), &db.url, nodes).await?;
+        event_day_on(common, o, servers, load_before).await
+    }
+    .await;
+    let dropped = db.drop_db().await;
+    let report = report?;
+    dropped?;
+    Ok(report)
+}
+
+/// The event day against running nodes of one deployment (the first one's
+/// event, tokens and store are everyone's).
+async fn event_day_on(
+    common: &Common,
+    o: &EventDayOpts,
+    servers: Vec<Server>,
+    load_before: f64,
+) -> Result<EventDayReport, Error> {
+    let server = servers.first().ok_or("no server")?;
+    let urls: Vec<String> = servers.iter().map(Server::ws_url).collect();
     let (phase_tx, phase_rx) = watch::channel(Phase::Quiet);
     let shared = Arc::new(Shared::default());
     let started = now_us();
-    let mut specs = staff_specs(&server)?;
-    specs.extend(participant_specs(&server, o.participants, o.submit_rate)?);
-    let handles = launch(&url, specs, &phase_rx, &shared, common.connect_batch).await?;
+    let mut specs = staff_specs(server)?;
+    specs.extend(participant_specs(server, o.participants, o.submit_rate)?);
+    let handles = launch(&urls, specs, &phase_rx, &shared, common.connect_batch).await?;
     let desks = 3;
     let queued = Arc::new(Mutex::new(VecDeque::new()));
     let departments: Vec<String> = server
@@ -264,7 +310,7 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
             queued: queued.clone(),
         };
         desk_handles.push(tokio::spawn(moderator::run(
-            url.clone(),
+            urls[i % urls.len()].clone(),
             spec,
             desk,
             phase_rx.clone(),
@@ -273,8 +319,8 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
     tokio::time::sleep(Duration::from_millis(500)).await;
     let connect_s = (now_us() - started) as f64 / 1e6;
 
-    let m0 = server.metrics().await?;
-    let p0 = server.sample();
+    let m0 = metrics_all(&servers).await?;
+    let p0 = sample_all(&servers);
     let me0 = ProcSample::of(std::process::id());
     let run_start = now_us();
     let _ = phase_tx.send(Phase::Run);
@@ -283,9 +329,9 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
     // Let in-flight commands finish and every queue drain.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let run_us = now_us() - run_start;
-    let p1 = server.sample();
+    let p1 = sample_all(&servers);
     let me1 = ProcSample::of(std::process::id());
-    let m1 = server.metrics().await?;
+    let m1 = metrics_all(&servers).await?;
     let _ = phase_tx.send(Phase::Stop);
     let mut logs = join_all(handles).await;
     for h in desk_handles {
@@ -294,15 +340,20 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
         }
     }
     let in_process = server.in_process;
-    let (data_dir, event_id, keep) = (
+    let nodes = servers.len();
+    let (data_dir, event_id, keep, database_url) = (
         server.data_dir.clone(),
         server.event()?.id.clone(),
         server.keep_data,
+        server.database_url.clone(),
     );
-    server.stop().await;
-    let log = match &data_dir {
-        Some(d) => check::read_log(d, &event_id).await?,
-        None => Vec::new(),
+    for s in servers {
+        s.stop().await;
+    }
+    let log = match (&database_url, &data_dir) {
+        (Some(url), _) => check::read_pg_log(url, &event_id).await?,
+        (None, Some(d)) => check::read_log(d, &event_id).await?,
+        (None, None) => Vec::new(),
     };
     let check = check::check(&log, &logs);
     Server::discard_data(data_dir, keep);
@@ -347,6 +398,13 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
     Ok(EventDayReport {
         halls: o.halls,
         participants: o.participants,
+        nodes,
+        store: if database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+        .to_string(),
         clients: logs.len(),
         in_process,
         connect_s,
@@ -365,6 +423,7 @@ pub async fn event_day(common: &Common, o: &EventDayOpts) -> Result<EventDayRepo
         evictions: logs.iter().map(|l| u64::from(l.evictions)).sum(),
         commits: m1.delta(&m0, "doithoai_commits_total"),
         committed_changes: m1.delta(&m0, "doithoai_committed_changes_total"),
+        commit_errors: m1.delta(&m0, "doithoai_commit_errors_total"),
         server_cpu_cores: p1.cores_since(&p0),
         loadgen_cpu_cores: me1.cores_since(&me0),
         server_cpu_wait: p1.waiting_since(&p0),
@@ -472,7 +531,14 @@ pub async fn reconnect_storm(common: &Common, o: &StormOpts) -> Result<StormRepo
     }
     specs.extend(participant_specs(&server, o.participants, 0.0)?);
     let total = specs.len();
-    let handles = launch(&url, specs, &phase_rx, &shared, common.connect_batch).await?;
+    let handles = launch(
+        std::slice::from_ref(&url),
+        specs,
+        &phase_rx,
+        &shared,
+        common.connect_batch,
+    )
+    .await?;
     // The admin seat drives: one question on air, edited again and again
     // (on air, every audience sees each edit).
     let dept = server.event()?.departments[0].id.clone();
@@ -677,7 +743,8 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
             &server.token("chair")?,
         ),
     ];
-    let watcher_handles = launch(&url, watchers, &phase_rx, &shared, 10).await?;
+    let watcher_handles =
+        launch(std::slice::from_ref(&url), watchers, &phase_rx, &shared, 10).await?;
 
     let halls: Vec<String> = server.event()?.halls.iter().map(|h| h.id.clone()).collect();
     let m0 = server.metrics().await?;

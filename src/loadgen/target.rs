@@ -85,6 +85,8 @@ pub struct Server {
     pub event: Option<EventConfig>,
     /// Seat → token for the event.
     pub tokens: HashMap<String, String>,
+    /// Set when the node's store is PostgreSQL (the change log is read there).
+    pub database_url: Option<String>,
     child: Option<Child>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -166,6 +168,7 @@ impl Server {
                     keep_data: false,
                     event: None,
                     tokens: HashMap::new(),
+                    database_url: None,
                     child: None,
                     shutdown: Some(tx),
                     task: Some(task),
@@ -240,6 +243,7 @@ impl Server {
             keep_data: true,
             event: Some(event),
             tokens: issued.into_iter().map(|t| (t.slot, t.token)).collect(),
+            database_url: None,
             child: None,
             shutdown: None,
             task: None,
@@ -288,6 +292,7 @@ impl Server {
             keep_data: false,
             event: None,
             tokens: HashMap::new(),
+            database_url: None,
             child: Some(child),
             shutdown: None,
             task: None,
@@ -525,4 +530,134 @@ impl ProcSample {
         }
         (self.cpu_s - earlier.cpu_s) / wall
     }
+}
+
+/// A fresh PostgreSQL database for one run, `doithoai_bench_<uuid>`, created
+/// through a maintenance database on a loopback host and dropped by [`PgBenchDb::drop_db`].
+pub struct PgBenchDb {
+    pub url: String,
+    name: String,
+    admin: String,
+}
+
+impl PgBenchDb {
+    pub async fn create(admin: &str) -> Result<PgBenchDb, Error> {
+        use sqlx::{ConnectOptions, Executor};
+        let options: sqlx::postgres::PgConnectOptions = admin.parse()?;
+        let host = options.get_host();
+        if !(host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
+        {
+            return Err(format!("refusing PostgreSQL on {host}: loopback only").into());
+        }
+        let name = format!("doithoai_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = options.connect().await.map_err(|e| {
+            format!("PostgreSQL did not answer at {admin} (start it, or pass --pg-admin-url): {e}")
+        })?;
+        conn.execute(format!("CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0").as_str())
+            .await?;
+        drop(conn);
+        let (base, query) = match admin.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (admin, String::new()),
+        };
+        let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
+        Ok(PgBenchDb {
+            url: format!("{base}/{name}{query}"),
+            name,
+            admin: admin.to_string(),
+        })
+    }
+
+    pub async fn drop_db(self) -> Result<(), Error> {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::PgConnection::connect(&self.admin).await?;
+        conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Start `nodes` child `doithoai serve` processes sharing the PostgreSQL
+/// database `url` and one secret file, with the bench event and its tokens
+/// prepared there first. Each node gets its own data directory (its secret
+/// file lives in the first one).
+pub async fn doithoai_pg_nodes(
+    spec: &ServerSpec,
+    url: &str,
+    nodes: usize,
+) -> Result<Vec<Server>, Error> {
+    let event = bench_event(spec.halls)?;
+    let dir = fresh_dir(&spec.work_dir, "doithoai-pg")?;
+    let secret_file = dir.join("secret.key");
+    let store_config = crate::config::StoreConfig {
+        data_dir: dir.clone(),
+        database_url: Some(url.to_string()),
+        secret_file: Some(secret_file.clone()),
+    };
+    // Created once, before any node starts, so every node reads the same one.
+    let secret = crate::load_secret(&store_config)?;
+    let store = crate::store::postgres::PgStore::open(url).await?;
+    store.put_event(&event).await?;
+    let issued = crate::auth::issue_tokens(&store, &secret, &event, "", None).await?;
+    store.pool().close().await;
+    let tokens: HashMap<String, String> = issued.into_iter().map(|t| (t.slot, t.token)).collect();
+    let mut servers = Vec::with_capacity(nodes);
+    for i in 0..nodes {
+        let node_dir = dir.join(format!("node{}", i + 1));
+        std::fs::create_dir_all(&node_dir)?;
+        let log = std::fs::File::create(node_dir.join("server.log"))?;
+        let mut cmd = Command::new(sibling_binary("doithoai")?);
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(&node_dir)
+            .arg("--database-url")
+            .arg(url)
+            .arg("--secret-file")
+            .arg(&secret_file)
+            .args(["--listen", "127.0.0.1:0", "--quiet-tokens"])
+            .env("DOITHOAI_ADDRESS_PER_MINUTE", "10000000")
+            .env("DOITHOAI_DEVICE_PER_MINUTE", "60")
+            .env("RUST_LOG", "warn,sqlx=warn")
+            .env_remove("DOITHOAI_SECRET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
+        let (child, addr) = spawn_and_find_addr(cmd, "running at http://").await?;
+        let mut server = Server::child(Kind::Doithoai, child, addr)?;
+        // Only the first node owns (and removes) the shared directory.
+        server.data_dir = (i == 0).then(|| dir.clone());
+        server.event = Some(event.clone());
+        server.tokens = tokens.clone();
+        server.database_url = Some(url.to_string());
+        servers.push(server);
+    }
+    Ok(servers)
+}
+
+/// The sum of several processes' samples (CPU, memory, waiting), as one.
+pub fn sample_all(servers: &[Server]) -> ProcSample {
+    servers
+        .iter()
+        .map(Server::sample)
+        .fold(ProcSample::default(), |a, b| ProcSample {
+            cpu_s: a.cpu_s + b.cpu_s,
+            rss_kib: a.rss_kib + b.rss_kib,
+            peak_rss_kib: a.peak_rss_kib + b.peak_rss_kib,
+            run_wait_s: a.run_wait_s + b.run_wait_s,
+            at_us: a.at_us.max(b.at_us),
+        })
+}
+
+/// The sum of several servers' counters.
+pub async fn metrics_all(servers: &[Server]) -> Result<Metrics, Error> {
+    let mut total = Metrics::default();
+    for s in servers {
+        for (k, v) in s.metrics().await?.0 {
+            *total.0.entry(k).or_default() += v;
+        }
+    }
+    Ok(total)
 }
