@@ -4,7 +4,8 @@
 #   scripts/bench.sh --small    # a smoke run of every scenario with small numbers
 # Builds release binaries, installs the Node.js baseline's one dependency
 # (ws, pinned by bench/node/package-lock.json), then runs `loadgen all`,
-# which writes docs/bench/results.md, results.json and latency.svg.
+# which writes docs/bench/results.md, results.json and latency.svg, then
+# `loadgen two-node` (two nodes on PostgreSQL vs one on SQLite).
 # Only loopback addresses are used. Takes about 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +24,10 @@ npm ci --prefix bench/node --no-audit --no-fund --loglevel=error
 cargo build --release --bins
 echo "load average before: $(cat /proc/loadavg)"
 cargo run --release --bin loadgen -- all "$@"
+# Two nodes on the machine's PostgreSQL against one node on SQLite, same run.
+if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  cargo run --release --bin loadgen -- two-node
+else
+  echo "warning: PostgreSQL is not answering on 127.0.0.1:5432; the two-node row was NOT measured" >&2
+fi
 echo "load average after: $(cat /proc/loadavg)"
