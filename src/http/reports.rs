@@ -313,14 +313,28 @@ pub async fn template_csv() -> Result<Response, ApiError> {
 
 // ---------------------------------------------------------------- exports
 
+/// Every question with its history, with personal data only for roles allowed it.
+async fn questions_export(
+    app: &AppState,
+    rt: &crate::engine::EventRuntime,
+    actor: &crate::domain::Actor,
+) -> Result<export::Table, ApiError> {
+    let access = access(actor.role)?;
+    let history = export::transitions(&all_changes(app, rt.id()).await?);
+    Ok(export::questions_table(
+        &rt.config,
+        &questions_for(rt, access),
+        &history,
+        access,
+    ))
+}
+
 /// `GET /api/exports/questions.csv`.
 pub async fn export_questions_csv(
     State(app): State<AppState>,
     Staff { rt, actor }: Staff,
 ) -> Result<Response, ApiError> {
-    let access = access(actor.role)?;
-    let history = export::transitions(&all_changes(&app, rt.id()).await?);
-    let table = export::questions_table(&rt.config, &questions_for(&rt, access), &history, access);
+    let table = questions_export(&app, &rt, &actor).await?;
     Ok(download(
         CSV,
         &format!("cau-hoi-{}.csv", rt.id()),
@@ -333,9 +347,7 @@ pub async fn export_questions_xlsx(
     State(app): State<AppState>,
     Staff { rt, actor }: Staff,
 ) -> Result<Response, ApiError> {
-    let access = access(actor.role)?;
-    let history = export::transitions(&all_changes(&app, rt.id()).await?);
-    let table = export::questions_table(&rt.config, &questions_for(&rt, access), &history, access);
+    let table = questions_export(&app, &rt, &actor).await?;
     Ok(download(
         XLSX,
         &format!("cau-hoi-{}.xlsx", rt.id()),
