@@ -62,6 +62,10 @@ pub struct ServeConfig {
     /// that per-address limits count phones, not the proxy.
     #[arg(long, env = "DOITHOAI_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Threads for participants' phone connections, which run at a lower
+    /// priority than staff and commands (0 = half the cores, at least one).
+    #[arg(long, env = "DOITHOAI_PHONE_THREADS", default_value_t = 0)]
+    pub phone_threads: usize,
     /// Do not print role tokens at start.
     #[arg(long)]
     pub quiet_tokens: bool,
@@ -79,6 +83,7 @@ impl ServeConfig {
             queue_bytes: 1 << 20,
             history: 4096,
             trusted_proxies: Vec::new(),
+            phone_threads: 1,
             quiet_tokens: true,
         }
     }

@@ -127,6 +127,8 @@ pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Owned here so it stops when serving stops.
+    let phones = http::phones::PhoneRuntime::start(app.config.phone_threads)?;
     let state = http::AppState {
         engine: app.engine.clone(),
         limits: Arc::new(http::ParticipantLimits::new(
@@ -135,6 +137,7 @@ pub async fn serve(
         )),
         config: app.config.clone(),
         listener: app.listener.clone(),
+        phones: phones.handle(),
     };
     let engine = app.engine.clone();
     let changes = app.listener.clone();

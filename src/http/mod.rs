@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod pages;
+pub mod phones;
 pub mod reports;
 pub mod web;
 pub mod ws;
@@ -31,6 +32,8 @@ pub struct AppState {
     /// This node's change listener when several nodes share PostgreSQL;
     /// `/healthz` fails while it is disconnected.
     pub listener: Option<Arc<crate::cluster::ChangeListener>>,
+    /// Participants' connections run here, apart from staff ([`phones`]).
+    pub phones: tokio::runtime::Handle,
 }
 
 /// Participants need no token, so their submissions are rate-limited per

@@ -247,7 +247,15 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: IpAddr) {
 
     let (sink, stream) = socket.split();
     let (direct_tx, direct_rx) = mpsc::channel::<Message>(64);
-    let mut writer = tokio::spawn(write_loop(sink, subscription, direct_rx, rt.clone()));
+    let write = write_loop(sink, subscription, direct_rx, rt.clone());
+    // Phones' writers run on their own lower-priority runtime (phones.rs), so
+    // a broadcast to thousands of them never delays staff frames or commands;
+    // their readers (submissions) stay here.
+    let mut writer = if actor.role == Role::Participant {
+        app.phones.spawn(write)
+    } else {
+        tokio::spawn(write)
+    };
     tokio::select! {
         // The client left or misbehaved: stop the writer too.
         _ = read_loop(stream, &app, &rt, &actor, device, peer, direct_tx) => {
