@@ -6,7 +6,10 @@
 //! Each change is serialised once per audience (not per connection) and the
 //! frame is shared by reference count. A subscriber whose queue exceeds its
 //! byte or frame bound is evicted with a reason and resumes by sequence
-//! number; nobody else waits for it.
+//! number; nobody else waits for it. A connection's own replies (acks,
+//! errors, pongs) go through the same queue ([`Replies`]), so a reply never
+//! overtakes a change published before it, and one queue per connection is
+//! all the memory it holds.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -105,6 +108,32 @@ pub struct Subscription {
     /// The hall (and role) this connection counts towards in presence.
     presence: Option<(String, Role)>,
     presence_pending: Arc<AtomicBool>,
+    replies: Replies,
+}
+
+/// Queues a connection's direct replies behind the frames already waiting.
+#[derive(Clone)]
+pub struct Replies {
+    tx: mpsc::Sender<Bytes>,
+    queued: Arc<AtomicUsize>,
+    eviction: Arc<Eviction>,
+    limit: usize,
+    metrics: Arc<Metrics>,
+}
+
+impl Replies {
+    /// Queue `frame` for the client. A connection whose queue is over its
+    /// bound is too slow to keep: it is evicted like any slow consumer (its
+    /// client resumes by sequence number; a command's effect, if committed,
+    /// is in what it resumes).
+    pub fn send(&self, frame: impl Into<Bytes>) {
+        if enqueue(&self.tx, &self.queued, self.limit, frame.into()) {
+            return;
+        }
+        self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("slow consumer disconnected while replying");
+        self.eviction.fire(EvictReason::SlowConsumer);
+    }
 }
 
 impl Subscription {
@@ -120,6 +149,11 @@ impl Subscription {
         // Clear first: an update after this render queues a new placeholder.
         self.presence_pending.store(false, Ordering::Relaxed);
         presence_frame(self.hub.presence())
+    }
+
+    /// A handle for answering this connection's client through its queue.
+    pub fn replies(&self) -> Replies {
+        self.replies.clone()
     }
 
     /// The connection showed a sign of life (heartbeat).
@@ -239,6 +273,13 @@ impl Hub {
         let eviction = Arc::new(Eviction::default());
         let presence_pending = Arc::new(AtomicBool::new(false));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let replies = Replies {
+            tx: tx.clone(),
+            queued: queued.clone(),
+            eviction: eviction.clone(),
+            limit: self.cfg.queue_bytes,
+            metrics: self.metrics.clone(),
+        };
 
         let presence = match (role, hall) {
             (Role::HallOperator | Role::Display, Some(h)) if inner.presence.contains_key(h) => {
@@ -261,8 +302,9 @@ impl Hub {
 
         let initial = self.initial_frames(&mut inner, &audience, since, snapshot);
         for frame in initial {
+            // The queue is empty and sized above the replay limit, so this fits
+            // (a snapshot may pass the byte bound on its own; it still goes).
             queued.fetch_add(frame.len(), Ordering::Relaxed);
-            // The queue is empty and sized above the replay limit, so this fits.
             let _ = tx.try_send(frame);
         }
         inner.groups.entry(audience).or_default().insert(
@@ -286,6 +328,7 @@ impl Hub {
             hub: self.clone(),
             presence,
             presence_pending,
+            replies,
         })
     }
 
@@ -387,18 +430,7 @@ impl Hub {
     }
 
     fn offer(&self, sub: &Subscriber, frame: &Bytes) -> bool {
-        let len = frame.len();
-        if sub.queued.load(Ordering::Relaxed) + len > self.cfg.queue_bytes {
-            return false;
-        }
-        match sub.tx.try_send(frame.clone()) {
-            Ok(()) => {
-                sub.queued.fetch_add(len, Ordering::Relaxed);
-                true
-            }
-            // Full, or the connection is already gone; either way it leaves.
-            Err(_) => false,
-        }
+        enqueue(&sub.tx, &sub.queued, self.cfg.queue_bytes, frame.clone())
     }
 
     fn evict(&self, inner: &mut Inner, who: Vec<(Audience, u64)>, reason: EvictReason) {
@@ -459,6 +491,24 @@ impl Hub {
         }
         self.evict(inner, evicted, EvictReason::SlowConsumer);
     }
+}
+
+/// Put `frame` in a connection's queue unless that would pass `limit` bytes.
+/// False when it does not fit, the queue is full or the connection is gone:
+/// either way it leaves.
+fn enqueue(tx: &mpsc::Sender<Bytes>, queued: &AtomicUsize, limit: usize, frame: Bytes) -> bool {
+    let len = frame.len();
+    // Count before sending: the writer subtracts as soon as it has sent, and
+    // the hub and the connection's own replies enqueue from different threads.
+    if queued.fetch_add(len, Ordering::Relaxed) + len > limit {
+        queued.fetch_sub(len, Ordering::Relaxed);
+        return false;
+    }
+    if tx.try_send(frame).is_err() {
+        queued.fetch_sub(len, Ordering::Relaxed);
+        return false;
+    }
+    true
 }
 
 fn sees_presence(audience: &Audience) -> bool {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{Command, FloorRequest, Question, Role};
-use crate::event::EventConfig;
+use crate::event::{EventConfig, Group, Hall};
 
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -46,11 +46,52 @@ pub enum ClientMessage {
     },
 }
 
-/// The event as clients need it (no secrets).
+/// The event as a client needs it (no secrets).
 #[derive(Debug, Clone, Serialize)]
-pub struct EventInfo<'a> {
-    #[serde(flatten)]
-    pub config: &'a EventConfig,
+#[serde(untagged)]
+pub enum EventInfo<'a> {
+    /// Staff pages get the whole definition.
+    Full(&'a EventConfig),
+    /// Phones get what their question form needs. Every byte of a phone's
+    /// welcome stays allocated in its connection's write buffer for the
+    /// connection's life (BENCHMARKS.md, memory): the whole definition at
+    /// 200 halls is ≈ 15 KB, times 10,000 phones.
+    Phone(PhoneEventInfo<'a>),
+}
+
+/// The subset of an event a participant's phone receives in `welcome`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhoneEventInfo<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub theme: &'a str,
+    pub date: &'a str,
+    /// Only the hall the phone joined from (empty without one).
+    pub halls: Vec<&'a Hall>,
+    pub groups: &'a [Group],
+    pub max_question_chars: usize,
+}
+
+impl<'a> EventInfo<'a> {
+    /// What `role` (in `hall`) is told about `config` on joining.
+    pub fn for_role(config: &'a EventConfig, role: Role, hall: Option<&str>) -> EventInfo<'a> {
+        if role != Role::Participant {
+            return EventInfo::Full(config);
+        }
+        EventInfo::Phone(PhoneEventInfo {
+            id: &config.id,
+            name: &config.name,
+            theme: &config.theme,
+            date: &config.date,
+            halls: config
+                .halls
+                .iter()
+                .filter(|h| Some(h.id.as_str()) == hall)
+                .collect(),
+            groups: &config.groups,
+            max_question_chars: config.max_question_chars,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -13,17 +13,20 @@ use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 
 use super::error::{auth_error_code, command_error_code};
 use super::AppState;
 use crate::domain::{Actor, Command, Role};
 use crate::engine::{CommandError, EventRuntime};
-use crate::hub::{EvictReason, ResumeError, Subscription};
+use crate::hub::{EvictReason, Replies, ResumeError, Subscription};
 use crate::protocol::{ClientMessage, EventInfo, ServerMessage, You, PROTOCOL_VERSION};
 
 /// Largest frame a client may send: a 2,000-character question is ~8 KB of UTF-8.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Initial read buffer per connection. Clients send little (a hello, a
+/// command of a few hundred bytes); a longer frame grows the buffer. (Not
+/// tungstenite's 128 KiB default: that would be over a gigabyte at 10,000 phones.)
+pub const READ_BUFFER_BYTES: usize = 1024;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// A connection silent for this long is considered dead and closed.
@@ -38,9 +41,7 @@ pub async fn upgrade(
     headers: axum::http::HeaderMap,
 ) -> Response {
     let peer = super::client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
-    // Small buffers: tungstenite's 128 KiB default read buffer would cost
-    // over a gigabyte at 10,000 phones.
-    ws.read_buffer_size(4 * 1024)
+    ws.read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(app.config.queue_bytes.max(MAX_FRAME_BYTES) * 2)
         .max_message_size(MAX_FRAME_BYTES)
@@ -48,26 +49,24 @@ pub async fn upgrade(
         .on_upgrade(move |socket| connection(socket, app, peer))
 }
 
-fn error_frame(req: Option<&str>, code: &str, message: &str, message_en: &str) -> Message {
-    text(
-        ServerMessage::Error {
-            req,
-            code,
-            message: message.to_string(),
-            message_en: message_en.to_string(),
-            current: None,
-        }
-        .to_json(),
-    )
+fn error_json(req: Option<&str>, code: &str, message: &str, message_en: &str) -> String {
+    ServerMessage::Error {
+        req,
+        code,
+        message: message.to_string(),
+        message_en: message_en.to_string(),
+        current: None,
+    }
+    .to_json()
 }
 
 fn text(s: String) -> Message {
     Message::Text(Utf8Bytes::from(s))
 }
 
-async fn reject(mut socket: WebSocket, code: &str, message: &str, message_en: &str) {
+async fn reject(socket: &mut WebSocket, code: &str, message: &str, message_en: &str) {
     let _ = socket
-        .send(error_frame(None, code, message, message_en))
+        .send(text(error_json(None, code, message, message_en)))
         .await;
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
@@ -181,73 +180,18 @@ fn parse(raw: &str) -> Result<ClientMessage, (&'static str, String)> {
 }
 
 async fn connection(mut socket: WebSocket, app: AppState, peer: IpAddr) {
-    let joined = match handshake(&mut socket, &app).await {
-        Ok(j) => j,
-        Err((code, vi, en)) => return reject(socket, code, &vi, &en).await,
-    };
-    let Joined {
-        rt,
-        actor,
-        device,
-        last_seq,
-    } = joined;
-    if last_seq.is_some_and(|s| s > rt.seq()) {
-        // The client saw changes this node has not read yet (it was on another
-        // node): read the log before deciding the resume is impossible.
-        let _ = tokio::time::timeout(CATCH_UP_LIMIT, rt.catch_up_now()).await;
-    }
-    let welcome = ServerMessage::Welcome {
-        protocol: PROTOCOL_VERSION,
-        event: EventInfo { config: &rt.config },
-        you: You {
-            role: actor.role,
-            label: actor.label.clone(),
-            hall: actor.hall.clone(),
-            department: actor.department.clone(),
-        },
-        seq: rt.seq(),
-        server_time: crate::now_ms(),
-    };
-    if socket.send(text(welcome.to_json())).await.is_err() {
+    // Joining is boxed: its state (hello, welcome, catch-up) is freed once
+    // joined instead of sitting in every connection's task for its lifetime.
+    let Some((rt, actor, device, subscription)) = Box::pin(join(&mut socket, &app)).await else {
         return;
-    }
-    let subscription = match rt.subscribe(&actor, last_seq) {
-        Ok(s) => s,
-        Err(ResumeError::Ahead { current }) => {
-            let en = format!(
-                "last_seq {} is ahead of the event ({current}); sending a fresh snapshot",
-                last_seq.unwrap_or(0)
-            );
-            let _ = socket
-                .send(error_frame(
-                    None,
-                    "seq_ahead",
-                    "Số thứ tự không hợp lệ; gửi lại toàn bộ trạng thái",
-                    &en,
-                ))
-                .await;
-            match rt.subscribe(&actor, None) {
-                Ok(s) => s,
-                Err(_) => return,
-            }
-        }
-        Err(ResumeError::Closed) => {
-            return reject(
-                socket,
-                "shutting_down",
-                "Máy chủ đang khởi động lại",
-                "the server is shutting down",
-            )
-            .await
-        }
     };
     let metrics = app.engine.metrics().clone();
     metrics.connected(actor.role);
     tracing::debug!(%peer, role = actor.role.as_str(), label = %actor.label, event = rt.id(), "joined");
 
+    let replies = subscription.replies();
     let (sink, stream) = socket.split();
-    let (direct_tx, direct_rx) = mpsc::channel::<Message>(64);
-    let write = write_loop(sink, subscription, direct_rx, rt.clone());
+    let write = write_loop(sink, subscription, rt.clone());
     // Phones' writers run on their own lower-priority runtime (phones.rs), so
     // a broadcast to thousands of them never delays staff frames or commands;
     // their readers (submissions) stay here.
@@ -258,7 +202,7 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: IpAddr) {
     };
     tokio::select! {
         // The client left or misbehaved: stop the writer too.
-        _ = read_loop(stream, &app, &rt, &actor, device, peer, direct_tx) => {
+        _ = read_loop(stream, &app, &rt, &actor, device, peer, replies) => {
             writer.abort();
             let _ = writer.await;
         }
@@ -268,6 +212,64 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: IpAddr) {
     metrics.disconnected(actor.role);
 }
 
+/// Handshake, welcome and subscription; `None` once the client was refused.
+async fn join(
+    socket: &mut WebSocket,
+    app: &AppState,
+) -> Option<(Arc<EventRuntime>, Actor, Option<String>, Subscription)> {
+    let Joined {
+        rt,
+        actor,
+        device,
+        last_seq,
+    } = match handshake(socket, app).await {
+        Ok(j) => j,
+        Err((code, vi, en)) => {
+            reject(socket, code, &vi, &en).await;
+            return None;
+        }
+    };
+    if last_seq.is_some_and(|s| s > rt.seq()) {
+        // The client saw changes this node has not read yet (it was on another
+        // node): read the log before deciding the resume is impossible.
+        let _ = tokio::time::timeout(CATCH_UP_LIMIT, rt.catch_up_now()).await;
+    }
+    let welcome = ServerMessage::Welcome {
+        protocol: PROTOCOL_VERSION,
+        event: EventInfo::for_role(&rt.config, actor.role, actor.hall.as_deref()),
+        you: You {
+            role: actor.role,
+            label: actor.label.clone(),
+            hall: actor.hall.clone(),
+            department: actor.department.clone(),
+        },
+        seq: rt.seq(),
+        server_time: crate::now_ms(),
+    }
+    .to_json();
+    socket.send(text(welcome)).await.ok()?;
+    let subscription = match rt.subscribe(&actor, last_seq) {
+        Ok(s) => s,
+        Err(ResumeError::Ahead { current }) => {
+            let en = format!(
+                "last_seq {} is ahead of the event ({current}); sending a fresh snapshot",
+                last_seq.unwrap_or(0)
+            );
+            let vi = "Số thứ tự không hợp lệ; gửi lại toàn bộ trạng thái";
+            let _ = socket
+                .send(text(error_json(None, "seq_ahead", vi, &en)))
+                .await;
+            rt.subscribe(&actor, None).ok()?
+        }
+        Err(ResumeError::Closed) => {
+            let (vi, en) = ("Máy chủ đang khởi động lại", "the server is shutting down");
+            reject(socket, "shutting_down", vi, en).await;
+            return None;
+        }
+    };
+    Some((rt, actor, device, subscription))
+}
+
 async fn read_loop(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     app: &AppState,
@@ -275,7 +277,7 @@ async fn read_loop(
     actor: &Actor,
     device: Option<String>,
     peer: IpAddr,
-    direct: mpsc::Sender<Message>,
+    replies: Replies,
 ) {
     let metrics = app.engine.metrics();
     loop {
@@ -283,14 +285,12 @@ async fn read_loop(
             Ok(Some(Ok(m))) => m,
             Ok(Some(Err(e))) => {
                 // Oversized frames and protocol violations end here; say why if we still can.
-                let _ = direct
-                    .send(error_frame(
-                        None,
-                        "frame_rejected",
-                        "Khung dữ liệu bị từ chối (quá lớn hoặc sai giao thức)",
-                        &format!("frame rejected: {e}"),
-                    ))
-                    .await;
+                replies.send(error_json(
+                    None,
+                    "frame_rejected",
+                    "Khung dữ liệu bị từ chối (quá lớn hoặc sai giao thức)",
+                    &format!("frame rejected: {e}"),
+                ));
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 return;
             }
@@ -303,79 +303,67 @@ async fn read_loop(
             Message::Close(_) => return,
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Binary(_) => {
-                let _ = direct
-                    .send(error_frame(
-                        None,
-                        "binary_not_supported",
-                        "Chỉ nhận tin nhắn dạng văn bản JSON",
-                        "only JSON text frames are accepted",
-                    ))
-                    .await;
+                replies.send(error_json(
+                    None,
+                    "binary_not_supported",
+                    "Chỉ nhận tin nhắn dạng văn bản JSON",
+                    "only JSON text frames are accepted",
+                ));
                 continue;
             }
         };
         let msg = match parse(raw.as_str()) {
             Ok(m) => m,
             Err((code, en)) => {
-                let _ = direct
-                    .send(error_frame(None, code, "Tin nhắn không hợp lệ", &en))
-                    .await;
+                replies.send(error_json(None, code, "Tin nhắn không hợp lệ", &en));
                 continue;
             }
         };
         match msg {
             ClientMessage::Hello { .. } => {
-                let _ = direct
-                    .send(error_frame(
-                        None,
-                        "already_joined",
-                        "Kết nối đã tham gia rồi",
-                        "already joined",
-                    ))
-                    .await;
+                replies.send(error_json(
+                    None,
+                    "already_joined",
+                    "Kết nối đã tham gia rồi",
+                    "already joined",
+                ));
             }
             ClientMessage::Ping { t } => {
                 let pong = ServerMessage::Pong {
                     seq: rt.seq(),
                     t: t.unwrap_or_else(crate::now_ms),
                 };
-                let _ = direct.send(text(pong.to_json())).await;
+                replies.send(pong.to_json());
             }
             ClientMessage::Pong { .. } => {}
             ClientMessage::Cmd { req, cmd } => {
                 if req.len() > 128 {
-                    let _ = direct
-                        .send(error_frame(
-                            None,
-                            "invalid_message",
-                            "Mã yêu cầu quá dài",
-                            "req is too long",
-                        ))
-                        .await;
+                    replies.send(error_json(
+                        None,
+                        "invalid_message",
+                        "Mã yêu cầu quá dài",
+                        "req is too long",
+                    ));
                     continue;
                 }
                 if actor.role == Role::Participant {
                     if !matches!(cmd, Command::Submit { .. }) {
-                        let _ = direct
-                            .send(error_frame(
-                                Some(&req),
-                                "forbidden",
-                                "Vai trò này không được phép",
-                                "participants may only submit",
-                            ))
-                            .await;
+                        replies.send(error_json(
+                            Some(&req),
+                            "forbidden",
+                            "Vai trò này không được phép",
+                            "participants may only submit",
+                        ));
                         continue;
                     }
                     if !app.limits.allow(device.as_deref(), peer) {
                         metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
-                        let _ = direct
-                            .send(error_frame(
-                                Some(&req),
-                                "rate_limited",
-                                "Bạn gửi quá nhanh; vui lòng đợi một chút",
-                                "too many submissions; please wait a moment",
-                            ))
-                            .await;
+                        replies.send(error_json(
+                            Some(&req),
+                            "rate_limited",
+                            "Bạn gửi quá nhanh; vui lòng đợi một chút",
+                            "too many submissions; please wait a moment",
+                        ));
                         continue;
                     }
                 }
@@ -384,7 +372,7 @@ async fn read_loop(
                 // connection's reader; replies carry `req`.
                 let rt = rt.clone();
                 let actor = actor.clone();
-                let direct = direct.clone();
+                let replies = replies.clone();
                 let metrics = metrics.clone();
                 tokio::spawn(async move {
                     let reply = match rt.execute(actor.clone(), cmd).await {
@@ -401,7 +389,7 @@ async fn read_loop(
                             command_error(&req, e, &actor)
                         }
                     };
-                    let _ = direct.send(text(reply)).await;
+                    replies.send(reply);
                 });
             }
         }
@@ -453,66 +441,107 @@ fn command_error(req: &str, e: CommandError, actor: &Actor) -> String {
     .to_json()
 }
 
-async fn write_loop(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut sub: Subscription,
-    mut direct: mpsc::Receiver<Message>,
-    rt: Arc<EventRuntime>,
-) {
+/// What woke the writer.
+enum Wake {
+    Evicted(EvictReason),
+    Frame(Option<Bytes>),
+    Heartbeat,
+}
+
+async fn write_loop(mut sink: WsSink, mut sub: Subscription, rt: Arc<EventRuntime>) {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let eviction = sub.eviction.clone();
     loop {
-        tokio::select! {
+        // Only this wait is held while a connection is idle, so it stays small;
+        // the rare paths below are boxed (memory per connection, BENCHMARKS.md).
+        let wake = tokio::select! {
             biased;
-            reason = eviction.wait() => {
-                // Replies already waiting go out before goodbye.
-                while let Ok(m) = direct.try_recv() {
-                    if sink.send(m).await.is_err() { return; }
-                }
-                let (vi, en, retry) = match reason {
-                    EvictReason::SlowConsumer => ("Kết nối quá chậm; đang kết nối lại", "connection too slow; reconnect and resume", 500),
-                    EvictReason::Shutdown => ("Máy chủ đang khởi động lại; kết nối lại sau giây lát", "server restarting; reconnect shortly", 1000),
-                };
-                let bye = ServerMessage::Bye { code: reason.code(), message: vi, message_en: en, retry_ms: retry };
-                // A stuck client may never read this; do not wait for it forever.
-                let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                    let _ = sink.send(text(bye.to_json())).await;
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code: 1013, reason: Utf8Bytes::from(reason.code().to_string()) }))).await;
-                }).await;
-                return;
-            }
-            frame = sub.frames.recv() => {
-                let Some(frame) = frame else { return };
+            reason = eviction.wait() => Wake::Evicted(reason),
+            frame = sub.frames.recv() => Wake::Frame(frame),
+            _ = ping.tick() => Wake::Heartbeat,
+        };
+        match wake {
+            Wake::Frame(Some(frame)) => {
                 let len = frame.len();
                 let frame = sub.resolve(frame);
                 let sent = send_frame(&mut sink, frame, &eviction).await;
                 sub.queued.fetch_sub(len, Ordering::Relaxed);
-                if !sent { return; }
+                if !sent {
+                    return;
+                }
             }
-            m = direct.recv() => {
-                let Some(m) = m else { return };
-                if sink.send(m).await.is_err() { return; }
-            }
-            _ = ping.tick() => {
+            Wake::Frame(None) => return,
+            Wake::Heartbeat => {
                 sub.touch();
-                let msg = ServerMessage::Ping { seq: rt.seq(), t: crate::now_ms() };
-                if sink.send(text(msg.to_json())).await.is_err() { return; }
-                // A protocol-level ping too: browsers answer it by themselves, which
-                // keeps an otherwise silent page (a projector) from being taken for dead.
-                if sink.send(Message::Ping(Bytes::from_static(b"hb"))).await.is_err() { return; }
+                if !Box::pin(heartbeat(&mut sink, &rt)).await {
+                    return;
+                }
             }
+            Wake::Evicted(reason) => return Box::pin(goodbye(sink, sub, reason)).await,
         }
     }
 }
 
+type WsSink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+async fn heartbeat(sink: &mut WsSink, rt: &EventRuntime) -> bool {
+    let msg = ServerMessage::Ping {
+        seq: rt.seq(),
+        t: crate::now_ms(),
+    };
+    // A protocol-level ping too: browsers answer it by themselves, which
+    // keeps an otherwise silent page (a projector) from being taken for dead.
+    sink.send(text(msg.to_json())).await.is_ok()
+        && sink
+            .send(Message::Ping(Bytes::from_static(b"hb")))
+            .await
+            .is_ok()
+}
+
+/// Frames and replies already queued go out, then `bye` and a close; all
+/// within 2 s, since a stuck client may never read them.
+async fn goodbye(mut sink: WsSink, mut sub: Subscription, reason: EvictReason) {
+    let (vi, en, retry) = match reason {
+        EvictReason::SlowConsumer => (
+            "Kết nối quá chậm; đang kết nối lại",
+            "connection too slow; reconnect and resume",
+            500,
+        ),
+        EvictReason::Shutdown => (
+            "Máy chủ đang khởi động lại; kết nối lại sau giây lát",
+            "server restarting; reconnect shortly",
+            1000,
+        ),
+    };
+    let bye = ServerMessage::Bye {
+        code: reason.code(),
+        message: vi,
+        message_en: en,
+        retry_ms: retry,
+    };
+    let close = CloseFrame {
+        code: 1013,
+        reason: Utf8Bytes::from(reason.code().to_string()),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Ok(frame) = sub.frames.try_recv() {
+            let Ok(frame) = Utf8Bytes::try_from(sub.resolve(frame)) else {
+                continue;
+            };
+            if sink.send(Message::Text(frame)).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.send(text(bye.to_json())).await;
+        let _ = sink.send(Message::Close(Some(close))).await;
+    })
+    .await;
+}
+
 /// Send one hub frame; give up if the client is evicted meanwhile (a stuck
 /// socket must not hold this task forever).
-async fn send_frame(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    frame: Bytes,
-    eviction: &crate::hub::Eviction,
-) -> bool {
+async fn send_frame(sink: &mut WsSink, frame: Bytes, eviction: &crate::hub::Eviction) -> bool {
     let Ok(text) = Utf8Bytes::try_from(frame) else {
         return true;
     };

@@ -39,7 +39,7 @@ pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
 
 async fn upgrade(ws: WebSocketUpgrade, State(hub): State<Arc<Fanout>>) -> Response {
     // The same settings as doithoai's `http::ws::upgrade`.
-    ws.read_buffer_size(4 * 1024)
+    ws.read_buffer_size(crate::http::ws::READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(2 << 20)
         .max_message_size(64 * 1024)

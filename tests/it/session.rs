@@ -324,3 +324,53 @@ async fn floor_requests_flow_and_everyone_sees_who_speaks() {
     assert_eq!(denied["code"], "forbidden");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_phone_welcome_carries_only_its_hall_and_the_form() {
+    let app = spawn_app().await;
+    let phone = app.participant("cho-moi").await;
+    let event = &phone.welcome["event"];
+    assert_eq!(event["id"], "an-giang-2024");
+    assert_eq!(
+        event["halls"],
+        json!([{"id": "cho-moi", "name": "H. Chợ Mới"}])
+    );
+    assert_eq!(event["groups"].as_array().map(Vec::len), Some(5));
+    assert_eq!(event["max_question_chars"], 2000);
+    for staff_only in ["departments", "agencies", "written_answer_due_days"] {
+        assert!(event.get(staff_only).is_none(), "phone got {staff_only}");
+    }
+    // Staff still get the whole definition.
+    let moderator = app.staff("moderator-1").await;
+    let full = &moderator.welcome["event"];
+    assert_eq!(full["halls"].as_array().map(Vec::len), Some(HALLS.len()));
+    assert_eq!(
+        full["departments"].as_array().map(Vec::len),
+        Some(DEPARTMENTS.len())
+    );
+}
+
+#[tokio::test]
+async fn an_ack_follows_its_change_on_the_same_connection() {
+    let app = spawn_app().await;
+    let mut moderator = app.staff("moderator-1").await;
+    moderator
+        .until("snapshot", |v| v["type"] == "snapshot")
+        .await;
+    let cmds = (0..40)
+        .map(|i| submit(&format!("Câu hỏi số {i} về việc làm"), HALLS[i % 12]).1)
+        .collect();
+    let acks = moderator.pipeline(cmds).await;
+    assert_eq!(acks.len(), 40);
+    for ack in &acks {
+        assert_eq!(ack["type"], "ack", "{ack}");
+        let seq = ack["seq"].as_u64().unwrap();
+        let ack_at = moderator.log.iter().position(|m| m == ack).unwrap();
+        let change_at = moderator
+            .log
+            .iter()
+            .position(|m| m["type"] == "change" && m["seq"] == seq)
+            .unwrap_or_else(|| panic!("no change {seq} before its ack"));
+        assert!(change_at < ack_at, "ack {seq} came before its change");
+    }
+}
