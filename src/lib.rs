@@ -120,6 +120,25 @@ pub async fn open(config: ServeConfig) -> Result<App, StartError> {
     })
 }
 
+/// Connections the kernel queues for `accept` while the server is busy.
+/// Linux caps it at `net.core.somaxconn` (4096 by default since 5.4).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listen on `addr` with a backlog for a hall's worth of phones scanning the
+/// QR code at once. `TcpListener::bind` uses 128: a burst of 250 handshakes
+/// overflowed it, and every dropped SYN cost its phone a 1 s retransmit
+/// (10,000 phones took 27 s to join; BENCHMARKS.md, connect rate).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serve `app` on `listener` until `shutdown` resolves, then flush every
 /// writer and tell clients to reconnect.
 pub async fn serve(

@@ -358,8 +358,7 @@ fn print_tokens(tokens: &[auth::IssuedToken]) {
 }
 
 async fn serve(config: ServeConfig) -> Result<(), AnyError> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
+    let listener = doithoai::bind(config.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let bound = listener.local_addr()?;
     let base = config.base_url(bound);

@@ -185,7 +185,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         if !listen.ip().is_loopback() {
             return Err("the bare server only listens on loopback".into());
         }
-        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let listener = doithoai::bind(listen)?;
         println!("listening on {}", listener.local_addr()?);
         doithoai::loadgen::bare::serve(listener).await?;
         return Ok(());

@@ -152,7 +152,7 @@ impl Server {
                 // Every phone here shares 127.0.0.1, and each submits rarely.
                 config.address_per_minute = 10_000_000;
                 config.device_per_minute = 60;
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let listener = crate::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
                 let addr = listener.local_addr()?;
                 let app = crate::open(config).await?;
                 let (tx, rx) = oneshot::channel::<()>();

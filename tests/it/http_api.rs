@@ -230,3 +230,28 @@ async fn behind_a_trusted_proxy_each_phone_has_its_own_address_limit() {
     );
     app.stop().await;
 }
+
+/// A hall full of phones scanning the QR code at once must not overflow the
+/// listen queue (a dropped SYN costs a phone a 1 s retransmit, then 2, 4…).
+/// Nothing accepts here, so only the kernel's queue holds the connections.
+#[tokio::test]
+async fn the_listen_queue_holds_a_burst_of_five_hundred_connections() {
+    let listener = doithoai::bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let connects: Vec<_> = (0..500)
+        .map(|_| tokio::spawn(tokio::net::TcpStream::connect(addr)))
+        .collect();
+    // A hang guard, not a timing claim: with the old backlog of 128 the
+    // 129th connection never completes while nobody accepts.
+    let all = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        let mut streams = Vec::new();
+        for c in connects {
+            streams.push(c.await.expect("task").expect("connect"));
+        }
+        streams
+    })
+    .await
+    .expect("every connection was queued by the kernel");
+    assert_eq!(all.len(), 500);
+    drop(listener);
+}
