@@ -511,11 +511,7 @@ pub fn markdown(r: &Results, capacity_limit_ms: f64) -> String {
         "## Results of `loadgen` ({})\n\n{}\n",
         r.started, r.machine
     );
-    s.push_str(&event_day_md(
-        "Event day (12 halls)",
-        &r.event_day,
-        &r.capacity,
-    ));
+    s.push_str(&event_day_md("Event day", &r.event_day, &r.capacity));
     s.push_str(&event_day_md("Many halls", &r.many_halls, &r.capacity));
     s.push_str(&two_node_md(&r.two_node));
     s.push_str(&burst_md(&r.burst));
