@@ -502,6 +502,9 @@ pub struct Engine {
     hub_config: HubConfig,
     events: DashMap<String, Arc<EventRuntime>>,
     writers: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Held while opening an event found after start, so that one event
+    /// never gets two writers; `true` once shutting down (open no more).
+    opening: tokio::sync::Mutex<bool>,
 }
 
 impl Engine {
@@ -519,6 +522,7 @@ impl Engine {
             hub_config,
             events: DashMap::new(),
             writers: std::sync::Mutex::new(Vec::new()),
+            opening: tokio::sync::Mutex::new(false),
         });
         for config in store.events().await? {
             engine.open_event(config).await?;
@@ -572,14 +576,46 @@ impl Engine {
         &self.secret
     }
 
+    /// A running event. Use [`Engine::find_event`] where an event created
+    /// after start should be found too.
     pub fn event(&self, id: &str) -> Option<Arc<EventRuntime>> {
         self.events.get(id).map(|e| e.clone())
+    }
+
+    /// The event `id`, opened now (writer started) if it was created after
+    /// this server started, e.g. by `doithoai event create` while serving.
+    pub async fn find_event(&self, id: &str) -> Result<Option<Arc<EventRuntime>>, StoreError> {
+        if let Some(rt) = self.event(id) {
+            return Ok(Some(rt));
+        }
+        let shutting_down = self.opening.lock().await;
+        if let Some(rt) = self.event(id) {
+            return Ok(Some(rt));
+        }
+        if *shutting_down {
+            return Ok(None);
+        }
+        let Some(config) = self.store.event(id).await? else {
+            return Ok(None);
+        };
+        tracing::info!(event = id, "opening an event created after start");
+        self.open_event(config).await.map(Some)
     }
 
     pub fn events(&self) -> Vec<Arc<EventRuntime>> {
         let mut all: Vec<_> = self.events.iter().map(|e| e.clone()).collect();
         all.sort_by(|a, b| a.config.id.cmp(&b.config.id));
         all
+    }
+
+    /// Every stored event, opening those created after this server started.
+    pub async fn all_events(&self) -> Result<Vec<Arc<EventRuntime>>, StoreError> {
+        for config in self.store.events().await? {
+            if self.event(&config.id).is_none() {
+                self.find_event(&config.id).await?;
+            }
+        }
+        Ok(self.events())
     }
 
     /// Resolve a role token to its event and actor.
@@ -597,7 +633,9 @@ impl Engine {
             return Err(AuthError::Expired);
         }
         let rt = self
-            .event(&record.event_id)
+            .find_event(&record.event_id)
+            .await
+            .map_err(|_| AuthError::Unavailable)?
             .ok_or(AuthError::UnknownEvent)?;
         let role = Role::parse(&record.role).ok_or(AuthError::Unknown)?;
         let actor = Actor {
@@ -612,6 +650,7 @@ impl Engine {
     /// Flush every writer (all queued commands are committed and answered),
     /// then tell every connection to reconnect elsewhere.
     pub async fn shutdown(&self) {
+        *self.opening.lock().await = true;
         for rt in self.events() {
             let _ = rt.jobs.send(Job::Stop).await;
         }

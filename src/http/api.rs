@@ -44,10 +44,11 @@ struct EventSummary {
     date: String,
 }
 
-pub async fn list_events(State(app): State<AppState>) -> Json<serde_json::Value> {
+pub async fn list_events(State(app): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let events: Vec<EventSummary> = app
         .engine
-        .events()
+        .all_events()
+        .await?
         .iter()
         .map(|rt| EventSummary {
             id: rt.config.id.clone(),
@@ -56,17 +57,14 @@ pub async fn list_events(State(app): State<AppState>) -> Json<serde_json::Value>
             date: rt.config.date.clone(),
         })
         .collect();
-    Json(serde_json::json!({ "events": events }))
+    Ok(Json(serde_json::json!({ "events": events })))
 }
 
 pub async fn event_info(
     State(app): State<AppState>,
     Path(event): Path<String>,
 ) -> Result<Response, ApiError> {
-    let rt = app
-        .engine
-        .event(&event)
-        .ok_or_else(ApiError::unknown_event)?;
+    let rt = app.event(&event).await?;
     Ok(Json(&*rt.config).into_response())
 }
 
@@ -76,10 +74,7 @@ pub async fn participant_link(
     Path((event, hall)): Path<(String, String)>,
 ) -> Result<Redirect, ApiError> {
     // A mistyped or stale QR link says so now, not when the question is sent.
-    let rt = app
-        .engine
-        .event(&event)
-        .ok_or_else(ApiError::unknown_event)?;
+    let rt = app.event(&event).await?;
     if !rt.config.has_hall(&hall) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -126,10 +121,7 @@ pub async fn submit_question(
             e.body_text(),
         )
     })?;
-    let rt = app
-        .engine
-        .event(&event)
-        .ok_or_else(ApiError::unknown_event)?;
+    let rt = app.event(&event).await?;
     let address = super::client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
     if !app.limits.allow(body.device.as_deref(), address) {
         app.engine

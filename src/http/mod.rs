@@ -36,6 +36,19 @@ pub struct AppState {
     pub phones: tokio::runtime::Handle,
 }
 
+impl AppState {
+    /// The event `id`, including one created after this server started.
+    pub async fn event(
+        &self,
+        id: &str,
+    ) -> Result<Arc<crate::engine::EventRuntime>, error::ApiError> {
+        self.engine
+            .find_event(id)
+            .await?
+            .ok_or_else(error::ApiError::unknown_event)
+    }
+}
+
 /// Participants need no token, so their submissions are rate-limited per
 /// device (the id their browser keeps) and per address (many phones share a
 /// hall's Wi-Fi, so that bound is looser).

@@ -49,10 +49,7 @@ pub async fn qr_svg(
     Path((event, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let rt = app
-        .engine
-        .event(&event)
-        .ok_or_else(ApiError::unknown_event)?;
+    let rt = app.event(&event).await?;
     let hall = file.strip_suffix(".svg").ok_or_else(ApiError::not_found)?;
     if !rt.config.has_hall(hall) {
         return Err(ApiError::not_found());

@@ -277,12 +277,12 @@ pub struct EventQuery {
     pub event: Option<String>,
 }
 
-fn event_or_first(
+async fn event_or_first(
     app: &AppState,
     event: Option<&str>,
 ) -> Result<std::sync::Arc<EventRuntime>, ApiError> {
     match event {
-        Some(id) => app.engine.event(id).ok_or_else(ApiError::unknown_event),
+        Some(id) => app.event(id).await,
         None => app
             .engine
             .events()
@@ -297,7 +297,7 @@ pub async fn template_xlsx(
     State(app): State<AppState>,
     Query(q): Query<EventQuery>,
 ) -> Result<Response, ApiError> {
-    let rt = event_or_first(&app, q.event.as_deref())?;
+    let rt = event_or_first(&app, q.event.as_deref()).await?;
     let bytes = import::template_xlsx(&rt.config)?;
     Ok(download(XLSX, "mau-nhap-cau-hoi.xlsx", bytes))
 }
@@ -478,10 +478,7 @@ pub async fn public_answers(
     State(app): State<AppState>,
     Path(event): Path<String>,
 ) -> Result<Response, ApiError> {
-    let rt = app
-        .engine
-        .event(&event)
-        .ok_or_else(ApiError::unknown_event)?;
+    let rt = app.event(&event).await?;
     let mut answers: Vec<PublicAnswer> = rt
         .questions()
         .iter()

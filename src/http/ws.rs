@@ -148,11 +148,23 @@ async fn handshake(
             "missing token or event code".into(),
         ));
     };
-    let rt = app.engine.event(&event).ok_or((
-        "unknown_event",
-        "Không có sự kiện này".to_string(),
-        "no such event".to_string(),
-    ))?;
+    let rt = match app.engine.find_event(&event).await {
+        Ok(Some(rt)) => rt,
+        Ok(None) => {
+            return Err((
+                "unknown_event",
+                "Không có sự kiện này".into(),
+                "no such event".into(),
+            ))
+        }
+        Err(e) => {
+            return Err((
+                "store_unavailable",
+                "Máy chủ tạm thời không truy cập được dữ liệu; thử lại sau".into(),
+                format!("storage unavailable: {e}"),
+            ))
+        }
+    };
     let mut actor = Actor::new(Role::Participant, "participant");
     if let Some(h) = hall.filter(|h| rt.config.has_hall(h)) {
         actor.hall = Some(h);

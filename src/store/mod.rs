@@ -140,6 +140,10 @@ pub trait Store: Send + Sync + 'static {
     /// Create an event or replace its definition (its log and questions stay).
     async fn put_event(&self, event: &EventConfig) -> Result<(), StoreError>;
     async fn events(&self) -> Result<Vec<EventConfig>, StoreError>;
+    /// One event's definition (a server looks up events created after it started).
+    async fn event(&self, event_id: &str) -> Result<Option<EventConfig>, StoreError> {
+        Ok(self.events().await?.into_iter().find(|e| e.id == event_id))
+    }
     async fn close_event(&self, event_id: &str, at: i64) -> Result<(), StoreError>;
     async fn event_closed_at(&self, event_id: &str) -> Result<Option<i64>, StoreError>;
 

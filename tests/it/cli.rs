@@ -104,3 +104,81 @@ fn event_create_reports_errors_with_their_line_and_tokens_print_as_json() {
     let haystack = [db, wal].concat();
     assert!(!haystack.windows(token.len()).any(|w| w == token.as_bytes()));
 }
+
+/// `event create` while a server runs on the same data: the server opens
+/// the new event when it is first asked for (a phone's hello, a seat's
+/// token, the event list) instead of needing a restart.
+#[tokio::test]
+async fn an_event_created_while_serving_is_opened_on_first_use() {
+    use crate::common::{spawn_app, submit, Client};
+    use serde_json::json;
+
+    let app = spawn_app().await;
+    let toml = "id = \"cho-moi-2025\"\nname = \"Đối thoại huyện Chợ Mới 2025\"\ndate = \"2025-03-20\"\nhalls = [\n  { id = \"huyen\", name = \"Hội trường huyện\" },\n  { id = \"kien-an\", name = \"Xã Kiến An\" },\n]\ndepartments = [{ id = \"ubnd\", name = \"UBND huyện\" }]\ngroups = [{ id = \"khac\", name = \"Khác\" }]\n";
+    let file = app.data_dir.join("cho-moi-2025.toml");
+    std::fs::write(&file, toml).unwrap();
+    let out = doithoai(
+        &app.data_dir,
+        &["event", "create", "--file", file.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The public list shows it.
+    let list: serde_json::Value = app
+        .http()
+        .get(format!("{}/api/events", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["an-giang-2024", "cho-moi-2025"]);
+
+    // A phone joins it by its code and submits; the moderator's token works.
+    let url = app.ws_url();
+    let mut phone = Client::join(
+        &url,
+        json!({"type":"hello","protocol":1,"event":"cho-moi-2025","hall":"kien-an","device":"d1"}),
+    )
+    .await;
+    assert_eq!(
+        phone.welcome["event"]["name"],
+        "Đối thoại huyện Chợ Mới 2025"
+    );
+    let out = doithoai(
+        &app.data_dir,
+        &["tokens", "--event", "cho-moi-2025", "--json"],
+    );
+    let seats: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let token = seats
+        .iter()
+        .find(|t| t["slot"] == "moderator-1")
+        .and_then(|t| t["token"].as_str())
+        .unwrap()
+        .to_string();
+    let mut moderator =
+        Client::join(&url, json!({"type":"hello","protocol":1,"token":token})).await;
+    assert_eq!(moderator.welcome["event"]["id"], "cho-moi-2025");
+    let (id, cmd) = submit("Xã Kiến An cần thêm điểm sinh hoạt thanh niên", "kien-an");
+    let ack = phone.cmd(cmd).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    moderator
+        .until("the phone's question", |v| {
+            v["type"] == "change" && v["questions"][0]["id"] == id.as_str()
+        })
+        .await;
+    // The built-in event is untouched and still separate.
+    let builtin = app.questions("moderator-1").await;
+    assert_eq!(builtin["questions"].as_array().map(Vec::len), Some(0));
+}
