@@ -561,3 +561,73 @@ pub fn in_snapshot(audience: &Audience, q: &Question) -> bool {
         _ => audience.sees(q),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(queue_bytes: usize, queue_frames: usize) -> Arc<Hub> {
+        let cfg = HubConfig {
+            queue_bytes,
+            queue_frames,
+            history: 16,
+        };
+        Hub::new(cfg, Arc::new(Metrics::default()), &["tinh".into()], 0)
+    }
+
+    fn phone(hub: &Arc<Hub>) -> Subscription {
+        let snapshot = |_: &Audience, _: Option<Vec<HallPresence>>| Bytes::from_static(b"{}");
+        hub.subscribe(Audience::Phone, Role::Participant, None, None, &snapshot)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn replies_share_the_queue_and_its_byte_count() {
+        let hub = hub(1 << 20, 64);
+        let mut sub = phone(&hub);
+        let replies = sub.replies();
+        replies.send("{\"type\":\"ack\"}");
+        assert_eq!(sub.frames.recv().await.unwrap(), Bytes::from_static(b"{}"));
+        assert_eq!(
+            sub.frames.recv().await.unwrap(),
+            Bytes::from_static(b"{\"type\":\"ack\"}")
+        );
+        // Snapshot (2 bytes) and reply (14 bytes) are counted until the writer sends them.
+        assert_eq!(sub.queued.load(Ordering::Relaxed), 16);
+        assert!(sub.eviction.reason.lock().unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reply_that_does_not_fit_evicts_the_connection_without_counting_it() {
+        let hub = hub(64, 64);
+        let sub = phone(&hub);
+        let replies = sub.replies();
+        replies.send(vec![b'x'; 40]);
+        assert_eq!(sub.queued.load(Ordering::Relaxed), 42);
+        replies.send(vec![b'y'; 40]);
+        assert_eq!(
+            sub.eviction.wait().await,
+            EvictReason::SlowConsumer,
+            "over the byte bound"
+        );
+        assert_eq!(
+            sub.queued.load(Ordering::Relaxed),
+            42,
+            "the refused reply is not counted"
+        );
+        assert_eq!(hub.metrics.queue_drops.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_frame_queue_evicts_a_replying_connection_too() {
+        let hub = hub(1 << 20, 4);
+        let sub = phone(&hub);
+        let replies = sub.replies();
+        for _ in 0..3 {
+            replies.send("{}");
+        }
+        assert!(sub.eviction.reason.lock().unwrap().is_none());
+        replies.send("{}");
+        assert_eq!(sub.eviction.wait().await, EvictReason::SlowConsumer);
+    }
+}
