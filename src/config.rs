@@ -62,6 +62,14 @@ pub struct ServeConfig {
     /// that per-address limits count phones, not the proxy.
     #[arg(long, env = "DOITHOAI_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Milliseconds between the server's heartbeats on every connection (a
+    /// `ping` frame plus a protocol-level ping that browsers answer by themselves).
+    #[arg(long, env = "DOITHOAI_HEARTBEAT_MS", default_value_t = 20_000)]
+    pub heartbeat_ms: u64,
+    /// Milliseconds of silence (not even a pong) after which a connection is
+    /// taken for dead and closed. Keep it above two heartbeats.
+    #[arg(long, env = "DOITHOAI_IDLE_TIMEOUT_MS", default_value_t = 65_000)]
+    pub idle_timeout_ms: u64,
     /// Threads for participants' phone connections, which run at a lower
     /// priority than staff and commands (0 = half the cores, at least one).
     #[arg(long, env = "DOITHOAI_PHONE_THREADS", default_value_t = 0)]
@@ -83,6 +91,8 @@ impl ServeConfig {
             queue_bytes: 1 << 20,
             history: 4096,
             trusted_proxies: Vec::new(),
+            heartbeat_ms: 20_000,
+            idle_timeout_ms: 65_000,
             phone_threads: 1,
             quiet_tokens: true,
         }

@@ -28,9 +28,6 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// tungstenite's 128 KiB default: that would be over a gigabyte at 10,000 phones.)
 pub const READ_BUFFER_BYTES: usize = 1024;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
-const PING_EVERY: Duration = Duration::from_secs(20);
-/// A connection silent for this long is considered dead and closed.
-const IDLE_LIMIT: Duration = Duration::from_secs(65);
 /// Longest wait for a catch-up before a resume that is ahead gets a snapshot.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(5);
 
@@ -203,7 +200,8 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: IpAddr) {
 
     let replies = subscription.replies();
     let (sink, stream) = socket.split();
-    let write = write_loop(sink, subscription, rt.clone());
+    let heartbeat = Duration::from_millis(app.config.heartbeat_ms.max(10));
+    let write = write_loop(sink, subscription, rt.clone(), heartbeat);
     // Phones' writers run on their own lower-priority runtime (phones.rs), so
     // a broadcast to thousands of them never delays staff frames or commands;
     // their readers (submissions) stay here.
@@ -292,8 +290,10 @@ async fn read_loop(
     replies: Replies,
 ) {
     let metrics = app.engine.metrics();
+    // Silent this long (no frame, not even a pong) = dead.
+    let idle_limit = Duration::from_millis(app.config.idle_timeout_ms);
     loop {
-        let next = match tokio::time::timeout(IDLE_LIMIT, stream.next()).await {
+        let next = match tokio::time::timeout(idle_limit, stream.next()).await {
             Ok(Some(Ok(m))) => m,
             Ok(Some(Err(e))) => {
                 // Oversized frames and protocol violations end here; say why if we still can.
@@ -460,8 +460,13 @@ enum Wake {
     Heartbeat,
 }
 
-async fn write_loop(mut sink: WsSink, mut sub: Subscription, rt: Arc<EventRuntime>) {
-    let mut ping = tokio::time::interval(PING_EVERY);
+async fn write_loop(
+    mut sink: WsSink,
+    mut sub: Subscription,
+    rt: Arc<EventRuntime>,
+    every: Duration,
+) {
+    let mut ping = tokio::time::interval(every);
     ping.tick().await;
     let eviction = sub.eviction.clone();
     loop {

@@ -12,6 +12,7 @@ mod cluster;
 mod durability;
 mod events;
 mod http_api;
+mod keepalive;
 mod migrate_store;
 mod pages;
 mod reports;
