@@ -150,6 +150,42 @@ impl TestApp {
     }
 
     /// `GET /api/questions` as this seat sees it (with the event's `seq`).
+    /// GET a route without a token and parse its JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        self.http()
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// One sample of `/metrics` by its full name with labels (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        self.metrics_text()
+            .await
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|rest| rest.trim().parse().ok())
+            })
+            .unwrap_or(0.0)
+    }
+
     pub async fn questions(&self, seat: &str) -> Value {
         self.http()
             .get(format!("{}/api/questions", self.base))

@@ -47,7 +47,7 @@ async fn a_stuck_client_is_dropped_and_the_others_get_everything() {
         }
         // Drain the fast client as we go, as a real page would.
         fast.until_seq(last).await;
-        if metric(&app, "doithoai_queue_drops_total").await >= 1.0 {
+        if app.metric("doithoai_queue_drops_total").await >= 1.0 {
             dropped = true;
             break;
         }
@@ -60,7 +60,7 @@ async fn a_stuck_client_is_dropped_and_the_others_get_everything() {
     // The stuck connection is closed, not left hanging: only moderator-1 remains.
     let mut moderators = 0.0;
     for _ in 0..100 {
-        moderators = metric(&app, "doithoai_connections{role=\"moderator\"}").await;
+        moderators = app.metric("doithoai_connections{role=\"moderator\"}").await;
         if moderators == 1.0 {
             break;
         }
@@ -69,22 +69,4 @@ async fn a_stuck_client_is_dropped_and_the_others_get_everything() {
     assert_eq!(moderators, 1.0);
     drop(stuck);
     app.stop().await;
-}
-
-async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = app
-        .http()
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(name)
-                .and_then(|rest| rest.trim().parse().ok())
-        })
-        .unwrap_or(0.0)
 }

@@ -128,15 +128,7 @@ async fn an_event_created_while_serving_is_opened_on_first_use() {
     );
 
     // The public list shows it.
-    let list: serde_json::Value = app
-        .http()
-        .get(format!("{}/api/events", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = app.get_json("/api/events").await;
     let ids: Vec<&str> = list["events"]
         .as_array()
         .unwrap()

@@ -15,15 +15,7 @@ async fn health_metrics_and_security_headers() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let _m = app.staff("moderator-1").await;
-    let text = app
-        .http()
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(
         text.contains("doithoai_connections{role=\"moderator\"} 1"),
         "{text}"

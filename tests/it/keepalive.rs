@@ -84,19 +84,6 @@ async fn a_peer_that_stops_answering_is_closed_after_the_idle_limit() {
     };
     assert!(closed, "still open after {frames} frames");
     // The server counts it gone.
-    let metrics = app
-        .http()
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let line = metrics
-        .lines()
-        .find(|l| l.contains("connections") && l.contains("display"))
-        .unwrap_or_default()
-        .to_string();
-    assert!(line.ends_with(" 0"), "{line}");
+    let displays = app.metric("doithoai_connections{role=\"display\"}").await;
+    assert_eq!(displays, 0.0);
 }
