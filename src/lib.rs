@@ -157,6 +157,9 @@ pub async fn serve(
         config: app.config.clone(),
         listener: app.listener.clone(),
         phones: phones.handle(),
+        csp_log: Arc::new(governor::RateLimiter::direct(governor::Quota::per_minute(
+            std::num::NonZeroU32::new(30).unwrap_or(std::num::NonZeroU32::MIN),
+        ))),
     };
     let engine = app.engine.clone();
     let changes = app.listener.clone();

@@ -20,6 +20,7 @@ pub struct Metrics {
     commit_latency_buckets: [AtomicU64; 8],
     pub rejected_commands: AtomicU64,
     pub rate_limited: AtomicU64,
+    pub csp_violations: AtomicU64,
 }
 
 const COMMIT_BUCKETS_MS: [f64; 8] = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0];
@@ -107,6 +108,11 @@ impl Metrics {
                 "doithoai_rate_limited_total",
                 "Participant submissions refused by the rate limit.",
                 &self.rate_limited,
+            ),
+            (
+                "doithoai_csp_violations_total",
+                "Content-Security-Policy violations reported by browsers (a page tried to run or load something it may not).",
+                &self.csp_violations,
             ),
         ];
         for (name, help, value) in counters {

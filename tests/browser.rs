@@ -864,3 +864,71 @@ async fn moderator_keyboard_running_order_floor_and_halls() {
     p.close().await;
     app.stop().await;
 }
+
+/// Every page runs under its Content-Security-Policy without breaking it:
+/// each page is opened as its seat would open it, then one inline script is
+/// injected on purpose. The server must count exactly that one violation,
+/// which shows both that Chromium's reports reach `/api/csp-report` and
+/// that none of the pages caused one.
+#[tokio::test]
+async fn no_page_violates_its_content_security_policy() {
+    let _one = serial().await;
+    let app = spawn_app().await;
+    let driver = Driver::start().await;
+    let p = driver.session(1280, 800).await;
+    let seats = [
+        ("moderator.html", "moderator-1"),
+        ("chair.html", "chair"),
+        ("speaker.html", "speaker:gddt"),
+        ("hall.html", "hall_operator:cho-moi"),
+        ("display.html", "display:tinh"),
+        ("followup.html", "follow_up-1"),
+        ("stats.html", "follow_up-1"),
+        ("import.html", "admin"),
+        ("join.html", "admin"),
+    ];
+    for (file, seat) in seats {
+        p.goto(&page(&app, file, seat)).await;
+        p.wait(file, "return document.readyState === 'complete';", vec![])
+            .await;
+        if matches!(
+            file,
+            "moderator.html" | "chair.html" | "speaker.html" | "hall.html" | "display.html"
+        ) {
+            p.wait_conn("connected").await;
+        }
+    }
+    for url in [
+        format!("{}/", app.base),
+        format!("{}/p/{EVENT}/cho-moi", app.base),
+        format!("{}/answers.html?event={EVENT}", app.base),
+    ] {
+        p.goto(&url).await;
+        p.wait(&url, "return document.readyState === 'complete';", vec![])
+            .await;
+    }
+    // Give reports from any of those pages time to arrive, then inject one.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.metric("doithoai_csp_violations_total").await, 0.0);
+    p.js(
+        "const s = document.createElement('script'); s.textContent = 'window.injected = 1'; \
+         document.body.appendChild(s); return window.injected === undefined;",
+        vec![],
+    )
+    .await;
+    let mut count = 0.0;
+    for _ in 0..100 {
+        count = app.metric("doithoai_csp_violations_total").await;
+        if count > 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(count, 1.0, "the injected script's report arrives, alone");
+    assert_eq!(
+        p.js("return window.injected === undefined;", vec![]).await,
+        json!(true),
+        "the inline script did not run"
+    );
+    p.close().await;
+}

@@ -297,3 +297,52 @@ pub async fn questions(Staff { rt, actor }: Staff) -> Json<serde_json::Value> {
         .collect();
     Json(serde_json::json!({ "event": rt.id(), "seq": rt.seq(), "questions": questions }))
 }
+
+/// Largest CSP report accepted; a real one is well under 2 KB.
+pub const CSP_REPORT_LIMIT: usize = 16 * 1024;
+
+/// `POST /api/csp-report`: a browser reporting a Content-Security-Policy
+/// violation (the policy's `report-uri`). Counted in `/metrics`; logged at a
+/// bounded rate, since anyone may post here. Browsers strip the URL's
+/// fragment, so seat tokens (`#token=`) never arrive in a report.
+pub async fn csp_report(
+    State(app): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let report: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "Báo cáo không phải JSON hợp lệ",
+            format!("the report is not valid JSON: {e}"),
+        )
+    })?;
+    let Some(r) = report.get("csp-report") else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_message",
+            "Thiếu trường csp-report",
+            "the body has no csp-report object",
+        ));
+    };
+    app.engine
+        .metrics()
+        .csp_violations
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if app.csp_log.check().is_ok() {
+        let field = |name: &str| -> String {
+            r.get(name)
+                .map(|v| v.to_string().chars().take(200).collect())
+                .unwrap_or_default()
+        };
+        tracing::warn!(
+            page = %field("document-uri"),
+            directive = %field("violated-directive"),
+            blocked = %field("blocked-uri"),
+            source = %field("source-file"),
+            line = %field("line-number"),
+            "a browser reported a Content-Security-Policy violation"
+        );
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -34,6 +34,8 @@ pub struct AppState {
     pub listener: Option<Arc<crate::cluster::ChangeListener>>,
     /// Participants' connections run here, apart from staff ([`phones`]).
     pub phones: tokio::runtime::Handle,
+    /// Bounds how often CSP reports are logged (anyone may post them).
+    pub csp_log: Arc<governor::DefaultDirectRateLimiter>,
 }
 
 impl AppState {
@@ -99,9 +101,13 @@ pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAdd
         .unwrap_or(peer)
 }
 
+/// Pages run only their own scripts and styles (no inline code, so injected
+/// markup cannot run). Browsers report violations to `/api/csp-report`,
+/// counted in `/metrics`: on event day a non-zero count means a page is
+/// broken or something tried to inject into it.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-                   frame-ancestors 'self'";
+                   frame-ancestors 'self'; report-uri /api/csp-report";
 
 /// Before and after the live hour: import, exports, conclusion, statistics.
 fn reports_router() -> Router<AppState> {
@@ -154,6 +160,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/commands", post(api::command))
         .route("/api/questions", get(api::questions))
         .route("/p/{event}/{hall}", get(api::participant_link))
+        .route(
+            "/api/csp-report",
+            post(api::csp_report)
+                .layer(axum::extract::DefaultBodyLimit::max(api::CSP_REPORT_LIMIT)),
+        )
         .merge(reports_router())
         .route("/api/events/{event}/qr/{file}", get(pages::qr_svg))
         .route("/api/admin/tokens", get(pages::admin_tokens))

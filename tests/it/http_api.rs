@@ -247,3 +247,48 @@ async fn the_listen_queue_holds_a_burst_of_five_hundred_connections() {
     assert_eq!(all.len(), 500);
     drop(listener);
 }
+
+#[tokio::test]
+async fn csp_reports_are_counted_and_bad_ones_refused() {
+    let app = spawn_app().await;
+    let page = app
+        .http()
+        .get(format!("{}/moderator.html", app.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(csp.ends_with("report-uri /api/csp-report"), "{csp}");
+
+    let report = json!({"csp-report": {
+        "document-uri": "http://127.0.0.1/moderator.html",
+        "violated-directive": "script-src-elem",
+        "blocked-uri": "inline",
+        "line-number": 12,
+    }});
+    let post = |body: String| {
+        app.http()
+            .post(format!("{}/api/csp-report", app.base))
+            .header("content-type", "application/csp-report")
+            .body(body)
+            .send()
+    };
+    assert_eq!(post(report.to_string()).await.unwrap().status(), 204);
+    assert_eq!(app.metric("doithoai_csp_violations_total").await, 1.0);
+
+    for (body, code) in [
+        ("{not json".to_string(), "malformed_json"),
+        (json!({"other": 1}).to_string(), "invalid_message"),
+    ] {
+        let r = post(body).await.unwrap();
+        assert_eq!(r.status(), 400);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], code);
+        assert!(!v["message"].as_str().unwrap().is_empty());
+        assert!(!v["message_en"].as_str().unwrap().is_empty());
+    }
+    let huge = "x".repeat(64 * 1024);
+    assert_eq!(post(huge).await.unwrap().status(), 413);
+    assert_eq!(app.metric("doithoai_csp_violations_total").await, 1.0);
+}
