@@ -150,6 +150,10 @@ pub enum CommandError {
     Domain(#[from] DomainError),
     #[error("storage is unavailable; nothing was changed")]
     Unavailable,
+    /// The database went away while committing and could not be asked
+    /// afterwards: the change may be saved or not.
+    #[error("the database connection was lost while saving: the change may or may not be saved; check before sending it again (a submission may simply be resent)")]
+    OutcomeUnknown,
     #[error("too many commands waiting; try again")]
     Busy,
     #[error("the server is shutting down")]
@@ -382,6 +386,40 @@ impl Writer {
         }
     }
 
+    /// After a commit reported an error: is the batch in the log anyway?
+    /// A connection lost while COMMIT was on its way (PostgreSQL) leaves the
+    /// outcome unknown; telling clients "nothing changed" when it did would
+    /// make them retry or give up on what everyone else will see. If the log
+    /// holds exactly these changes after `base`, the catch-up publishes them.
+    async fn commit_outcome(&self, base: u64, changes: &[Change]) -> CommitOutcome {
+        let logged = match self
+            .store
+            .changes_since(self.rt.id(), base, changes.len() as u32)
+            .await
+        {
+            Ok(logged) => logged,
+            Err(_) => return CommitOutcome::Unknown,
+        };
+        let same = |a: &Change, b: &Change| {
+            a.seq == b.seq
+                && a.at == b.at
+                && a.actor == b.actor
+                && a.action == b.action
+                && a.questions.len() == b.questions.len()
+                && a.questions.iter().zip(&b.questions).all(|(x, y)| {
+                    x.question.id == y.question.id && x.question.version == y.question.version
+                })
+                && a.floor == b.floor
+        };
+        if logged.len() == changes.len() && logged.iter().zip(changes).all(|(l, c)| same(l, c)) {
+            self.catch_up().await;
+            CommitOutcome::Committed
+        } else {
+            // Absent, or another node's changes in its place.
+            CommitOutcome::NotCommitted
+        }
+    }
+
     async fn process(&self, batch: Vec<Pending>) {
         let mut attempt: u64 = 0;
         loop {
@@ -459,19 +497,40 @@ impl Writer {
                     self.catch_up().await;
                 }
                 Err(e) => {
+                    let outcome = self.commit_outcome(base, &changes).await;
+                    let refusal = match outcome {
+                        CommitOutcome::Committed => {
+                            // Published by the catch-up that found them.
+                            self.metrics
+                                .observe_commit(changes.len(), started.elapsed());
+                            tracing::warn!(event = self.rt.id(), error = %e, "commit reported an error, but the batch is in the log: acknowledged");
+                            return reply_all(batch, results);
+                        }
+                        CommitOutcome::NotCommitted => CommandError::Unavailable,
+                        CommitOutcome::Unknown => CommandError::OutcomeUnknown,
+                    };
                     self.metrics
                         .commit_errors
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::error!(event = self.rt.id(), error = %e, "commit failed; batch refused");
+                    tracing::error!(event = self.rt.id(), error = %e, ?outcome, "commit failed; batch refused");
                     let refused = results
                         .into_iter()
-                        .map(|r| r.and(Err(CommandError::Unavailable)))
+                        .map(|r| r.and(Err(refusal.clone())))
                         .collect();
                     return reply_all(batch, refused);
                 }
             }
         }
     }
+}
+
+/// What became of a batch whose commit reported an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommitOutcome {
+    Committed,
+    NotCommitted,
+    /// The log could not be read either.
+    Unknown,
 }
 
 fn reply_all(batch: Vec<Pending>, results: Vec<Result<Ack, CommandError>>) {

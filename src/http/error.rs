@@ -133,6 +133,10 @@ pub fn command_error_code(e: &CommandError) -> (&'static str, String) {
             "store_unavailable",
             "Không lưu được; chưa có gì thay đổi, vui lòng thử lại".into(),
         ),
+        CommandError::OutcomeUnknown => (
+            "outcome_unknown",
+            "Mất kết nối cơ sở dữ liệu khi đang lưu: có thể đã lưu hoặc chưa; hãy kiểm tra trước khi gửi lại (câu hỏi thì gửi lại được)".into(),
+        ),
         CommandError::Busy => ("busy", "Máy chủ đang bận; vui lòng thử lại".into()),
         CommandError::Closed => (
             "shutting_down",

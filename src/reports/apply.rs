@@ -68,6 +68,10 @@ fn reason(e: &CommandError) -> Reason {
             "store_unavailable",
             "Không lưu được; dòng này chưa được nhập",
         ),
+        CommandError::OutcomeUnknown => (
+            "outcome_unknown",
+            "Mất kết nối cơ sở dữ liệu khi đang lưu; hãy nhập lại tệp (dòng đã nhập sẽ không bị trùng)",
+        ),
         CommandError::Busy => (
             "busy",
             "Máy chủ đang bận; hãy nhập lại tệp (dòng đã nhập sẽ không bị trùng)",

@@ -266,3 +266,152 @@ impl Client {
         }
     }
 }
+
+/// A TCP proxy in front of PostgreSQL that, once armed, lets the next
+/// `COMMIT` through and then cuts that connection before the answer comes
+/// back: the transaction is committed, and the client cannot know it. (What
+/// a network failure at the worst moment does.) With `down`, every
+/// connection is cut and new ones are refused until `heal`.
+pub struct CommitCutter {
+    pub addr: SocketAddr,
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Whether the cut takes the whole database away too.
+    down_on_cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    down: tokio::sync::watch::Sender<bool>,
+    pub cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CommitCutter {
+    pub async fn start(target: SocketAddr) -> CommitCutter {
+        use std::sync::atomic::{AtomicBool, AtomicUsize};
+        use std::sync::Arc;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("proxy bind");
+        let addr = listener.local_addr().expect("proxy addr");
+        let cutter = CommitCutter {
+            addr,
+            armed: Arc::new(AtomicBool::new(false)),
+            down_on_cut: Arc::new(AtomicBool::new(false)),
+            down: tokio::sync::watch::channel(false).0,
+            cuts: Arc::new(AtomicUsize::new(0)),
+        };
+        let relay = Relay {
+            target,
+            armed: cutter.armed.clone(),
+            down_on_cut: cutter.down_on_cut.clone(),
+            down: cutter.down.clone(),
+            cuts: cutter.cuts.clone(),
+        };
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if *relay.down.borrow() {
+                    continue; // refused: dropped at once
+                }
+                tokio::spawn(relay.clone().run(client));
+            }
+        });
+        cutter
+    }
+
+    /// Cut the connection that sends the next COMMIT.
+    pub fn arm(&self) {
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Cut the next COMMIT's connection and then every other, refusing new
+    /// ones until [`CommitCutter::heal`]: the database is gone.
+    pub fn arm_and_go_down(&self) {
+        self.down_on_cut
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.arm();
+    }
+
+    pub fn heal(&self) {
+        self.down_on_cut
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.down.send_replace(false);
+    }
+
+    /// `url` with its host and port replaced by this proxy's.
+    pub fn url_for(&self, url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").expect("scheme");
+        let (_authority, path) = rest.split_once('/').expect("path");
+        let user = rest
+            .split_once('@')
+            .map(|(u, _)| format!("{u}@"))
+            .unwrap_or_default();
+        format!("{scheme}://{user}{}/{path}", self.addr)
+    }
+}
+
+#[derive(Clone)]
+struct Relay {
+    target: SocketAddr,
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    down_on_cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    down: tokio::sync::watch::Sender<bool>,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Relay {
+    async fn run(self, client: tokio::net::TcpStream) {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // A simple-query message: 'Q', length 11, "COMMIT\0".
+        const COMMIT: &[u8] = b"Q\x00\x00\x00\x0bCOMMIT\x00";
+        let Ok(server) = tokio::net::TcpStream::connect(self.target).await else {
+            return;
+        };
+        let (mut cr, mut cw) = client.into_split();
+        let (mut sr, mut sw) = server.into_split();
+        let cutting = std::sync::Arc::new(AtomicBool::new(false));
+        let cutting_up = cutting.clone();
+        let relay = self.clone();
+        let up = tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match cr.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let commit = buf[..n].windows(COMMIT.len()).any(|w| w == COMMIT);
+                if commit && relay.armed.swap(false, SeqCst) {
+                    // Nothing more goes back to the client from here on.
+                    cutting_up.store(true, SeqCst);
+                    relay.cuts.fetch_add(1, SeqCst);
+                    let _ = sw.write_all(&buf[..n]).await;
+                    // Let PostgreSQL commit, then drop both sides.
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                    if relay.down_on_cut.load(SeqCst) {
+                        relay.down.send_replace(true);
+                    }
+                    return;
+                }
+                if sw.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut down = self.down.subscribe();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let read = tokio::select! {
+                r = sr.read(&mut buf) => r,
+                _ = down.wait_for(|d| *d) => break,
+                _ = async { while !up.is_finished() { tokio::time::sleep(std::time::Duration::from_millis(10)).await } } => break,
+            };
+            let n = match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if cutting.load(SeqCst) {
+                continue; // swallowed: the client must not learn the outcome
+            }
+            if cw.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        up.abort();
+    }
+}

@@ -593,3 +593,105 @@ async fn erasing_personal_data_empties_every_nodes_memory() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The connection to PostgreSQL breaks after COMMIT was sent and before its
+/// answer arrived: the batch is committed, the server cannot know from the
+/// error. It must read the log and acknowledge, not tell the client that
+/// nothing changed (which would make a hall operator send the question again
+/// or give it up while every screen shows it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_answer_is_lost_is_acknowledged_from_the_log() {
+    use crate::common::pg::CommitCutter;
+    let deployment = Deployment::new().await;
+    let pg: std::net::SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    let cutter = CommitCutter::start(pg).await;
+    let mut config = deployment.node_config("a");
+    let url = cutter.url_for(&deployment.db.url);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    // Plain text on the wire, so the proxy can see COMMIT.
+    config.store.database_url = Some(format!("{url}{sep}sslmode=disable"));
+    let app = spawn_app_with(config).await;
+
+    let mut operator = app.staff("hall_operator:tan-chau").await;
+    let mut moderator = app.staff("moderator-1").await;
+    let (id, cmd) = submit(
+        "Thị xã Tân Châu có quy hoạch sân bóng cho thanh niên không?",
+        "tan-chau",
+    );
+    cutter.arm();
+    let ack = operator.cmd(cmd).await;
+    assert_eq!(
+        cutter.cuts.load(Ordering::SeqCst),
+        1,
+        "the COMMIT's answer was cut"
+    );
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let seq = ack["seq"].as_u64().unwrap();
+    // Committed once, published once, and still there for a new reader.
+    moderator.until_seq(seq).await;
+    let log = db_log(&deployment.db.url).await;
+    let with_it: Vec<_> = log.iter().filter(|(_, _, ids)| ids.contains(&id)).collect();
+    assert_eq!(with_it.len(), 1, "{log:?}");
+    assert_eq!(with_it[0].0, seq);
+    // The engine goes on committing normally afterwards.
+    let (_, next) = submit("Câu hỏi tiếp theo sau sự cố mạng", "tan-chau");
+    let ack = operator.cmd(next).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    assert_eq!(ack["seq"].as_u64(), Some(seq + 1));
+}
+
+/// The same, but the database stays out of reach after the cut, so the
+/// server cannot read the log either: it must say the outcome is unknown,
+/// not that nothing changed; once the database is back the change (which
+/// was committed) reaches everyone and the engine goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_outcome_cannot_be_checked_is_reported_as_unknown() {
+    use crate::common::pg::CommitCutter;
+    let deployment = Deployment::new().await;
+    let cutter = CommitCutter::start("127.0.0.1:5432".parse().unwrap()).await;
+    let mut config = deployment.node_config("a");
+    let url = cutter.url_for(&deployment.db.url);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    config.store.database_url = Some(format!("{url}{sep}sslmode=disable"));
+    let app = spawn_app_with(config).await;
+
+    let mut operator = app.staff("hall_operator:tan-chau").await;
+    let mut moderator = app.staff("moderator-1").await;
+    let (id, cmd) = submit(
+        "Xin hỏi về học bổng cho sinh viên nghèo vượt khó",
+        "tan-chau",
+    );
+    cutter.arm_and_go_down();
+    let reply = operator.cmd(cmd.clone()).await;
+    assert_eq!(cutter.cuts.load(Ordering::SeqCst), 1);
+    assert_eq!(reply["type"], "error", "{reply}");
+    assert_eq!(reply["code"], "outcome_unknown", "{reply}");
+    assert!(reply["message"].as_str().unwrap().contains("có thể đã lưu"));
+
+    cutter.heal();
+    // It was committed: the database has it once.
+    let log = db_log(&deployment.db.url).await;
+    let seq = log
+        .iter()
+        .find(|(_, _, ids)| ids.contains(&id))
+        .map(|(seq, _, _)| *seq)
+        .unwrap_or_else(|| panic!("the cut COMMIT went through: {log:?}"));
+    // Resending the submission (as the hall's outbox does) is answered as a
+    // duplicate, once the pool has reconnected.
+    let mut again = Value::Null;
+    for _ in 0..50 {
+        again = operator.cmd(cmd.clone()).await;
+        if again["type"] == "ack" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(again["type"], "ack", "{again}");
+    assert_eq!(again["duplicate"], true, "{again}");
+    // Everyone sees it, and new commands commit after it.
+    moderator.until_seq(seq).await;
+    let (_, next) = submit("Câu hỏi sau khi cơ sở dữ liệu trở lại", "tan-chau");
+    let ack = operator.cmd(next).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    assert_eq!(ack["seq"].as_u64(), Some(seq + 1));
+}

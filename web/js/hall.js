@@ -42,7 +42,8 @@ const client = staffClient();
 const OUTBOX = `doithoai.outbox.${(hashParams().get('token') ?? '').slice(0, 12)}`;
 let flushing = false;
 /** Failures after which the same submission is tried again later. */
-const RETRY = new Set(['disconnected', 'store_unavailable', 'busy', 'shutting_down', 'rate_limited']);
+// Submissions are idempotent by id, so resending after an unknown outcome is safe.
+const RETRY = new Set(['disconnected', 'store_unavailable', 'outcome_unknown', 'busy', 'shutting_down', 'rate_limited']);
 /** Outbox items the server refused for good (invalid), shown with the reason. */
 const refused = new Map();
 
