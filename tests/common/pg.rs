@@ -333,15 +333,32 @@ impl CommitCutter {
         self.down.send_replace(false);
     }
 
-    /// `url` with its host and port replaced by this proxy's.
-    pub fn url_for(&self, url: &str) -> String {
+    /// A cutter in front of the database at `url`, and the URL that reaches
+    /// it through the cutter (plain text on the wire, so COMMIT is visible).
+    pub async fn in_front_of(url: &str) -> (CommitCutter, String) {
         let (scheme, rest) = url.split_once("://").expect("scheme");
-        let (_authority, path) = rest.split_once('/').expect("path");
-        let user = rest
-            .split_once('@')
-            .map(|(u, _)| format!("{u}@"))
-            .unwrap_or_default();
-        format!("{scheme}://{user}{}/{path}", self.addr)
+        let (authority, path) = rest.split_once('/').expect("path");
+        let (user, host) = match authority.rsplit_once('@') {
+            Some((u, h)) => (format!("{u}@"), h),
+            None => (String::new(), authority),
+        };
+        let host = if host.contains(':') {
+            host.to_string()
+        } else {
+            format!("{host}:5432")
+        };
+        let target = tokio::net::lookup_host(&host)
+            .await
+            .ok()
+            .and_then(|mut a| a.next())
+            .unwrap_or_else(|| panic!("cannot resolve {host}"));
+        let cutter = CommitCutter::start(target).await;
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let proxied = format!(
+            "{scheme}://{user}{}/{path}{sep}sslmode=disable",
+            cutter.addr
+        );
+        (cutter, proxied)
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::pg::{Deployment, ThreadNode};
+use crate::common::pg::{CommitCutter, Deployment, ThreadNode};
 use crate::common::*;
 use doithoai::store::postgres::PgStore;
 use doithoai::store::{Change, Store};
@@ -601,16 +601,7 @@ async fn erasing_personal_data_empties_every_nodes_memory() {
 /// or give it up while every screen shows it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_whose_answer_is_lost_is_acknowledged_from_the_log() {
-    use crate::common::pg::CommitCutter;
-    let deployment = Deployment::new().await;
-    let pg: std::net::SocketAddr = "127.0.0.1:5432".parse().unwrap();
-    let cutter = CommitCutter::start(pg).await;
-    let mut config = deployment.node_config("a");
-    let url = cutter.url_for(&deployment.db.url);
-    let sep = if url.contains('?') { '&' } else { '?' };
-    // Plain text on the wire, so the proxy can see COMMIT.
-    config.store.database_url = Some(format!("{url}{sep}sslmode=disable"));
-    let app = spawn_app_with(config).await;
+    let (deployment, cutter, app) = node_behind_a_commit_cutter().await;
 
     let mut operator = app.staff("hall_operator:tan-chau").await;
     let mut moderator = app.staff("moderator-1").await;
@@ -646,14 +637,7 @@ async fn a_commit_whose_answer_is_lost_is_acknowledged_from_the_log() {
 /// was committed) reaches everyone and the engine goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_whose_outcome_cannot_be_checked_is_reported_as_unknown() {
-    use crate::common::pg::CommitCutter;
-    let deployment = Deployment::new().await;
-    let cutter = CommitCutter::start("127.0.0.1:5432".parse().unwrap()).await;
-    let mut config = deployment.node_config("a");
-    let url = cutter.url_for(&deployment.db.url);
-    let sep = if url.contains('?') { '&' } else { '?' };
-    config.store.database_url = Some(format!("{url}{sep}sslmode=disable"));
-    let app = spawn_app_with(config).await;
+    let (deployment, cutter, app) = node_behind_a_commit_cutter().await;
 
     let mut operator = app.staff("hall_operator:tan-chau").await;
     let mut moderator = app.staff("moderator-1").await;
@@ -694,4 +678,14 @@ async fn a_commit_whose_outcome_cannot_be_checked_is_reported_as_unknown() {
     let ack = operator.cmd(next).await;
     assert_eq!(ack["type"], "ack", "{ack}");
     assert_eq!(ack["seq"].as_u64(), Some(seq + 1));
+}
+
+/// One node whose every database connection passes through a [`CommitCutter`].
+async fn node_behind_a_commit_cutter() -> (Deployment, CommitCutter, TestApp) {
+    let deployment = Deployment::new().await;
+    let (cutter, url) = CommitCutter::in_front_of(&deployment.db.url).await;
+    let mut config = deployment.node_config("a");
+    config.store.database_url = Some(url);
+    let app = spawn_app_with(config).await;
+    (deployment, cutter, app)
 }
