@@ -564,6 +564,9 @@ pub struct Engine {
     /// Held while opening an event found after start, so that one event
     /// never gets two writers; `true` once shutting down (open no more).
     opening: tokio::sync::Mutex<bool>,
+    /// Bounds store lookups for event codes not running here: anyone may
+    /// send a hello with a made-up code, and each miss would read the store.
+    lookups: governor::DefaultDirectRateLimiter,
 }
 
 impl Engine {
@@ -582,6 +585,9 @@ impl Engine {
             events: DashMap::new(),
             writers: std::sync::Mutex::new(Vec::new()),
             opening: tokio::sync::Mutex::new(false),
+            lookups: governor::RateLimiter::direct(governor::Quota::per_second(
+                std::num::NonZeroU32::new(20).unwrap_or(std::num::NonZeroU32::MIN),
+            )),
         });
         for config in store.events().await? {
             engine.open_event(config).await?;
@@ -647,17 +653,31 @@ impl Engine {
         if let Some(rt) = self.event(id) {
             return Ok(Some(rt));
         }
+        if self.lookups.check().is_err() {
+            // A flood of unknown codes: answer "unknown" without asking the
+            // store. A real new event is found on the client's next try.
+            return Ok(None);
+        }
+        match self.store.event(id).await? {
+            Some(config) => self.open_late(config).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Open an event found in the store after start, unless it is open
+    /// already or the server is shutting down.
+    async fn open_late(
+        &self,
+        config: EventConfig,
+    ) -> Result<Option<Arc<EventRuntime>>, StoreError> {
         let shutting_down = self.opening.lock().await;
-        if let Some(rt) = self.event(id) {
+        if let Some(rt) = self.event(&config.id) {
             return Ok(Some(rt));
         }
         if *shutting_down {
             return Ok(None);
         }
-        let Some(config) = self.store.event(id).await? else {
-            return Ok(None);
-        };
-        tracing::info!(event = id, "opening an event created after start");
+        tracing::info!(event = %config.id, "opening an event created after start");
         self.open_event(config).await.map(Some)
     }
 
@@ -671,7 +691,7 @@ impl Engine {
     pub async fn all_events(&self) -> Result<Vec<Arc<EventRuntime>>, StoreError> {
         for config in self.store.events().await? {
             if self.event(&config.id).is_none() {
-                self.find_event(&config.id).await?;
+                self.open_late(config).await?;
             }
         }
         Ok(self.events())
