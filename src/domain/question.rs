@@ -1012,7 +1012,13 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
     Ok(out)
 }
 
+/// Record `next` as the new version of `before`, unless the command changed
+/// nothing: a no-op (the same text saved again, the same department chosen)
+/// commits nothing, bumps no version and so makes nobody else's edit conflict.
 fn push(out: &mut Outcome, before: &Question, mut next: Question, now: i64) {
+    if next == *before {
+        return;
+    }
     next.version = before.version + 1;
     next.updated_at = now;
     out.questions.push(QuestionUpdate {

@@ -1102,8 +1102,9 @@ fn edit_keeps_the_original_text_once() {
         version: v.q(SUBJECT).version,
         text: text.into(),
     };
-    // Same wording (after trimming) changes nothing worth keeping.
-    view.ok(&moderator(), edit(&view, &format!("  {TEXT} ")));
+    // Same wording (after trimming) changes nothing: no version, no change.
+    let same = view.ok(&moderator(), edit(&view, &format!("  {TEXT} ")));
+    assert!(same.is_noop());
     assert_eq!(view.q(SUBJECT).original_text, None);
     view.ok(&moderator(), edit(&view, "Bản sửa lần 1"));
     assert_eq!(view.q(SUBJECT).original_text.as_deref(), Some(TEXT));
@@ -1115,7 +1116,7 @@ fn edit_keeps_the_original_text_once() {
         "first wording kept"
     );
     assert_eq!(view.q(SUBJECT).text, "Bản sửa lần 2");
-    assert_eq!(view.q(SUBJECT).version, 6);
+    assert_eq!(view.q(SUBJECT).version, 5, "two real edits on version 3");
 }
 
 #[test]
@@ -1233,6 +1234,28 @@ fn set_group_sets_and_clears() {
         },
     );
     assert_eq!(view.q(SUBJECT).group, None);
+}
+
+#[test]
+fn a_command_that_changes_nothing_commits_nothing() {
+    let mut view = matrix_view(QState::Answered);
+    view.ok(&moderator(), command(Kind::SetGroup, view.q(SUBJECT)));
+    let before = view.q(SUBJECT).clone();
+    // The same group again: no new version, so nobody's open edit conflicts.
+    let again = view.ok(&moderator(), command(Kind::SetGroup, view.q(SUBJECT)));
+    assert!(again.is_noop(), "{again:?}");
+    assert_eq!(view.q(SUBJECT), &before);
+    // Clearing it is a change again.
+    let cleared = view.ok(
+        &moderator(),
+        Command::SetGroup {
+            question: SUBJECT,
+            version: before.version,
+            group: None,
+        },
+    );
+    assert_eq!(cleared.questions.len(), 1);
+    assert_eq!(view.q(SUBJECT).version, before.version + 1);
 }
 
 #[test]
@@ -1932,8 +1955,8 @@ fn submitted_and_edited_text_is_stored_nfc() {
     let mut view = TestView::default();
     view.ok(&actor(Role::Participant), submit(uid(1), decomposed));
     assert_eq!(view.q(uid(1)).text, composed);
-    // Same text in another normalisation is no edit worth recording.
-    view.ok(
+    // Same text in another normalisation is no edit at all.
+    let same = view.ok(
         &moderator(),
         Command::Edit {
             question: uid(1),
@@ -1941,12 +1964,14 @@ fn submitted_and_edited_text_is_stored_nfc() {
             text: decomposed.into(),
         },
     );
+    assert!(same.is_noop());
     assert_eq!(view.q(uid(1)).original_text, None);
+    assert_eq!(view.q(uid(1)).version, 1);
     view.ok(
         &moderator(),
         Command::Edit {
             question: uid(1),
-            version: 2,
+            version: 1,
             text: "Hoa\u{0300} nhập".into(),
         },
     );
@@ -1955,7 +1980,7 @@ fn submitted_and_edited_text_is_stored_nfc() {
         &moderator(),
         Command::Reject {
             question: uid(1),
-            version: 3,
+            version: 2,
             reason: "Tru\u{0300}ng la\u{0323}\u{0306}p".into(),
         },
     );
