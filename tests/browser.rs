@@ -516,6 +516,11 @@ async fn question_text_that_looks_like_html_stays_text() {
     app.stop().await;
 }
 
+/// The tab's title, as the browser reports it (WebDriver "Get Title").
+async fn tab_title(p: &browser::Page) -> String {
+    p.client.title().await.expect("page title")
+}
+
 #[tokio::test]
 async fn english_switch_changes_the_interface_and_persists() {
     let _one = serial().await;
@@ -526,6 +531,7 @@ async fn english_switch_changes_the_interface_and_persists() {
     p.wait_conn("connected").await;
     assert_eq!(p.text("[data-i18n=\"mod.filters\"]").await, "Lọc");
     assert_eq!(p.text("#conn").await, "Đã kết nối");
+    assert_eq!(tab_title(&p).await, "Điều phối câu hỏi — doithoai");
     p.click("#lang").await;
     p.wait(
         "English labels",
@@ -538,6 +544,11 @@ async fn english_switch_changes_the_interface_and_persists() {
         p.js("return document.documentElement.lang;", vec![]).await,
         json!("en")
     );
+    assert_eq!(
+        tab_title(&p).await,
+        "Question moderation — doithoai",
+        "the tab's title follows the switch"
+    );
     p.client.refresh().await.expect("reload");
     p.wait_conn("connected").await;
     assert_eq!(
@@ -546,7 +557,56 @@ async fn english_switch_changes_the_interface_and_persists() {
         "the choice survives a reload"
     );
     assert_eq!(p.text("#f-state option[value=pending]").await, "Pending");
+    assert_eq!(tab_title(&p).await, "Question moderation — doithoai");
     p.screenshot("moderator-english").await;
+
+    // The choice is the browser's: every other page opens in English, its tab title too.
+    let base = &app.base;
+    for (url, title) in [
+        (page(&app, "chair.html", "chair"), "Chair — doithoai"),
+        (
+            page(&app, "speaker.html", "speaker:gddt"),
+            "Speaker — doithoai",
+        ),
+        (
+            page(&app, "hall.html", "hall_operator:cho-moi"),
+            "Hall — doithoai",
+        ),
+        (
+            page(&app, "display.html", "display:cho-moi"),
+            "Hall display — doithoai",
+        ),
+        (page(&app, "join.html", "admin"), "Join links — doithoai"),
+        (
+            format!("{base}/phone.html#event={EVENT}&hall=cho-moi"),
+            "Ask a question — Dialogue with young people",
+        ),
+        (
+            format!("{base}/receipt.html"),
+            "Follow your question — doithoai",
+        ),
+        (format!("{base}/answers.html"), "Written answers — doithoai"),
+        (
+            format!("{base}/followup.html"),
+            "Written answers follow-up — doithoai",
+        ),
+        (format!("{base}/stats.html"), "Statistics — doithoai"),
+        (
+            format!("{base}/import.html"),
+            "Import questions collected beforehand — doithoai",
+        ),
+    ] {
+        p.goto(&url).await;
+        p.wait(
+            &format!("the English title {title:?} on {url}"),
+            "return document.title === arguments[0];",
+            vec![json!(title)],
+        )
+        .await;
+    }
+
+    p.goto(&page(&app, "moderator.html", "moderator-2")).await;
+    p.wait_conn("connected").await;
     p.click("#lang").await;
     p.wait(
         "Vietnamese labels again",
@@ -554,6 +614,14 @@ async fn english_switch_changes_the_interface_and_persists() {
         vec![],
     )
     .await;
+    assert_eq!(tab_title(&p).await, "Điều phối câu hỏi — doithoai");
+    p.client.refresh().await.expect("reload");
+    p.wait_conn("connected").await;
+    assert_eq!(
+        tab_title(&p).await,
+        "Điều phối câu hỏi — doithoai",
+        "Vietnamese survives a reload too"
+    );
     p.close().await;
 
     // The admin's join sheets: a QR code per hall that the browser can draw, and every seat's link.

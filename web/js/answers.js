@@ -5,12 +5,12 @@
 const LANG_KEY = 'doithoai.lang';
 const T = {
   vi: {
-    title: 'Trả lời bằng văn bản', intro: 'Các câu hỏi tại buổi đối thoại được cơ quan có thẩm quyền trả lời bằng văn bản.',
+    page_title: 'Trả lời bằng văn bản — doithoai', title: 'Trả lời bằng văn bản', intro: 'Các câu hỏi tại buổi đối thoại được cơ quan có thẩm quyền trả lời bằng văn bản.',
     none: 'Chưa có câu trả lời nào được công bố.', hall: 'Điểm cầu', agency: 'Cơ quan trả lời', asked: 'Người hỏi',
     published: 'Công bố', lang: 'English', failed: 'Không tải được danh sách trả lời',
   },
   en: {
-    title: 'Written answers', intro: 'Questions from the dialogue answered in writing by the competent agencies.',
+    page_title: 'Written answers — doithoai', title: 'Written answers', intro: 'Questions from the dialogue answered in writing by the competent agencies.',
     none: 'No answer has been published yet.', hall: 'Hall', agency: 'Answered by', asked: 'Asked by',
     published: 'Published', lang: 'Tiếng Việt', failed: 'Could not load the answers',
   },

@@ -7,8 +7,8 @@ import { addStrings, t, onLang } from './i18n.js';
 import { h, $, bindStatus, hallName, deptName, stateLabel, initPage, byQueue } from './ui.js';
 
 addStrings(
-  { 'ch.title': 'Điều hành đối thoại', 'ch.counts': '{pending} chờ duyệt · {approved} đã duyệt chưa giao · {queued} trong hàng chờ · {answered} đã trả lời · {deferred} trả lời bằng văn bản', 'ch.empty': 'Hàng chờ trống' },
-  { 'ch.title': 'Dialogue running order', 'ch.counts': '{pending} pending · {approved} approved, unassigned · {queued} queued · {answered} answered · {deferred} written answers', 'ch.empty': 'Queue is empty' },
+  { 'ch.page_title': 'Chủ trì — doithoai', 'ch.title': 'Điều hành đối thoại', 'ch.counts': '{pending} chờ duyệt · {approved} đã duyệt chưa giao · {queued} trong hàng chờ · {answered} đã trả lời · {deferred} trả lời bằng văn bản', 'ch.empty': 'Hàng chờ trống' },
+  { 'ch.page_title': 'Chair — doithoai', 'ch.title': 'Dialogue running order', 'ch.counts': '{pending} pending · {approved} approved, unassigned · {queued} queued · {answered} answered · {deferred} written answers', 'ch.empty': 'Queue is empty' },
 );
 
 initPage();

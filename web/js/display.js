@@ -9,7 +9,7 @@ import { staffClient } from './client.js';
 import { addStrings, t, onLang } from './i18n.js';
 import { h, $, bindStatus, hallName, deptName, initPage, byQueue } from './ui.js';
 
-addStrings({ 'dp.next': 'Câu hỏi tiếp theo', 'dp.none_next': 'Chưa có câu hỏi trong hàng chờ' }, { 'dp.next': 'Up next', 'dp.none_next': 'No questions queued yet' });
+addStrings({ 'dp.page_title': 'Màn hình điểm cầu — doithoai', 'dp.next': 'Câu hỏi tiếp theo', 'dp.none_next': 'Chưa có câu hỏi trong hàng chờ' }, { 'dp.page_title': 'Hall display — doithoai', 'dp.next': 'Up next', 'dp.none_next': 'No questions queued yet' });
 
 /** How many upcoming questions fit under the one on air. */
 const NEXT = 4;

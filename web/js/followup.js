@@ -13,7 +13,7 @@ const TOKEN_KEY = 'doithoai.staff.token';
 
 const T = {
   vi: {
-    title: 'Theo dõi trả lời bằng văn bản', stats: 'Thống kê', token: 'Mã truy cập của cán bộ theo dõi', open: 'Mở',
+    page_title: 'Theo dõi trả lời bằng văn bản — doithoai', title: 'Theo dõi trả lời bằng văn bản', stats: 'Thống kê', token: 'Mã truy cập của cán bộ theo dõi', open: 'Mở',
     downloads: 'Tải về', conclusionDocx: 'Dự thảo văn bản kết luận (DOCX)', conclusionPrint: 'In văn bản kết luận',
     deferredAll: 'Danh sách theo cơ quan (XLSX)', questionsXlsx: 'Toàn bộ câu hỏi (XLSX)', questionsCsv: 'Toàn bộ câu hỏi (CSV)',
     auditCsv: 'Nhật ký thao tác (CSV)', byAgency: 'Gửi cơ quan', agency: 'Cơ quan', count: 'Số câu', overdue: 'Quá hạn',
@@ -29,7 +29,7 @@ const T = {
     act_defer: 'Chuyển trả lời bằng văn bản', act_update_follow_up: 'Cập nhật', act_mark_sent: 'Đã gửi', act_publish: 'Công bố',
   },
   en: {
-    title: 'Written answers follow-up', stats: 'Statistics', token: "Follow-up officer's access token", open: 'Open',
+    page_title: 'Written answers follow-up — doithoai', title: 'Written answers follow-up', stats: 'Statistics', token: "Follow-up officer's access token", open: 'Open',
     downloads: 'Downloads', conclusionDocx: 'Conclusion draft (DOCX)', conclusionPrint: 'Print the conclusion',
     deferredAll: 'Lists per agency (XLSX)', questionsXlsx: 'All questions (XLSX)', questionsCsv: 'All questions (CSV)',
     auditCsv: 'Audit log (CSV)', byAgency: 'Send to agencies', agency: 'Agency', count: 'Questions', overdue: 'Overdue',

@@ -11,7 +11,7 @@ import { h, $, bindStatus, announce, hallName, deptName, groupName, stateLabel, 
 
 addStrings(
   {
-    'hall.title': 'Điểm cầu', 'hall.new': 'Nhập câu hỏi tại điểm cầu', 'hall.text': 'Nội dung câu hỏi', 'hall.group': 'Nhóm vấn đề',
+    'hall.page_title': 'Điểm cầu — doithoai', 'hall.title': 'Điểm cầu', 'hall.new': 'Nhập câu hỏi tại điểm cầu', 'hall.text': 'Nội dung câu hỏi', 'hall.group': 'Nhóm vấn đề',
     'hall.name': 'Họ tên (không bắt buộc)', 'hall.age': 'Tuổi', 'hall.org': 'Trường học / nơi làm việc', 'hall.phone': 'Số điện thoại',
     'hall.show_name': 'Đồng ý hiển thị tên cùng câu hỏi', 'hall.consent': 'Người hỏi đồng ý cho lưu thông tin cá nhân để trả lời',
     'hall.submit': 'Gửi câu hỏi', 'hall.floor': 'Xin phát biểu trực tiếp', 'hall.floor_note': 'Ghi chú (ai phát biểu, về vấn đề gì)',
@@ -23,7 +23,7 @@ addStrings(
     'hall.floor.declined': 'Yêu cầu phát biểu bị từ chối.', 'hall.rejected_send': 'Không gửi được: {err}', 'hall.dept': 'Giao: {d}', 'hall.discard': 'Bỏ câu hỏi này',
   },
   {
-    'hall.title': 'Hall', 'hall.new': 'Enter a question raised in the hall', 'hall.text': 'Question', 'hall.group': 'Issue group',
+    'hall.page_title': 'Hall — doithoai', 'hall.title': 'Hall', 'hall.new': 'Enter a question raised in the hall', 'hall.text': 'Question', 'hall.group': 'Issue group',
     'hall.name': 'Name (optional)', 'hall.age': 'Age', 'hall.org': 'School / workplace', 'hall.phone': 'Phone',
     'hall.show_name': 'Agrees to show the name with the question', 'hall.consent': 'The asker consents to storing these personal details for the answer',
     'hall.submit': 'Send question', 'hall.floor': 'Ask for the floor', 'hall.floor_note': 'Note (who wants to speak, on what)',

@@ -2,8 +2,9 @@
 // page shows lives in a dictionary: the shared ones below, page-specific ones
 // added by each page with addStrings(), so a small page (the phone) does not
 // download the console's vocabulary. The choice is kept in localStorage.
-// Elements opt in with data-i18n (text), data-i18n-ph (placeholder) and
-// data-i18n-title (title and aria-label); apply() fills them.
+// Elements opt in with data-i18n (text, also the page's <title>, which is
+// how the tab's name follows the switch), data-i18n-ph (placeholder) and
+// data-i18n-title (the title attribute and aria-label); apply() fills them.
 
 const KEY = 'doithoai.lang';
 const dict = {

@@ -8,7 +8,7 @@ const LANG_KEY = 'doithoai.lang';
 const TOKEN_KEY = 'doithoai.staff.token';
 const T = {
   vi: {
-    title: 'Nhập câu hỏi thu thập trước', templateXlsx: 'Tải mẫu XLSX', templateCsv: 'Tải mẫu CSV',
+    page_title: 'Nhập câu hỏi thu thập trước — doithoai', title: 'Nhập câu hỏi thu thập trước', templateXlsx: 'Tải mẫu XLSX', templateCsv: 'Tải mẫu CSV',
     token: 'Mã truy cập của ban tổ chức', open: 'Mở', file: 'Tệp .xlsx hoặc .csv (UTF-8)',
     source: 'Đơn vị thu thập (khi cột trống)', preview: 'Xem trước', commit: 'Nhập các câu hỏi mới',
     row: 'Dòng', status: 'Kết quả', text: 'Nội dung', hall: 'Điểm cầu', reason: 'Lý do', lang: 'English',
@@ -17,7 +17,7 @@ const T = {
     commitN: (n) => `Nhập ${n} câu hỏi mới`, done: 'Đã nhập xong.', nothingNew: 'Không có dòng mới để nhập.',
   },
   en: {
-    title: 'Import questions collected beforehand', templateXlsx: 'XLSX template', templateCsv: 'CSV template',
+    page_title: 'Import questions collected beforehand — doithoai', title: 'Import questions collected beforehand', templateXlsx: 'XLSX template', templateCsv: 'CSV template',
     token: "Moderator's access token", open: 'Open', file: '.xlsx or .csv (UTF-8) file',
     source: 'Collected by (when the column is empty)', preview: 'Preview', commit: 'Import the new questions',
     row: 'Row', status: 'Result', text: 'Text', hall: 'Hall', reason: 'Reason', lang: 'Tiếng Việt',

@@ -8,13 +8,13 @@ import { h, $, initPage } from './ui.js';
 
 addStrings(
   {
-    'jn.title': 'Liên kết tham gia', 'jn.print': 'In (mỗi điểm cầu một trang A4)', 'jn.warn': 'Các liên kết dưới đây chứa mã truy cập của từng vị trí: chỉ giao cho đúng người.',
+    'jn.page_title': 'Liên kết tham gia — doithoai', 'jn.title': 'Liên kết tham gia', 'jn.print': 'In (mỗi điểm cầu một trang A4)', 'jn.warn': 'Các liên kết dưới đây chứa mã truy cập của từng vị trí: chỉ giao cho đúng người.',
     'jn.central': 'Các vị trí tại điểm cầu chính', 'jn.participants': 'Thanh niên quét mã để gửi câu hỏi', 'jn.qr_alt': 'Mã QR gửi câu hỏi tại {hall}',
     'jn.failed': 'Không tải được danh sách liên kết: {err}',
     'role.admin': 'Quản trị', 'role.moderator': 'Điều phối', 'role.chair': 'Chủ trì', 'role.speaker': 'Diễn giả', 'role.hall_operator': 'Kỹ thuật điểm cầu', 'role.display': 'Màn hình', 'role.follow_up': 'Theo dõi trả lời',
   },
   {
-    'jn.title': 'Join links', 'jn.print': 'Print (one A4 page per hall)', 'jn.warn': "These links carry each seat's access token: hand them only to the right person.",
+    'jn.page_title': 'Join links — doithoai', 'jn.title': 'Join links', 'jn.print': 'Print (one A4 page per hall)', 'jn.warn': "These links carry each seat's access token: hand them only to the right person.",
     'jn.central': 'Seats at the host hall', 'jn.participants': 'Young people scan this to send a question', 'jn.qr_alt': 'QR code for sending questions in {hall}',
     'jn.failed': 'Could not load the links: {err}',
     'role.admin': 'Admin', 'role.moderator': 'Moderator', 'role.chair': 'Chair', 'role.speaker': 'Speaker', 'role.hall_operator': 'Hall operator', 'role.display': 'Display', 'role.follow_up': 'Follow-up officer',

@@ -11,7 +11,7 @@ import { h, $, bindStatus, announce, hallName, deptName, groupName, stateLabel, 
 
 addStrings(
   {
-    'mod.title': 'Điều phối câu hỏi', 'mod.filters': 'Lọc', 'mod.search': 'Tìm (không cần dấu)', 'mod.search.ph': 'vd. khoi nghiep',
+    'mod.page_title': 'Điều phối câu hỏi — doithoai', 'mod.title': 'Điều phối câu hỏi', 'mod.filters': 'Lọc', 'mod.search': 'Tìm (không cần dấu)', 'mod.search.ph': 'vd. khoi nghiep',
     'mod.state': 'Trạng thái', 'mod.hall': 'Điểm cầu', 'mod.group': 'Nhóm vấn đề', 'mod.department': 'Sở, ngành trả lời',
     'mod.all': 'Tất cả', 'mod.open': 'Đang xử lý (chờ, duyệt, hàng chờ, đang trả lời)', 'mod.counts.state': 'Theo trạng thái',
     'mod.counts.department': 'Theo sở, ngành', 'mod.counts.hall': 'Theo điểm cầu', 'mod.keys': 'Phím tắt',
@@ -30,7 +30,7 @@ addStrings(
     'mod.version': 'v{v}', 'mod.fresh': 'Nội dung hiện tại: {text}', 'mod.halls_up': '{up}/{total} điểm cầu đang kết nối',
   },
   {
-    'mod.title': 'Question moderation', 'mod.filters': 'Filters', 'mod.search': 'Search (accents optional)', 'mod.search.ph': 'e.g. khoi nghiep',
+    'mod.page_title': 'Question moderation — doithoai', 'mod.title': 'Question moderation', 'mod.filters': 'Filters', 'mod.search': 'Search (accents optional)', 'mod.search.ph': 'e.g. khoi nghiep',
     'mod.state': 'State', 'mod.hall': 'Hall', 'mod.group': 'Issue group', 'mod.department': 'Answering department',
     'mod.all': 'All', 'mod.open': 'Open (pending, approved, queued, on air)', 'mod.counts.state': 'By state',
     'mod.counts.department': 'By department', 'mod.counts.hall': 'By hall', 'mod.keys': 'Keyboard shortcuts',

@@ -10,7 +10,7 @@ import { h, $, bindStatus, announce, initPage, fillSelect } from './ui.js';
 
 addStrings(
   {
-    'ph.title': 'Gửi câu hỏi', 'ph.text': 'Câu hỏi, ý kiến của bạn', 'ph.group': 'Nhóm vấn đề', 'ph.personal': 'Thông tin để nhận trả lời (không bắt buộc)',
+    'ph.page_title': 'Gửi câu hỏi — Đối thoại với thanh niên', 'ph.title': 'Gửi câu hỏi', 'ph.text': 'Câu hỏi, ý kiến của bạn', 'ph.group': 'Nhóm vấn đề', 'ph.personal': 'Thông tin để nhận trả lời (không bắt buộc)',
     'ph.name': 'Họ tên', 'ph.age': 'Tuổi', 'ph.org': 'Trường học / nơi làm việc', 'ph.phone': 'Số điện thoại', 'ph.show_name': 'Cho phép hiển thị tên tôi cùng câu hỏi',
     'ph.consent': 'Tôi đồng ý cho Ban tổ chức lưu các thông tin trên chỉ để trả lời câu hỏi này; thông tin sẽ được xoá khi kết thúc việc trả lời.',
     'ph.submit': 'Gửi câu hỏi', 'ph.mine': 'Câu hỏi tôi đã gửi', 'ph.empty': 'Bạn chưa viết câu hỏi', 'ph.consent_req': 'Bạn đã điền thông tin cá nhân: hãy đánh dấu đồng ý, hoặc xoá các thông tin đó',
@@ -19,7 +19,7 @@ addStrings(
     'ph.on_air': 'Đang trả lời: {text}', 'ph.refused': 'Không gửi được: {err}',
   },
   {
-    'ph.title': 'Ask a question', 'ph.text': 'Your question or opinion', 'ph.group': 'Issue group', 'ph.personal': 'Details for a written answer (optional)',
+    'ph.page_title': 'Ask a question — Dialogue with young people', 'ph.title': 'Ask a question', 'ph.text': 'Your question or opinion', 'ph.group': 'Issue group', 'ph.personal': 'Details for a written answer (optional)',
     'ph.name': 'Name', 'ph.age': 'Age', 'ph.org': 'School / workplace', 'ph.phone': 'Phone', 'ph.show_name': 'My name may be shown with the question',
     'ph.consent': 'I agree that the organisers keep these details only to answer this question; they are erased once the answer is done.',
     'ph.submit': 'Send question', 'ph.mine': 'My questions', 'ph.empty': 'Please write your question', 'ph.consent_req': 'You gave personal details: tick the consent box, or clear them',

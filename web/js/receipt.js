@@ -8,12 +8,12 @@ import { $, initPage } from './ui.js';
 
 addStrings(
   {
-    'rc.title': 'Theo dõi câu hỏi', 'rc.question': 'Câu hỏi của bạn', 'rc.state': 'Trạng thái', 'rc.answer': 'Trả lời bằng văn bản',
+    'rc.page_title': 'Theo dõi câu hỏi — doithoai', 'rc.title': 'Theo dõi câu hỏi', 'rc.question': 'Câu hỏi của bạn', 'rc.state': 'Trạng thái', 'rc.answer': 'Trả lời bằng văn bản',
     'rc.note': 'Trang tự cập nhật. Hãy lưu đường dẫn này để xem lại.', 'rc.not_found': 'Không tìm thấy câu hỏi (đường dẫn không đúng).',
     'rc.offline': 'Chưa kết nối được; đang thử lại…', 'rc.agency': 'Cơ quan trả lời: {a}, hạn {d}', 'rc.reason': 'Lý do: {r}', 'rc.merged': 'Câu hỏi của bạn đã được gộp với một câu hỏi cùng nội dung.',
   },
   {
-    'rc.title': 'Follow your question', 'rc.question': 'Your question', 'rc.state': 'State', 'rc.answer': 'Written answer',
+    'rc.page_title': 'Follow your question — doithoai', 'rc.title': 'Follow your question', 'rc.question': 'Your question', 'rc.state': 'State', 'rc.answer': 'Written answer',
     'rc.note': 'This page updates itself. Keep the link to come back.', 'rc.not_found': 'Question not found (the link is wrong).',
     'rc.offline': 'Cannot reach the server; retrying…', 'rc.agency': 'Answering agency: {a}, due {d}', 'rc.reason': 'Reason: {r}', 'rc.merged': 'Your question was merged with another asking the same.',
   },

@@ -9,12 +9,12 @@ import { h, $, bindStatus, announce, hallName, deptName, groupName, stateLabel, 
 
 addStrings(
   {
-    'sp.title': 'Câu hỏi của sở, ngành', 'sp.queue': 'Thứ tự trả lời', 'sp.empty': 'Chưa có câu hỏi nào được giao.', 'sp.done': 'Đã xử lý',
+    'sp.page_title': 'Diễn giả — doithoai', 'sp.title': 'Câu hỏi của sở, ngành', 'sp.queue': 'Thứ tự trả lời', 'sp.empty': 'Chưa có câu hỏi nào được giao.', 'sp.done': 'Đã xử lý',
     'sp.written': 'Sẽ trả lời bằng văn bản', 'sp.written.confirm': 'Chuyển câu hỏi này sang trả lời bằng văn bản?', 'sp.other_air': 'Đang trả lời (sở, ngành khác): {text}',
     'sp.assigned': 'Câu hỏi mới được giao: {text}',
   },
   {
-    'sp.title': 'Questions for this department', 'sp.queue': 'Running order', 'sp.empty': 'No questions assigned yet.', 'sp.done': 'Handled',
+    'sp.page_title': 'Speaker — doithoai', 'sp.title': 'Questions for this department', 'sp.queue': 'Running order', 'sp.empty': 'No questions assigned yet.', 'sp.done': 'Handled',
     'sp.written': 'Will answer in writing', 'sp.written.confirm': 'Move this question to a written answer?', 'sp.other_air': 'On air (another department): {text}',
     'sp.assigned': 'Newly assigned question: {text}',
   },

@@ -10,7 +10,7 @@ const STEPS = ['deferred', 'answer_drafted', 'answer_sent', 'published'];
 
 const T = {
   vi: {
-    title: 'Thống kê câu hỏi', reload: 'Tải lại', token: 'Mã truy cập (ban tổ chức, chủ trì, theo dõi)', open: 'Mở',
+    page_title: 'Thống kê — doithoai', title: 'Thống kê câu hỏi', reload: 'Tải lại', token: 'Mã truy cập (ban tổ chức, chủ trì, theo dõi)', open: 'Mở',
     overTime: 'Câu hỏi theo thời gian', byHall: 'Theo điểm cầu', byGroup: 'Theo nhóm vấn đề',
     byDepartment: 'Theo cơ quan trả lời', bySource: 'Theo nguồn', followup: 'Tiến độ trả lời bằng văn bản',
     total: 'Câu hỏi nhận được', answered: 'Trả lời tại chỗ', deferred: 'Trả lời bằng văn bản', overdue: 'Quá hạn',
@@ -19,7 +19,7 @@ const T = {
     loadFailed: 'Không tải được thống kê', perMinutes: (m) => `mỗi cột ${m} phút`,
   },
   en: {
-    title: 'Question statistics', reload: 'Reload', token: 'Access token (moderator, chair, follow-up)', open: 'Open',
+    page_title: 'Statistics — doithoai', title: 'Question statistics', reload: 'Reload', token: 'Access token (moderator, chair, follow-up)', open: 'Open',
     overTime: 'Questions over time', byHall: 'By hall', byGroup: 'By issue group',
     byDepartment: 'By answering department', bySource: 'By source', followup: 'Written answers progress',
     total: 'Questions received', answered: 'Answered on stage', deferred: 'Written answer', overdue: 'Overdue',
