@@ -521,6 +521,60 @@ async fn tab_title(p: &browser::Page) -> String {
     p.client.title().await.expect("page title")
 }
 
+/// Open `url` (unless empty: stay) in English, wait for every `(css, english,
+/// vietnamese)` to read its English text, press the language button and
+/// expect the Vietnamese texts (and `<html lang="vi">`), then press it again
+/// and expect English once more. A switch re-renders at once, so after a
+/// click the texts get only `SWITCH_WAIT`: less than the pages' own 20 and 30
+/// second refreshes, which would otherwise hide a missing re-render.
+async fn switch_and_back(p: &browser::Page, url: &str, texts: &[(&str, &str, &str)]) {
+    if !url.is_empty() {
+        p.goto(url).await;
+    }
+    let check = "const [texts, lang] = arguments; \
+                 return document.documentElement.lang === lang && texts.every(([css, want]) => { \
+                   const el = document.querySelector(css); return !!el && el.textContent === want; });";
+    let english: Vec<Value> = texts.iter().map(|(css, en, _)| json!([css, en])).collect();
+    let vietnamese: Vec<Value> = texts.iter().map(|(css, _, vi)| json!([css, vi])).collect();
+    let page = if url.is_empty() { "this page" } else { url };
+    p.wait(
+        &format!("English texts {english:?} on {page}"),
+        check,
+        vec![json!(english), json!("en")],
+    )
+    .await;
+    p.click("#lang").await;
+    soon(
+        p,
+        &format!("Vietnamese texts {vietnamese:?} on {page}"),
+        check,
+        vec![json!(vietnamese), json!("vi")],
+    )
+    .await;
+    p.click("#lang").await;
+    soon(
+        p,
+        &format!("English texts again {english:?} on {page}"),
+        check,
+        vec![json!(english), json!("en")],
+    )
+    .await;
+}
+
+const SWITCH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Like `Page::wait`, but only for `SWITCH_WAIT`.
+async fn soon(p: &browser::Page, what: &str, script: &str, args: Vec<Value>) {
+    let start = std::time::Instant::now();
+    while p.js(script, args.clone()).await != json!(true) {
+        assert!(
+            start.elapsed() < SWITCH_WAIT,
+            "not within {SWITCH_WAIT:?} of the switch: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn english_switch_changes_the_interface_and_persists() {
     let _one = serial().await;
@@ -604,6 +658,107 @@ async fn english_switch_changes_the_interface_and_persists() {
         )
         .await;
     }
+
+    // The plain-HTTP pages (answers, follow-up, statistics, import) switch
+    // with the same button, both ways: static labels, text drawn from the
+    // server's data, the tab title and the page's language.
+    switch_and_back(
+        &p,
+        &format!("{base}/answers.html?event={EVENT}"),
+        &[
+            (
+                "[data-i18n=\"ans.intro\"]",
+                "Questions from the dialogue answered in writing by the competent agencies.",
+                "Các câu hỏi tại buổi đối thoại được cơ quan có thẩm quyền trả lời bằng văn bản.",
+            ),
+            (
+                "#answers li",
+                "No answer has been published yet.",
+                "Chưa có câu trả lời nào được công bố.",
+            ),
+            (
+                "title",
+                "Written answers — doithoai",
+                "Trả lời bằng văn bản — doithoai",
+            ),
+        ],
+    )
+    .await;
+    switch_and_back(
+        &p,
+        &page(&app, "followup.html", "follow_up-1"),
+        &[
+            ("[data-i18n=\"fu.downloads\"]", "Downloads", "Tải về"),
+            ("#filter-state option[value=\"\"]", "All", "Tất cả"),
+            (
+                "#filter-state option[value=\"deferred\"]",
+                "Assigned to agency",
+                "Đã giao cơ quan",
+            ),
+            (
+                "title",
+                "Written answers follow-up — doithoai",
+                "Theo dõi trả lời bằng văn bản — doithoai",
+            ),
+        ],
+    )
+    .await;
+    switch_and_back(
+        &p,
+        &page(&app, "stats.html", "follow_up-1"),
+        &[
+            (
+                "[data-i18n=\"st.over_time\"]",
+                "Questions over time",
+                "Câu hỏi theo thời gian",
+            ),
+            (
+                "#totals .total span",
+                "Questions received",
+                "Câu hỏi nhận được",
+            ),
+            ("title", "Statistics — doithoai", "Thống kê — doithoai"),
+        ],
+    )
+    .await;
+    // The import page's row report is drawn from the server's answer: preview
+    // a small file (nothing is imported) and switch with the report shown.
+    p.goto(&page(&app, "import.html", "moderator-1")).await;
+    p.wait(
+        "the import form",
+        "return !document.getElementById('main').hidden;",
+        vec![],
+    )
+    .await;
+    p.js(
+        "const csv = '\u{feff}Nội dung câu hỏi (text),Điểm cầu (hall)\\nVay vốn khởi nghiệp cho thanh niên?,tinh\\n,tinh\\n'; \
+         const dt = new DataTransfer(); \
+         dt.items.add(new File([csv], 'cau-hoi.csv', { type: 'text/csv' })); \
+         document.getElementById('file').files = dt.files; \
+         document.getElementById('upload').requestSubmit();",
+        vec![],
+    )
+    .await;
+    switch_and_back(
+        &p,
+        "",
+        &[
+            ("[data-i18n=\"imp.preview\"]", "Preview", "Xem trước"),
+            (
+                "#summary",
+                "2 rows: 1 new, 0 already there, 1 rejected, 0 imported.",
+                "2 dòng: 1 mới, 0 đã có, 1 bị loại, 0 đã nhập.",
+            ),
+            ("#rows tr td:nth-child(2)", "New", "Mới"),
+            ("#commit", "Import 1 new questions", "Nhập 1 câu hỏi mới"),
+            (
+                "title",
+                "Import questions collected beforehand — doithoai",
+                "Nhập câu hỏi thu thập trước — doithoai",
+            ),
+        ],
+    )
+    .await;
 
     p.goto(&page(&app, "moderator.html", "moderator-2")).await;
     p.wait_conn("connected").await;

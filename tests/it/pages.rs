@@ -134,6 +134,10 @@ async fn every_page_is_served_with_the_csp_and_without_inline_script_or_style() 
         "display",
         "join",
         "index",
+        "answers",
+        "followup",
+        "stats",
+        "import",
     ] {
         let r = get(&app, &format!("/{page}.html")).await;
         assert_eq!(r.status(), 200, "{page}");

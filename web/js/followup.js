@@ -2,51 +2,51 @@
 // agency and due date (editable), the answer text, and each step
 // (deferred → answer drafted → answer sent → published) with who and when.
 // Plain HTTP: GET /api/questions and POST /api/commands with the seat's
-// Bearer token. Self-contained on purpose (the live pages' shared modules
-// live on another branch). Text is only ever set with textContent; the
-// site's CSP allows no inline script or style.
+// Bearer token; no live connection. The strings and the language switch are
+// the shared i18n.js. Text is only ever set with textContent; the site's CSP
+// allows no inline script or style.
+
+import { addStrings, t, lang, apply, onLang, langToggle } from './i18n.js';
 
 const FOLLOW_UP_STATES = ['deferred', 'answer_drafted', 'answer_sent', 'published'];
-const LANG_KEY = 'doithoai.lang';
 // Shared with stats.js, so the statistics link opens without asking again.
 const TOKEN_KEY = 'doithoai.staff.token';
 
-const T = {
-  vi: {
-    page_title: 'Theo dõi trả lời bằng văn bản — doithoai', title: 'Theo dõi trả lời bằng văn bản', stats: 'Thống kê', token: 'Mã truy cập của cán bộ theo dõi', open: 'Mở',
-    downloads: 'Tải về', conclusionDocx: 'Dự thảo văn bản kết luận (DOCX)', conclusionPrint: 'In văn bản kết luận',
-    deferredAll: 'Danh sách theo cơ quan (XLSX)', questionsXlsx: 'Toàn bộ câu hỏi (XLSX)', questionsCsv: 'Toàn bộ câu hỏi (CSV)',
-    auditCsv: 'Nhật ký thao tác (CSV)', byAgency: 'Gửi cơ quan', agency: 'Cơ quan', count: 'Số câu', overdue: 'Quá hạn',
-    sentCol: 'Đã gửi', state: 'Trạng thái', overdueOnly: 'Chỉ câu quá hạn', reload: 'Tải lại', all: 'Tất cả',
-    download: 'Tải XLSX', due: 'Hạn trả lời', answer: 'Nội dung trả lời', save: 'Lưu', markSent: 'Đã gửi trả lời',
-    publish: 'Công bố', hall: 'Điểm cầu', group: 'Nhóm', asker: 'Người hỏi', isOverdue: 'QUÁ HẠN',
-    saved: 'Đã lưu', conflict: 'Người khác vừa sửa câu hỏi này; đã tải lại', nothing: 'Không có câu hỏi nào',
-    shown: (n, total) => `${n} / ${total} câu`, lang: 'English', loadFailed: 'Không tải được dữ liệu',
-    step_deferred: 'Chuyển trả lời bằng văn bản', step_answer_drafted: 'Dự thảo trả lời', step_answer_sent: 'Đã gửi',
-    step_published: 'Công bố', unsaved: 'Có thay đổi chưa lưu', confirmPublish: 'Công bố câu trả lời cho mọi người xem?',
-    state_deferred: 'Đã giao cơ quan', state_answer_drafted: 'Đã dự thảo trả lời', state_answer_sent: 'Đã gửi trả lời',
-    state_published: 'Đã công bố', history: 'Lịch sử',
-    act_defer: 'Chuyển trả lời bằng văn bản', act_update_follow_up: 'Cập nhật', act_mark_sent: 'Đã gửi', act_publish: 'Công bố',
+addStrings(
+  {
+    'fu.page_title': 'Theo dõi trả lời bằng văn bản — doithoai', 'fu.title': 'Theo dõi trả lời bằng văn bản', 'fu.stats': 'Thống kê', 'fu.token': 'Mã truy cập của cán bộ theo dõi', 'fu.open': 'Mở',
+    'fu.downloads': 'Tải về', 'fu.conclusion_docx': 'Dự thảo văn bản kết luận (DOCX)', 'fu.conclusion_print': 'In văn bản kết luận',
+    'fu.deferred_all': 'Danh sách theo cơ quan (XLSX)', 'fu.questions_xlsx': 'Toàn bộ câu hỏi (XLSX)', 'fu.questions_csv': 'Toàn bộ câu hỏi (CSV)',
+    'fu.audit_csv': 'Nhật ký thao tác (CSV)', 'fu.by_agency': 'Gửi cơ quan', 'fu.agency': 'Cơ quan', 'fu.count': 'Số câu', 'fu.overdue': 'Quá hạn',
+    'fu.sent_col': 'Đã gửi', 'fu.state': 'Trạng thái', 'fu.overdue_only': 'Chỉ câu quá hạn', 'fu.reload': 'Tải lại', 'fu.all': 'Tất cả',
+    'fu.download': 'Tải XLSX', 'fu.due': 'Hạn trả lời', 'fu.answer': 'Nội dung trả lời', 'fu.save': 'Lưu', 'fu.mark_sent': 'Đã gửi trả lời',
+    'fu.publish': 'Công bố', 'fu.hall': 'Điểm cầu', 'fu.group': 'Nhóm', 'fu.asker': 'Người hỏi', 'fu.is_overdue': 'QUÁ HẠN',
+    'fu.saved': 'Đã lưu', 'fu.conflict': 'Người khác vừa sửa câu hỏi này; đã tải lại', 'fu.nothing': 'Không có câu hỏi nào',
+    'fu.shown': '{n} / {total} câu', 'fu.load_failed': 'Không tải được dữ liệu',
+    'fu.step.deferred': 'Chuyển trả lời bằng văn bản', 'fu.step.answer_drafted': 'Dự thảo trả lời', 'fu.step.answer_sent': 'Đã gửi',
+    'fu.step.published': 'Công bố', 'fu.confirm_publish': 'Công bố câu trả lời cho mọi người xem?',
+    'fu.state.deferred': 'Đã giao cơ quan', 'fu.state.answer_drafted': 'Đã dự thảo trả lời', 'fu.state.answer_sent': 'Đã gửi trả lời',
+    'fu.state.published': 'Đã công bố', 'fu.history': 'Lịch sử',
+    'fu.act.defer': 'Chuyển trả lời bằng văn bản', 'fu.act.update_follow_up': 'Cập nhật', 'fu.act.mark_sent': 'Đã gửi', 'fu.act.publish': 'Công bố',
   },
-  en: {
-    page_title: 'Written answers follow-up — doithoai', title: 'Written answers follow-up', stats: 'Statistics', token: "Follow-up officer's access token", open: 'Open',
-    downloads: 'Downloads', conclusionDocx: 'Conclusion draft (DOCX)', conclusionPrint: 'Print the conclusion',
-    deferredAll: 'Lists per agency (XLSX)', questionsXlsx: 'All questions (XLSX)', questionsCsv: 'All questions (CSV)',
-    auditCsv: 'Audit log (CSV)', byAgency: 'Send to agencies', agency: 'Agency', count: 'Questions', overdue: 'Overdue',
-    sentCol: 'Sent', state: 'State', overdueOnly: 'Overdue only', reload: 'Reload', all: 'All',
-    download: 'Download XLSX', due: 'Due date', answer: 'Written answer', save: 'Save', markSent: 'Answer sent',
-    publish: 'Publish', hall: 'Hall', group: 'Group', asker: 'Asked by', isOverdue: 'OVERDUE',
-    saved: 'Saved', conflict: 'Someone else just changed this question; reloaded', nothing: 'No questions',
-    shown: (n, total) => `${n} of ${total}`, lang: 'Tiếng Việt', loadFailed: 'Could not load the data',
-    step_deferred: 'Sent for a written answer', step_answer_drafted: 'Answer drafted', step_answer_sent: 'Answer sent',
-    step_published: 'Published', unsaved: 'Unsaved changes', confirmPublish: 'Publish this answer for everyone to read?',
-    state_deferred: 'Assigned to agency', state_answer_drafted: 'Answer drafted', state_answer_sent: 'Answer sent',
-    state_published: 'Published', history: 'History',
-    act_defer: 'Sent for a written answer', act_update_follow_up: 'Updated', act_mark_sent: 'Marked sent', act_publish: 'Published',
+  {
+    'fu.page_title': 'Written answers follow-up — doithoai', 'fu.title': 'Written answers follow-up', 'fu.stats': 'Statistics', 'fu.token': "Follow-up officer's access token", 'fu.open': 'Open',
+    'fu.downloads': 'Downloads', 'fu.conclusion_docx': 'Conclusion draft (DOCX)', 'fu.conclusion_print': 'Print the conclusion',
+    'fu.deferred_all': 'Lists per agency (XLSX)', 'fu.questions_xlsx': 'All questions (XLSX)', 'fu.questions_csv': 'All questions (CSV)',
+    'fu.audit_csv': 'Audit log (CSV)', 'fu.by_agency': 'Send to agencies', 'fu.agency': 'Agency', 'fu.count': 'Questions', 'fu.overdue': 'Overdue',
+    'fu.sent_col': 'Sent', 'fu.state': 'State', 'fu.overdue_only': 'Overdue only', 'fu.reload': 'Reload', 'fu.all': 'All',
+    'fu.download': 'Download XLSX', 'fu.due': 'Due date', 'fu.answer': 'Written answer', 'fu.save': 'Save', 'fu.mark_sent': 'Answer sent',
+    'fu.publish': 'Publish', 'fu.hall': 'Hall', 'fu.group': 'Group', 'fu.asker': 'Asked by', 'fu.is_overdue': 'OVERDUE',
+    'fu.saved': 'Saved', 'fu.conflict': 'Someone else just changed this question; reloaded', 'fu.nothing': 'No questions',
+    'fu.shown': '{n} of {total}', 'fu.load_failed': 'Could not load the data',
+    'fu.step.deferred': 'Sent for a written answer', 'fu.step.answer_drafted': 'Answer drafted', 'fu.step.answer_sent': 'Answer sent',
+    'fu.step.published': 'Published', 'fu.confirm_publish': 'Publish this answer for everyone to read?',
+    'fu.state.deferred': 'Assigned to agency', 'fu.state.answer_drafted': 'Answer drafted', 'fu.state.answer_sent': 'Answer sent',
+    'fu.state.published': 'Published', 'fu.history': 'History',
+    'fu.act.defer': 'Sent for a written answer', 'fu.act.update_follow_up': 'Updated', 'fu.act.mark_sent': 'Marked sent', 'fu.act.publish': 'Published',
   },
-};
+);
 
-let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'vi';
 let token = '';
 let event = null;
 let questions = [];
@@ -55,10 +55,6 @@ let steps = {};
 const dirty = new Set();
 
 const $ = (id) => document.getElementById(id);
-const t = (key, ...args) => {
-  const v = T[lang][key] ?? T.vi[key] ?? key;
-  return typeof v === 'function' ? v(...args) : v;
-};
 const nfc = (s) => (s ?? '').normalize('NFC').trim();
 
 function el(tag, attrs = {}, ...children) {
@@ -79,7 +75,7 @@ function vnToday() {
 
 function fmtTime(ms) {
   if (!ms) return '';
-  return new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', {
+  return new Intl.DateTimeFormat(lang() === 'vi' ? 'vi-VN' : 'en-GB', {
     timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'short', timeStyle: 'short',
   }).format(new Date(ms));
 }
@@ -96,7 +92,7 @@ function say(text, kind = 'info') {
 }
 
 function errorText(body, fallback) {
-  if (body && (body.message || body.message_en)) return lang === 'en' ? body.message_en || body.message : body.message;
+  if (body && (body.message || body.message_en)) return lang() === 'en' ? body.message_en || body.message : body.message;
   return fallback;
 }
 
@@ -114,7 +110,7 @@ async function send(cmd) {
   });
   const body = await r.json().catch(() => null);
   if (r.status === 409) {
-    say(t('conflict'), 'warn');
+    say(t('fu.conflict'), 'warn');
     dirty.delete(cmd.question);
     await load();
     return false;
@@ -161,19 +157,19 @@ function hallName(id) {
 }
 function groupName(id) {
   const g = event?.groups?.find((x) => x.id === id);
-  return g ? (lang === 'en' && g.name_en ? g.name_en : g.name) : '';
+  return g ? (lang() === 'en' && g.name_en ? g.name_en : g.name) : '';
 }
 
 function fillSelect(select, options, keep) {
   const current = keep ? select.value : '';
-  select.replaceChildren(el('option', { value: '', text: t('all') }), ...options.map(([v, label]) => el('option', { value: v, text: label })));
+  select.replaceChildren(el('option', { value: '', text: t('fu.all') }), ...options.map(([v, label]) => el('option', { value: v, text: label })));
   if (options.some(([v]) => v === current)) select.value = current;
 }
 
 function renderFilters() {
   const agencies = [...new Set(questions.map((q) => q.followup.agency))].sort((a, b) => a.localeCompare(b, 'vi'));
   fillSelect($('filter-agency'), agencies.map((a) => [a, a]), true);
-  fillSelect($('filter-state'), FOLLOW_UP_STATES.map((s) => [s, t(`state_${s}`)]), true);
+  fillSelect($('filter-state'), FOLLOW_UP_STATES.map((s) => [s, t(`fu.state.${s}`)]), true);
   const known = new Set([...(event?.agencies ?? []), ...(event?.departments ?? []).map((d) => d.name), ...agencies]);
   $('agency-options').replaceChildren(...[...known].map((a) => el('option', { value: a })));
 }
@@ -191,7 +187,7 @@ function renderAgencies() {
   const body = $('agencies');
   body.replaceChildren(
     ...[...rows.entries()].sort((a, b) => a[0].localeCompare(b[0], 'vi')).map(([agency, r]) => {
-      const button = el('button', { type: 'button', text: t('download') });
+      const button = el('button', { type: 'button', text: t('fu.download') });
       button.addEventListener('click', () => download(`/api/exports/deferred.xlsx?agency=${encodeURIComponent(agency)}`, `tra-loi-${agency}.xlsx`));
       return el('tr', { class: r.overdue ? 'overdue' : '' },
         el('td', { text: agency }), el('td', { text: String(r.total) }), el('td', { text: String(r.overdue) }),
@@ -202,7 +198,7 @@ function renderAgencies() {
 
 function step(q, name, at, by) {
   const done = FOLLOW_UP_STATES.indexOf(q.state) >= FOLLOW_UP_STATES.indexOf(name);
-  return el('li', { class: done ? 'done' : '' }, el('span', { text: t(`step_${name}`) }),
+  return el('li', { class: done ? 'done' : '' }, el('span', { text: t(`fu.step.${name}`) }),
     el('span', { class: 'muted', text: [fmtTime(at), by].filter(Boolean).join(' · ') }));
 }
 
@@ -218,10 +214,10 @@ function card(q) {
     input.disabled = !editable;
     input.addEventListener('input', () => {
       dirty.add(q.id);
-      save.textContent = `${t('save')} *`;
+      save.textContent = `${t('fu.save')} *`;
     });
   }
-  const save = el('button', { type: 'button', text: t('save') });
+  const save = el('button', { type: 'button', text: t('fu.save') });
   save.disabled = !editable;
   save.addEventListener('click', async () => {
     const cmd = { type: 'update_follow_up', question: q.id, version: q.version };
@@ -234,19 +230,19 @@ function card(q) {
     if (Object.keys(cmd).length === 3) return;
     if (await send(cmd)) {
       dirty.delete(q.id);
-      say(t('saved'));
+      say(t('fu.saved'));
       await load();
     }
   });
-  const sent = el('button', { type: 'button', text: t('markSent') });
+  const sent = el('button', { type: 'button', text: t('fu.mark_sent') });
   sent.disabled = q.state !== 'answer_drafted';
   sent.addEventListener('click', async () => {
     if (await send({ type: 'mark_sent', question: q.id, version: q.version })) await load();
   });
-  const publish = el('button', { type: 'button', text: t('publish') });
+  const publish = el('button', { type: 'button', text: t('fu.publish') });
   publish.disabled = q.state !== 'answer_sent';
   publish.addEventListener('click', async () => {
-    if (!window.confirm(t('confirmPublish'))) return;
+    if (!window.confirm(t('fu.confirm_publish'))) return;
     if (await send({ type: 'publish', question: q.id, version: q.version })) await load();
   });
   const who = q.questioner
@@ -254,16 +250,16 @@ function card(q) {
     : '';
   return el('li', { class: `question state-${q.state}${overdue ? ' overdue' : ''}` },
     el('div', { class: 'head' },
-      el('span', { class: `badge state-${q.state}`, text: t(`state_${q.state}`) }),
-      overdue ? el('span', { class: 'badge overdue', text: t('isOverdue') }) : null,
-      el('span', { class: 'muted', text: `${t('hall')}: ${hallName(q.hall)}` }),
-      q.group ? el('span', { class: 'muted', text: `${t('group')}: ${groupName(q.group)}` }) : null),
+      el('span', { class: `badge state-${q.state}`, text: t(`fu.state.${q.state}`) }),
+      overdue ? el('span', { class: 'badge overdue', text: t('fu.is_overdue') }) : null,
+      el('span', { class: 'muted', text: `${t('fu.hall')}: ${hallName(q.hall)}` }),
+      q.group ? el('span', { class: 'muted', text: `${t('fu.group')}: ${groupName(q.group)}` }) : null),
     el('p', { class: 'text', text: q.text }),
-    who ? el('p', { class: 'muted', text: `${t('asker')}: ${who}` }) : null,
+    who ? el('p', { class: 'muted', text: `${t('fu.asker')}: ${who}` }) : null,
     el('div', { class: 'fields' },
-      el('label', {}, el('span', { text: t('agency') }), agency),
-      el('label', {}, el('span', { text: t('due') }), due)),
-    el('label', { class: 'answer' }, el('span', { text: t('answer') }), answer),
+      el('label', {}, el('span', { text: t('fu.agency') }), agency),
+      el('label', {}, el('span', { text: t('fu.due') }), due)),
+    el('label', { class: 'answer' }, el('span', { text: t('fu.answer') }), answer),
     el('ol', { class: 'steps' },
       step(q, 'deferred', deferral(q)?.at, deferral(q)?.actor),
       step(q, 'answer_drafted', f.drafted_at, f.drafted_by),
@@ -281,8 +277,8 @@ function deferral(q) {
 function historyList(q) {
   const entries = steps[q.id] ?? [];
   if (!entries.length) return null;
-  return el('details', { class: 'history' }, el('summary', { text: `${t('history')} (${entries.length})` }),
-    el('ol', {}, ...entries.map((h) => el('li', { text: `${fmtTime(h.at)} · ${h.actor} · ${t(`act_${h.action}`)}` }))));
+  return el('details', { class: 'history' }, el('summary', { text: `${t('fu.history')} (${entries.length})` }),
+    el('ol', {}, ...entries.map((h) => el('li', { text: `${fmtTime(h.at)} · ${h.actor} · ${t(`fu.act.${h.action}`)}` }))));
 }
 
 function render() {
@@ -291,15 +287,8 @@ function render() {
   const overdueOnly = $('filter-overdue').checked;
   const shown = questions.filter((q) => (!agency || q.followup.agency === agency)
     && (!state || q.state === state) && (!overdueOnly || isOverdue(q)));
-  $('counts').textContent = t('shown', shown.length, questions.length);
-  $('list').replaceChildren(...(shown.length ? shown.map(card) : [el('li', { class: 'muted', text: t('nothing') })]));
-}
-
-function translatePage() {
-  document.documentElement.lang = lang;
-  document.title = `${t('title')} — doithoai`;
-  for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
-  $('lang').textContent = t('lang');
+  $('counts').textContent = t('fu.shown', { n: shown.length, total: questions.length });
+  $('list').replaceChildren(...(shown.length ? shown.map(card) : [el('li', { class: 'muted', text: t('fu.nothing') })]));
 }
 
 async function load() {
@@ -307,11 +296,11 @@ async function load() {
   if (r.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
     showLogin();
-    say(errorText(await r.json().catch(() => null), t('loadFailed')), 'error');
+    say(errorText(await r.json().catch(() => null), t('fu.load_failed')), 'error');
     return;
   }
   if (!r.ok) {
-    say(t('loadFailed'), 'error');
+    say(t('fu.load_failed'), 'error');
     return;
   }
   const data = await r.json();
@@ -339,7 +328,8 @@ function showLogin() {
 }
 
 function start() {
-  translatePage();
+  apply();
+  langToggle($('lang'));
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
   if (fromHash) {
     sessionStorage.setItem(TOKEN_KEY, fromHash);
@@ -348,10 +338,7 @@ function start() {
   }
   token = sessionStorage.getItem(TOKEN_KEY) ?? '';
   $('stats-link').href = '/stats.html';
-  $('lang').addEventListener('click', () => {
-    lang = lang === 'vi' ? 'en' : 'vi';
-    localStorage.setItem(LANG_KEY, lang);
-    translatePage();
+  onLang(() => {
     say('');
     if (questions.length || event) {
       renderFilters();

@@ -2,40 +2,38 @@
 // beforehand, read the row report (POST /api/import/preview), then accept
 // (POST /api/import/commit with the previewed file's SHA-256, so only that
 // file is imported). Nothing is imported before the button is pressed.
-// Self-contained; text set with textContent only.
+// Plain HTTP, no live connection; the strings and the language switch are
+// the shared i18n.js. Text set with textContent only.
 
-const LANG_KEY = 'doithoai.lang';
+import { addStrings, t, lang, apply, onLang, langToggle } from './i18n.js';
+
 const TOKEN_KEY = 'doithoai.staff.token';
-const T = {
-  vi: {
-    page_title: 'Nhập câu hỏi thu thập trước — doithoai', title: 'Nhập câu hỏi thu thập trước', templateXlsx: 'Tải mẫu XLSX', templateCsv: 'Tải mẫu CSV',
-    token: 'Mã truy cập của ban tổ chức', open: 'Mở', file: 'Tệp .xlsx hoặc .csv (UTF-8)',
-    source: 'Đơn vị thu thập (khi cột trống)', preview: 'Xem trước', commit: 'Nhập các câu hỏi mới',
-    row: 'Dòng', status: 'Kết quả', text: 'Nội dung', hall: 'Điểm cầu', reason: 'Lý do', lang: 'English',
-    s_new: 'Mới', s_already_imported: 'Đã có', s_rejected: 'Bị loại', s_imported: 'Đã nhập',
-    summary: (s) => `${s.rows} dòng: ${s.new} mới, ${s.already_imported} đã có, ${s.rejected} bị loại, ${s.imported} đã nhập.`,
-    commitN: (n) => `Nhập ${n} câu hỏi mới`, done: 'Đã nhập xong.', nothingNew: 'Không có dòng mới để nhập.',
-  },
-  en: {
-    page_title: 'Import questions collected beforehand — doithoai', title: 'Import questions collected beforehand', templateXlsx: 'XLSX template', templateCsv: 'CSV template',
-    token: "Moderator's access token", open: 'Open', file: '.xlsx or .csv (UTF-8) file',
-    source: 'Collected by (when the column is empty)', preview: 'Preview', commit: 'Import the new questions',
-    row: 'Row', status: 'Result', text: 'Text', hall: 'Hall', reason: 'Reason', lang: 'Tiếng Việt',
-    s_new: 'New', s_already_imported: 'Already there', s_rejected: 'Rejected', s_imported: 'Imported',
-    summary: (s) => `${s.rows} rows: ${s.new} new, ${s.already_imported} already there, ${s.rejected} rejected, ${s.imported} imported.`,
-    commitN: (n) => `Import ${n} new questions`, done: 'Import finished.', nothingNew: 'Nothing new to import.',
-  },
-};
 
-let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'vi';
+addStrings(
+  {
+    'imp.page_title': 'Nhập câu hỏi thu thập trước — doithoai', 'imp.title': 'Nhập câu hỏi thu thập trước', 'imp.template_xlsx': 'Tải mẫu XLSX', 'imp.template_csv': 'Tải mẫu CSV',
+    'imp.token': 'Mã truy cập của ban tổ chức', 'imp.open': 'Mở', 'imp.file': 'Tệp .xlsx hoặc .csv (UTF-8)',
+    'imp.source': 'Đơn vị thu thập (khi cột trống)', 'imp.preview': 'Xem trước', 'imp.commit': 'Nhập các câu hỏi mới',
+    'imp.row': 'Dòng', 'imp.status': 'Kết quả', 'imp.text': 'Nội dung', 'imp.hall': 'Điểm cầu', 'imp.reason': 'Lý do',
+    'imp.status.new': 'Mới', 'imp.status.already_imported': 'Đã có', 'imp.status.rejected': 'Bị loại', 'imp.status.imported': 'Đã nhập',
+    'imp.summary': '{rows} dòng: {new} mới, {already_imported} đã có, {rejected} bị loại, {imported} đã nhập.',
+    'imp.commit_n': 'Nhập {n} câu hỏi mới', 'imp.done': 'Đã nhập xong.', 'imp.nothing_new': 'Không có dòng mới để nhập.',
+  },
+  {
+    'imp.page_title': 'Import questions collected beforehand — doithoai', 'imp.title': 'Import questions collected beforehand', 'imp.template_xlsx': 'XLSX template', 'imp.template_csv': 'CSV template',
+    'imp.token': "Moderator's access token", 'imp.open': 'Open', 'imp.file': '.xlsx or .csv (UTF-8) file',
+    'imp.source': 'Collected by (when the column is empty)', 'imp.preview': 'Preview', 'imp.commit': 'Import the new questions',
+    'imp.row': 'Row', 'imp.status': 'Result', 'imp.text': 'Text', 'imp.hall': 'Hall', 'imp.reason': 'Reason',
+    'imp.status.new': 'New', 'imp.status.already_imported': 'Already there', 'imp.status.rejected': 'Rejected', 'imp.status.imported': 'Imported',
+    'imp.summary': '{rows} rows: {new} new, {already_imported} already there, {rejected} rejected, {imported} imported.',
+    'imp.commit_n': 'Import {n} new questions', 'imp.done': 'Import finished.', 'imp.nothing_new': 'Nothing new to import.',
+  },
+);
+
 let token = '';
 let report = null;
 let file = null;
 const $ = (id) => document.getElementById(id);
-const t = (k, ...a) => {
-  const v = T[lang][k] ?? T.vi[k] ?? k;
-  return typeof v === 'function' ? v(...a) : v;
-};
 
 function cell(text, cls) {
   const td = document.createElement('td');
@@ -51,20 +49,17 @@ function say(text, error = false) {
 }
 
 function render() {
-  document.documentElement.lang = lang;
-  for (const n of document.querySelectorAll('[data-i18n]')) n.textContent = t(n.dataset.i18n);
-  $('lang').textContent = t('lang');
   if (!report) return;
   $('result').hidden = false;
-  $('summary').textContent = t('summary', report.summary);
+  $('summary').textContent = t('imp.summary', report.summary);
   const n = report.summary.new;
-  $('commit').textContent = t('commitN', n);
+  $('commit').textContent = t('imp.commit_n', { n });
   $('commit').disabled = report.committed || n === 0;
   $('rows').replaceChildren(...report.rows.map((r) => {
     const tr = document.createElement('tr');
     if (r.status === 'rejected') tr.className = 'rejected';
-    const reasons = (r.reasons ?? []).map((x) => (lang === 'en' ? x.message_en : x.message)).join('; ');
-    tr.append(cell(String(r.row)), cell(t(`s_${r.status}`)), cell(r.text), cell(r.hall), cell(reasons));
+    const reasons = (r.reasons ?? []).map((x) => (lang() === 'en' ? x.message_en : x.message)).join('; ');
+    tr.append(cell(String(r.row)), cell(t(`imp.status.${r.status}`)), cell(r.text), cell(r.hall), cell(reasons));
     return tr;
   }));
 }
@@ -78,7 +73,7 @@ async function send(step) {
   const r = await fetch(`/api/import/${step}`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body });
   const data = await r.json().catch(() => null);
   if (!r.ok) {
-    say(data ? (lang === 'en' ? data.message_en : data.message) : `HTTP ${r.status}`, true);
+    say(data ? (lang() === 'en' ? data.message_en : data.message) : `HTTP ${r.status}`, true);
     if (r.status === 401) {
       $('login').hidden = false;
       $('main').hidden = true;
@@ -89,6 +84,9 @@ async function send(step) {
 }
 
 function start() {
+  apply();
+  langToggle($('lang'));
+  onLang(render);
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
   if (fromHash) {
     sessionStorage.setItem(TOKEN_KEY, fromHash);
@@ -97,14 +95,9 @@ function start() {
   token = sessionStorage.getItem(TOKEN_KEY) ?? '';
   $('login').hidden = Boolean(token);
   $('main').hidden = !token;
-  $('lang').addEventListener('click', () => {
-    lang = lang === 'vi' ? 'en' : 'vi';
-    localStorage.setItem(LANG_KEY, lang);
-    render();
-  });
   $('login').addEventListener('submit', (e) => {
     e.preventDefault();
-    token = $('token-input').value.trim();
+    token = $('token-input').value.normalize('NFC').trim();
     sessionStorage.setItem(TOKEN_KEY, token);
     $('login').hidden = true;
     $('main').hidden = false;
@@ -123,11 +116,10 @@ function start() {
     const done = await send('commit');
     if (done) {
       report = done;
-      say(done.summary.imported ? t('done') : t('nothingNew'));
+      say(done.summary.imported ? t('imp.done') : t('imp.nothing_new'));
     }
     render();
   });
-  render();
 }
 
 start();

@@ -2,42 +2,39 @@
 // (Bearer token of a moderator, the chair, a follow-up officer or the
 // admin). No chart library, no external service: bars are <rect>s, labels
 // are <text> set with textContent, colours come from css/stats.css.
+// Strings and the language switch: the shared i18n.js.
+
+import { addStrings, t, lang, apply, onLang, langToggle } from './i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const LANG_KEY = 'doithoai.lang';
 const TOKEN_KEY = 'doithoai.staff.token';
 const STEPS = ['deferred', 'answer_drafted', 'answer_sent', 'published'];
 
-const T = {
-  vi: {
-    page_title: 'Thống kê — doithoai', title: 'Thống kê câu hỏi', reload: 'Tải lại', token: 'Mã truy cập (ban tổ chức, chủ trì, theo dõi)', open: 'Mở',
-    overTime: 'Câu hỏi theo thời gian', byHall: 'Theo điểm cầu', byGroup: 'Theo nhóm vấn đề',
-    byDepartment: 'Theo cơ quan trả lời', bySource: 'Theo nguồn', followup: 'Tiến độ trả lời bằng văn bản',
-    total: 'Câu hỏi nhận được', answered: 'Trả lời tại chỗ', deferred: 'Trả lời bằng văn bản', overdue: 'Quá hạn',
-    submitted: 'Gửi đến', answeredLive: 'Đã trả lời', none: 'Chưa có dữ liệu', lang: 'English',
-    step_deferred: 'Đã giao', step_answer_drafted: 'Đã dự thảo', step_answer_sent: 'Đã gửi', step_published: 'Đã công bố',
-    loadFailed: 'Không tải được thống kê', perMinutes: (m) => `mỗi cột ${m} phút`,
+addStrings(
+  {
+    'st.page_title': 'Thống kê — doithoai', 'st.title': 'Thống kê câu hỏi', 'st.reload': 'Tải lại', 'st.token': 'Mã truy cập (ban tổ chức, chủ trì, theo dõi)', 'st.open': 'Mở',
+    'st.over_time': 'Câu hỏi theo thời gian', 'st.by_hall': 'Theo điểm cầu', 'st.by_group': 'Theo nhóm vấn đề',
+    'st.by_department': 'Theo cơ quan trả lời', 'st.by_source': 'Theo nguồn', 'st.followup': 'Tiến độ trả lời bằng văn bản',
+    'st.total': 'Câu hỏi nhận được', 'st.answered': 'Trả lời tại chỗ', 'st.deferred': 'Trả lời bằng văn bản', 'st.overdue': 'Quá hạn',
+    'st.submitted': 'Gửi đến', 'st.answered_live': 'Đã trả lời', 'st.none': 'Chưa có dữ liệu',
+    'st.step.deferred': 'Đã giao', 'st.step.answer_drafted': 'Đã dự thảo', 'st.step.answer_sent': 'Đã gửi', 'st.step.published': 'Đã công bố',
+    'st.load_failed': 'Không tải được thống kê', 'st.per_minutes': 'mỗi cột {m} phút',
   },
-  en: {
-    page_title: 'Statistics — doithoai', title: 'Question statistics', reload: 'Reload', token: 'Access token (moderator, chair, follow-up)', open: 'Open',
-    overTime: 'Questions over time', byHall: 'By hall', byGroup: 'By issue group',
-    byDepartment: 'By answering department', bySource: 'By source', followup: 'Written answers progress',
-    total: 'Questions received', answered: 'Answered on stage', deferred: 'Written answer', overdue: 'Overdue',
-    submitted: 'Submitted', answeredLive: 'Answered', none: 'No data yet', lang: 'Tiếng Việt',
-    step_deferred: 'Assigned', step_answer_drafted: 'Drafted', step_answer_sent: 'Sent', step_published: 'Published',
-    loadFailed: 'Could not load the statistics', perMinutes: (m) => `${m} minutes per bar`,
+  {
+    'st.page_title': 'Statistics — doithoai', 'st.title': 'Question statistics', 'st.reload': 'Reload', 'st.token': 'Access token (moderator, chair, follow-up)', 'st.open': 'Open',
+    'st.over_time': 'Questions over time', 'st.by_hall': 'By hall', 'st.by_group': 'By issue group',
+    'st.by_department': 'By answering department', 'st.by_source': 'By source', 'st.followup': 'Written answers progress',
+    'st.total': 'Questions received', 'st.answered': 'Answered on stage', 'st.deferred': 'Written answer', 'st.overdue': 'Overdue',
+    'st.submitted': 'Submitted', 'st.answered_live': 'Answered', 'st.none': 'No data yet',
+    'st.step.deferred': 'Assigned', 'st.step.answer_drafted': 'Drafted', 'st.step.answer_sent': 'Sent', 'st.step.published': 'Published',
+    'st.load_failed': 'Could not load the statistics', 'st.per_minutes': '{m} minutes per bar',
   },
-};
+);
 
-let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'vi';
 let token = '';
 let stats = null;
 
 const $ = (id) => document.getElementById(id);
-const t = (key, ...args) => {
-  const v = T[lang][key] ?? T.vi[key] ?? key;
-  return typeof v === 'function' ? v(...args) : v;
-};
 
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG, tag);
@@ -54,14 +51,14 @@ function html(tag, cls, text) {
 }
 
 function label(item) {
-  return lang === 'en' && item.label_en ? item.label_en : item.label;
+  return lang() === 'en' && item.label_en ? item.label_en : item.label;
 }
 
 /** Horizontal bars, one per item, value printed at the end of the bar. */
 function hbars(container, items) {
   const rows = items.filter((i) => i.count > 0 || items.length <= 15);
   if (!rows.length || rows.every((i) => i.count === 0)) {
-    container.replaceChildren(html('p', 'muted', t('none')));
+    container.replaceChildren(html('p', 'muted', t('st.none')));
     return;
   }
   const width = 640;
@@ -87,7 +84,7 @@ function hbars(container, items) {
 function timeline(container, tl) {
   const buckets = tl.buckets;
   if (!buckets.length) {
-    container.replaceChildren(html('p', 'muted', t('none')));
+    container.replaceChildren(html('p', 'muted', t('st.none')));
     return;
   }
   // Wide charts get a wide view box so their text matches the narrow charts' size.
@@ -108,7 +105,7 @@ function timeline(container, tl) {
     const x = pad.l + i * step;
     const h = scale(b.submitted);
     const bar = svg('rect', { x: x + step * 0.1, y: height - pad.b - h, width: step * 0.6, height: h, class: 'bar' });
-    bar.append(svg('title', {}, `${b.label}: ${t('submitted')} ${b.submitted}, ${t('answeredLive')} ${b.answered}`));
+    bar.append(svg('title', {}, `${b.label}: ${t('st.submitted')} ${b.submitted}, ${t('st.answered_live')} ${b.answered}`));
     const a = scale(b.answered);
     chart.append(bar, svg('rect', { x: x + step * 0.55, y: height - pad.b - a, width: step * 0.3, height: a, class: 'bar answered' }));
     if (i % every === 0) {
@@ -116,15 +113,15 @@ function timeline(container, tl) {
     }
   });
   const legend = html('p', 'legend');
-  legend.append(html('span', 'key submitted', t('submitted')), html('span', 'key answered', t('answeredLive')),
-    html('span', 'muted', t('perMinutes', tl.bucket_minutes)));
+  legend.append(html('span', 'key submitted', t('st.submitted')), html('span', 'key answered', t('st.answered_live')),
+    html('span', 'muted', t('st.per_minutes', { m: tl.bucket_minutes })));
   container.replaceChildren(chart, legend);
 }
 
 /** One stacked bar per agency: assigned → drafted → sent → published. */
 function followup(container, agencies) {
   if (!agencies.length) {
-    container.replaceChildren(html('p', 'muted', t('none')));
+    container.replaceChildren(html('p', 'muted', t('st.none')));
     return;
   }
   const width = 1200;
@@ -143,16 +140,16 @@ function followup(container, agencies) {
       const w = ((width - labelW - 200) * a[s]) / max;
       if (w > 0) {
         const seg = svg('rect', { x, y: y + 4, width: w, height: rowH - 9, class: `seg s-${s}` });
-        seg.append(svg('title', {}, `${t(`step_${s}`)}: ${a[s]}`));
+        seg.append(svg('title', {}, `${t(`st.step.${s}`)}: ${a[s]}`));
         chart.append(seg);
       }
       x += w;
     }
-    const note = a.overdue ? `${a.total} (${t('overdue')}: ${a.overdue})` : String(a.total);
+    const note = a.overdue ? `${a.total} (${t('st.overdue')}: ${a.overdue})` : String(a.total);
     chart.append(svg('text', { x: x + 6, y: y + rowH * 0.65, class: a.overdue ? 'value overdue' : 'value' }, note));
   });
   const legend = html('p', 'legend');
-  for (const s of STEPS) legend.append(html('span', `key s-${s}`, t(`step_${s}`)));
+  for (const s of STEPS) legend.append(html('span', `key s-${s}`, t(`st.step.${s}`)));
   container.replaceChildren(chart, legend);
 }
 
@@ -162,8 +159,8 @@ function totals(s) {
     d.append(html('strong', '', String(value)), html('span', '', t(key)));
     return d;
   };
-  $('totals').replaceChildren(box('total', s.total), box('answered', s.answered_on_stage),
-    box('deferred', s.deferred), box('overdue', s.overdue, s.overdue ? 'overdue' : ''));
+  $('totals').replaceChildren(box('st.total', s.total), box('st.answered', s.answered_on_stage),
+    box('st.deferred', s.deferred), box('st.overdue', s.overdue, s.overdue ? 'overdue' : ''));
 }
 
 function render() {
@@ -177,13 +174,6 @@ function render() {
   followup($('chart-followup'), stats.followup);
 }
 
-function translatePage() {
-  document.documentElement.lang = lang;
-  document.title = `${t('title')} — doithoai`;
-  for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
-  $('lang').textContent = t('lang');
-}
-
 function say(text) {
   $('message').textContent = text;
   $('message').hidden = !text;
@@ -193,7 +183,7 @@ async function load() {
   const r = await fetch('/api/stats', { headers: { Authorization: `Bearer ${token}` } });
   if (!r.ok) {
     const body = await r.json().catch(() => null);
-    say(body ? (lang === 'en' ? body.message_en : body.message) : t('loadFailed'));
+    say(body ? (lang() === 'en' ? body.message_en : body.message) : t('st.load_failed'));
     if (r.status === 401) {
       $('login').hidden = false;
       $('main').hidden = true;
@@ -210,19 +200,15 @@ async function load() {
 }
 
 function start() {
-  translatePage();
+  apply();
+  langToggle($('lang'));
+  onLang(render);
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
   if (fromHash) {
     sessionStorage.setItem(TOKEN_KEY, fromHash);
     history.replaceState(null, '', location.pathname);
   }
   token = sessionStorage.getItem(TOKEN_KEY) ?? '';
-  $('lang').addEventListener('click', () => {
-    lang = lang === 'vi' ? 'en' : 'vi';
-    localStorage.setItem(LANG_KEY, lang);
-    translatePage();
-    render();
-  });
   $('reload').addEventListener('click', load);
   $('login').addEventListener('submit', (ev) => {
     ev.preventDefault();
