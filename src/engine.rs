@@ -743,5 +743,17 @@ impl Engine {
         for rt in self.events() {
             rt.hub.close();
         }
+        // Let every writer finish its goodbye (each gives up after 2 s)
+        // before the caller stops the runtimes: phones' writers run on one
+        // that stops with `serve`, and would otherwise be cut mid-goodbye.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while tokio::time::Instant::now() < deadline
+            && self
+                .events()
+                .iter()
+                .any(|rt| rt.hub.live_subscriptions() > 0)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }

@@ -167,6 +167,7 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.hub.unsubscribe(self.id, self.presence.take());
+        self.hub.live.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -189,6 +190,9 @@ pub struct Hub {
     cfg: HubConfig,
     metrics: Arc<Metrics>,
     next_id: AtomicU64,
+    /// Subscriptions not yet dropped, evicted ones included: their writers
+    /// may still be saying goodbye.
+    live: AtomicUsize,
     inner: Mutex<Inner>,
 }
 
@@ -222,6 +226,7 @@ impl Hub {
             cfg,
             metrics,
             next_id: AtomicU64::new(1),
+            live: AtomicUsize::new(0),
             inner: Mutex::new(Inner {
                 seq,
                 groups: HashMap::new(),
@@ -240,6 +245,12 @@ impl Hub {
 
     pub fn seq(&self) -> u64 {
         self.lock().seq
+    }
+
+    /// Connections still holding a subscription, including evicted ones
+    /// whose writers have not finished their goodbye.
+    pub fn live_subscriptions(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
     }
 
     pub fn subscriber_count(&self) -> usize {
@@ -320,6 +331,7 @@ impl Hub {
         if presence.is_some() {
             self.broadcast_presence(&mut inner);
         }
+        self.live.fetch_add(1, Ordering::Relaxed);
         Ok(Subscription {
             id,
             frames: rx,

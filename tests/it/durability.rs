@@ -219,3 +219,21 @@ async fn a_conflict_shows_the_fresh_version_only_as_the_role_may_see_it() {
     assert_eq!(v["current"]["questioner"]["phone"], "0933444555");
     app.stop().await;
 }
+
+/// Phones are written to by their own runtime, which stops with the server:
+/// every phone must still be told to reconnect before it does.
+#[tokio::test]
+async fn graceful_shutdown_says_bye_to_every_phone_too() {
+    let app = spawn_app().await;
+    let mut phones = Vec::new();
+    for i in 0..40 {
+        let hall = ["tinh", "cho-moi", "an-phu", "tri-ton"][i % 4];
+        phones.push(app.participant(hall).await);
+    }
+    let temp = app.stop().await;
+    for phone in &mut phones {
+        let bye = phone.until("bye", |v| v["type"] == "bye").await;
+        assert_eq!(bye["code"], "server_shutdown");
+    }
+    drop(temp);
+}
