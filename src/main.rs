@@ -163,6 +163,7 @@ async fn run(command: Cmd) -> Result<(), AnyError> {
                 let event = EventConfig::from_toml(&text)
                     .map_err(|e| format!("{}:{}", file.display(), e))?;
                 let db = store::open(&store).await?;
+                let replaced = db.event(&event.id).await?.is_some();
                 db.put_event(&event).await?;
                 let secret = doithoai::load_secret(&store)?;
                 auth::issue_tokens(db.as_ref(), &secret, &event, "", None).await?;
@@ -173,6 +174,14 @@ async fn run(command: Cmd) -> Result<(), AnyError> {
                     event.halls.len(),
                     event.departments.len()
                 );
+                if replaced {
+                    // A server opens a new event on first use, but keeps the
+                    // definition of one it already runs.
+                    println!(
+                        "Sự kiện này đã có: máy chủ đang chạy dùng định nghĩa mới sau khi khởi động lại\n\
+                         This event already existed: a running server uses the new definition after a restart"
+                    );
+                }
                 Ok(())
             }
             EventCmd::List { store } => {

@@ -49,6 +49,21 @@ fn event_create_reports_errors_with_their_line_and_tokens_print_as_json() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    let first = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!first.contains("restart"), "{first}");
+    // Saving it again replaces the definition, and says a running server needs a restart.
+    let out = doithoai(
+        dir.path(),
+        &["event", "create", "--file", file.to_str().unwrap()],
+    );
+    assert!(out.status.success());
+    let again = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        again.contains("already existed") && again.contains("restart"),
+        "{again}"
+    );
+    assert!(again.contains("khởi động lại"), "{again}");
+
     let out = doithoai(dir.path(), &["tokens", "--event", "cho-moi-2025", "--json"]);
     assert!(
         out.status.success(),
