@@ -1,7 +1,9 @@
 //! One WebSocket connection: handshake (`hello` → `welcome`), then a reader
 //! that turns frames into commands and a writer that drains the hub
-//! subscription plus direct replies, with heartbeats. All protocol errors are
-//! answered with an `error` frame; nothing a client sends can panic the server.
+//! subscription (changes and this connection's replies, in one queue), with
+//! heartbeats. Participants' writers run on the phone runtime (`phones`).
+//! All protocol errors are answered with an `error` frame; nothing a client
+//! sends can panic the server.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
