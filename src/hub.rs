@@ -127,6 +127,9 @@ impl Replies {
     /// client resumes by sequence number; a command's effect, if committed,
     /// is in what it resumes).
     pub fn send(&self, frame: impl Into<Bytes>) {
+        if self.tx.is_closed() {
+            return; // the connection is gone (a reply outlived it): not slow
+        }
         if enqueue(&self.tx, &self.queued, self.limit, frame.into()) {
             return;
         }
@@ -628,6 +631,16 @@ mod tests {
             "the refused reply is not counted"
         );
         assert_eq!(hub.metrics.queue_drops.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_reply_that_outlives_its_connection_is_no_slow_consumer() {
+        let hub = hub(1 << 20, 64);
+        let sub = phone(&hub);
+        let replies = sub.replies();
+        drop(sub);
+        replies.send("{\"type\":\"ack\"}");
+        assert_eq!(hub.metrics.queue_drops.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]
