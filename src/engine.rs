@@ -400,6 +400,9 @@ impl Writer {
             Ok(logged) => logged,
             Err(_) => return CommitOutcome::Unknown,
         };
+        // By identity (seq, time, actor, action, question ids and versions):
+        // enough to tell this batch from another node's, and independent of
+        // how the log re-attaches personal data to what it returns.
         let same = |a: &Change, b: &Change| {
             a.seq == b.seq
                 && a.at == b.at

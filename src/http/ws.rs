@@ -147,23 +147,11 @@ async fn handshake(
             "missing token or event code".into(),
         ));
     };
-    let rt = match app.engine.find_event(&event).await {
-        Ok(Some(rt)) => rt,
-        Ok(None) => {
-            return Err((
-                "unknown_event",
-                "Không có sự kiện này".into(),
-                "no such event".into(),
-            ))
-        }
-        Err(e) => {
-            return Err((
-                "store_unavailable",
-                "Máy chủ tạm thời không truy cập được dữ liệu; thử lại sau".into(),
-                format!("storage unavailable: {e}"),
-            ))
-        }
-    };
+    // The same lookup and refusals as the HTTP routes (unknown_event, store_unavailable).
+    let rt = app
+        .event(&event)
+        .await
+        .map_err(|e| (e.code, e.message, e.message_en))?;
     let mut actor = Actor::new(Role::Participant, "participant");
     if let Some(h) = hall.filter(|h| rt.config.has_hall(h)) {
         actor.hall = Some(h);
