@@ -10,8 +10,8 @@
 //! When the store says another writer (another node) moved the event first,
 //! the writer catches up from the log and validates the batch again.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,6 +28,8 @@ use crate::domain::{
 use crate::event::EventConfig;
 use crate::hub::{self, Hub, HubConfig, ResumeError, Subscription};
 use crate::metrics::Metrics;
+use crate::moderation::order::{self, Suggestions};
+use crate::moderation::Assistant;
 use crate::protocol::{HallPresence, ServerMessage};
 use crate::store::{Change, Store, StoreError};
 
@@ -44,11 +46,16 @@ pub struct EventState {
     pub seq: u64,
     pub questions: HashMap<Uuid, Question>,
     pub floor: HashMap<Uuid, FloorRequest>,
+    /// (question, voter) pairs that voted ([`domain::question::voter_key`]).
+    pub voters: HashSet<(Uuid, String)>,
 }
 
 impl EventState {
     fn apply(&mut self, change: &Change) {
         for u in &change.questions {
+            if let Some(v) = &u.voter {
+                self.voters.insert((u.question.id, v.clone()));
+            }
             let mut q = u.question.clone();
             // A change read back from the log has no personal data; keep what we know.
             if q.questioner.is_none() {
@@ -78,6 +85,9 @@ impl View for EventState {
     fn floor_requests(&self) -> Vec<&FloorRequest> {
         self.floor.values().collect()
     }
+    fn has_voted(&self, question: &Uuid, voter: &str) -> bool {
+        self.voters.contains(&(*question, voter.to_string()))
+    }
 }
 
 /// The state plus the not-yet-committed effects of earlier commands in a batch.
@@ -85,6 +95,7 @@ struct Overlay<'a> {
     base: &'a EventState,
     questions: HashMap<Uuid, Question>,
     floor: HashMap<Uuid, FloorRequest>,
+    voters: HashSet<(Uuid, String)>,
 }
 
 impl<'a> Overlay<'a> {
@@ -93,10 +104,14 @@ impl<'a> Overlay<'a> {
             base,
             questions: HashMap::new(),
             floor: HashMap::new(),
+            voters: HashSet::new(),
         }
     }
     fn absorb(&mut self, outcome: &domain::Outcome) {
         for u in &outcome.questions {
+            if let Some(v) = &u.voter {
+                self.voters.insert((u.question.id, v.clone()));
+            }
             self.questions.insert(u.question.id, u.question.clone());
         }
         for f in &outcome.floor {
@@ -129,6 +144,10 @@ impl View for Overlay<'_> {
             .filter(|f| !self.floor.contains_key(&f.id))
             .chain(self.floor.values())
             .collect()
+    }
+    fn has_voted(&self, question: &Uuid, voter: &str) -> bool {
+        let key = (*question, voter.to_string());
+        self.voters.contains(&key) || self.base.voters.contains(&key)
     }
 }
 
@@ -182,7 +201,17 @@ pub struct EventRuntime {
     pub hub: Arc<Hub>,
     jobs: mpsc::Sender<Job>,
     secret: Secret,
+    /// The moderators' assistant, fed every committed question. Locked after
+    /// the state and the hub, never before, and never across an await.
+    assistant: Arc<Mutex<Assistant>>,
+    /// The running-order suggestions as last sent.
+    suggestions: Mutex<Arc<Suggestions>>,
+    /// Phones' votable list, rendered once per sequence number.
+    public_list: Mutex<Option<(u64, Arc<Vec<Bytes>>)>>,
 }
+
+/// Questions a phone's voting list shows per page.
+pub const PUBLIC_PAGE: usize = 50;
 
 impl EventRuntime {
     pub fn id(&self) -> &str {
@@ -191,6 +220,107 @@ impl EventRuntime {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, EventState> {
         self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn assistant(&self) -> std::sync::MutexGuard<'_, Assistant> {
+        self.assistant.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `q` as `audience` may see it, with the assistant's hints for the full audience.
+    pub fn project(&self, audience: &Audience, q: &Question) -> Option<Question> {
+        let mut view = audience.project(q)?;
+        if *audience == Audience::Full {
+            annotate(&self.assistant, &mut view);
+        }
+        Some(view)
+    }
+
+    /// The current running-order suggestions (WIRE.md C).
+    pub fn suggestions(&self) -> Arc<Suggestions> {
+        self.suggestions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Page `page` of the phones' votable list (approved, queued, on air;
+    /// public projection; on air first, then most votes, then oldest), as
+    /// JSON, with the sequence number it reflects and the number of pages.
+    pub fn public_page(&self, page: usize) -> (u64, usize, Option<Bytes>) {
+        let seq = self.seq();
+        let mut cache = self.public_list.lock().unwrap_or_else(|p| p.into_inner());
+        let pages = match cache.as_ref() {
+            Some((s, pages)) if *s == seq => pages.clone(),
+            _ => {
+                let (seq, pages) = self.render_public_list();
+                *cache = Some((seq, pages.clone()));
+                pages
+            }
+        };
+        (seq, pages.len(), pages.get(page).cloned())
+    }
+
+    fn render_public_list(&self) -> (u64, Arc<Vec<Bytes>>) {
+        #[derive(serde::Serialize)]
+        struct Item<'a> {
+            id: Uuid,
+            text: &'a str,
+            hall: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            group: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            department: Option<&'a str>,
+            state: domain::QState,
+            votes: u32,
+        }
+        let state = self.read();
+        let mut list: Vec<&Question> = state
+            .questions
+            .values()
+            .filter(|q| {
+                matches!(
+                    q.state,
+                    domain::QState::Approved | domain::QState::Queued | domain::QState::OnAir
+                )
+            })
+            .collect();
+        list.sort_by_key(|q| {
+            (
+                q.state != domain::QState::OnAir,
+                std::cmp::Reverse(q.votes),
+                q.created_at,
+                q.id,
+            )
+        });
+        let chunks: Vec<&[&Question]> = if list.is_empty() {
+            vec![&[]]
+        } else {
+            list.chunks(PUBLIC_PAGE).collect()
+        };
+        let total = chunks.len();
+        let pages = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let questions: Vec<Item> = chunk
+                    .iter()
+                    .map(|q| Item {
+                        id: q.id,
+                        text: &q.text,
+                        hall: &q.hall,
+                        group: q.group.as_deref(),
+                        department: q.department.as_deref(),
+                        state: q.state,
+                        votes: q.votes,
+                    })
+                    .collect();
+                Bytes::from(
+                    serde_json::json!({"seq": state.seq, "page": i, "pages": total, "questions": questions})
+                        .to_string(),
+                )
+            })
+            .collect();
+        (state.seq, Arc::new(pages))
     }
 
     pub fn seq(&self) -> u64 {
@@ -237,7 +367,7 @@ impl EventRuntime {
                 .questions
                 .values()
                 .filter(|q| hub::in_snapshot(audience, q))
-                .filter_map(|q| audience.project(q))
+                .filter_map(|q| self.project(audience, q))
                 .collect();
             questions.sort_by_key(|q| (q.created_at, q.id));
             let mut floor: Vec<FloorRequest> = state
@@ -306,14 +436,43 @@ impl EventRuntime {
 
     fn publish(&self, changes: Vec<Change>) {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let mut published = false;
         for change in changes {
             if change.seq <= state.seq {
                 continue;
             }
             state.apply(&change);
+            {
+                let mut assistant = self.assistant();
+                for u in &change.questions {
+                    assistant.observe(&u.question);
+                }
+            }
             // Published under the state lock so snapshots and history agree.
             self.hub.publish(Arc::new(change));
+            published = true;
         }
+        if published {
+            self.refresh_suggestions(&state);
+        }
+    }
+
+    /// Recompute the running-order suggestions; send them to the moderators,
+    /// follow-up, admin and chair when they changed.
+    fn refresh_suggestions(&self, state: &EventState) {
+        let next = order::suggest(&self.config, state.questions.values(), crate::now_ms());
+        let mut current = self.suggestions.lock().unwrap_or_else(|p| p.into_inner());
+        if **current == next {
+            return;
+        }
+        *current = Arc::new(next);
+        let frame = Bytes::from(
+            ServerMessage::Suggestions {
+                suggestions: &current,
+            }
+            .to_json(),
+        );
+        self.hub.send_to(sees_suggestions, frame);
     }
 }
 
@@ -556,6 +715,20 @@ pub enum AuthError {
     Unavailable,
 }
 
+/// Who receives the `suggestions` frame: moderators, follow-up, admin (full) and the chair (staff).
+pub fn sees_suggestions(audience: &Audience) -> bool {
+    matches!(audience, Audience::Full | Audience::Staff)
+}
+
+/// Put the assistant's hints on a question bound for the full audience.
+fn annotate(assistant: &Mutex<Assistant>, q: &mut Question) {
+    let hints = assistant
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .hints(q);
+    q.hints = (!hints.is_empty()).then_some(hints);
+}
+
 /// All live events of this server.
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -602,7 +775,18 @@ impl Engine {
         let loaded = self.store.load(&config.id).await?;
         let halls: Vec<String> = config.halls.iter().map(|h| h.id.clone()).collect();
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let mut assistant = Assistant::new(&config);
+        let mut by_age: Vec<&Question> = loaded.questions.iter().collect();
+        by_age.sort_by_key(|q| (q.created_at, q.id));
+        for q in by_age {
+            assistant.observe(q);
+        }
+        let suggestions = order::suggest(&config, &loaded.questions, crate::now_ms());
+        let assistant = Arc::new(Mutex::new(assistant));
         let rt = Arc::new(EventRuntime {
+            assistant: assistant.clone(),
+            suggestions: Mutex::new(Arc::new(suggestions)),
+            public_list: Mutex::new(None),
             hub: Hub::new(
                 self.hub_config.clone(),
                 self.metrics.clone(),
@@ -614,10 +798,13 @@ impl Engine {
                 seq: loaded.seq,
                 questions: loaded.questions.into_iter().map(|q| (q.id, q)).collect(),
                 floor: loaded.floor.into_iter().map(|f| (f.id, f)).collect(),
+                voters: loaded.votes.into_iter().collect(),
             }),
             jobs: tx,
             secret: self.secret.clone(),
         });
+        rt.hub
+            .set_annotator(Arc::new(move |q: &mut Question| annotate(&assistant, q)));
         let writer = Writer {
             rt: rt.clone(),
             store: self.store.clone(),

@@ -20,6 +20,9 @@ pub struct Department {
     pub name: String,
     #[serde(default)]
     pub name_en: String,
+    /// Words and phrases of its field, for the suggested department (src/moderation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +31,9 @@ pub struct Group {
     pub name: String,
     #[serde(default)]
     pub name_en: String,
+    /// Words and phrases of the issue group, for the suggested group (src/moderation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +52,9 @@ pub struct EventConfig {
     pub groups: Vec<Group>,
     pub written_answer_due_days: u32,
     pub max_question_chars: usize,
+    /// Words flagged as profanity on top of the built-in Vietnamese list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profanity: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -73,6 +82,8 @@ struct RawEvent {
     written_answer_due_days: u32,
     #[serde(default = "default_max_chars")]
     max_question_chars: Spanned<usize>,
+    #[serde(default)]
+    profanity: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +93,8 @@ struct RawItem {
     name: Spanned<String>,
     #[serde(default)]
     name_en: String,
+    #[serde(default)]
+    keywords: Vec<String>,
 }
 
 fn default_due_days() -> u32 {
@@ -148,19 +161,30 @@ impl EventConfig {
             date: raw.date.get_ref().clone(),
             halls: halls
                 .into_iter()
-                .map(|(id, name, _)| Hall { id, name })
+                .map(|(id, name, ..)| Hall { id, name })
                 .collect(),
             departments: departments
                 .into_iter()
-                .map(|(id, name, name_en)| Department { id, name, name_en })
+                .map(|(id, name, name_en, keywords)| Department {
+                    id,
+                    name,
+                    name_en,
+                    keywords,
+                })
                 .collect(),
             agencies,
             groups: groups
                 .into_iter()
-                .map(|(id, name, name_en)| Group { id, name, name_en })
+                .map(|(id, name, name_en, keywords)| Group {
+                    id,
+                    name,
+                    name_en,
+                    keywords,
+                })
                 .collect(),
             written_answer_due_days: raw.written_answer_due_days,
             max_question_chars: max,
+            profanity: clean_list(&raw.profanity),
         })
     }
 
@@ -213,7 +237,16 @@ impl EventConfig {
     }
 }
 
-type Item = (String, String, String);
+/// id, name, English name, keywords.
+type Item = (String, String, String, Vec<String>);
+
+fn clean_list(words: &[String]) -> Vec<String> {
+    words
+        .iter()
+        .map(|w| crate::domain::text::clean(w))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
 
 fn items(
     list: &Spanned<Vec<RawItem>>,
@@ -243,7 +276,12 @@ fn items(
                 format!("{what}: name of «{id}» must not be empty"),
             ));
         }
-        out.push((id, name, crate::domain::text::clean(&item.name_en)));
+        out.push((
+            id,
+            name,
+            crate::domain::text::clean(&item.name_en),
+            clean_list(&item.keywords),
+        ));
     }
     Ok(out)
 }

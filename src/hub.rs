@@ -189,8 +189,13 @@ struct Inner {
     closed: bool,
 }
 
+/// Adds what only the full audience sees to a question it is sent (the
+/// moderators' assistant's hints); set once by the engine.
+pub type Annotator = Arc<dyn Fn(&mut Question) + Send + Sync>;
+
 pub struct Hub {
     cfg: HubConfig,
+    annotate: std::sync::OnceLock<Annotator>,
     metrics: Arc<Metrics>,
     next_id: AtomicU64,
     /// Subscriptions not yet dropped, evicted ones included: their writers
@@ -227,6 +232,7 @@ impl Hub {
             .collect();
         Arc::new(Hub {
             cfg,
+            annotate: std::sync::OnceLock::new(),
             metrics,
             next_id: AtomicU64::new(1),
             live: AtomicUsize::new(0),
@@ -238,6 +244,33 @@ impl Hub {
                 closed: false,
             }),
         })
+    }
+
+    /// Set the annotator of the full audience's frames (once; later calls are ignored).
+    pub fn set_annotator(&self, annotate: Annotator) {
+        let _ = self.annotate.set(annotate);
+    }
+
+    fn annotator(&self) -> Option<&(dyn Fn(&mut Question) + Send + Sync)> {
+        self.annotate.get().map(|a| a.as_ref())
+    }
+
+    /// Queue a non-sequenced frame (like `presence`) for every subscriber
+    /// whose audience `to` accepts.
+    pub fn send_to(&self, to: fn(&Audience) -> bool, frame: Bytes) {
+        let mut inner = self.lock();
+        if inner.closed {
+            return;
+        }
+        let mut evicted = Vec::new();
+        for (audience, group) in inner.groups.iter().filter(|(a, _)| to(a)) {
+            for (id, sub) in group {
+                if !self.offer(sub, &frame) {
+                    evicted.push((audience.clone(), *id));
+                }
+            }
+        }
+        self.evict(&mut inner, evicted, EvictReason::SlowConsumer);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -376,7 +409,7 @@ impl Hub {
             let frame = entry
                 .frames
                 .entry(audience.clone())
-                .or_insert_with(|| change_frame(&entry.change, audience));
+                .or_insert_with(|| annotated_frame(&entry.change, audience, self.annotator()));
             if let Some(f) = frame {
                 frames.push(f.clone());
             }
@@ -425,7 +458,7 @@ impl Hub {
             for (audience, group) in inner.groups.iter() {
                 let frame = frames
                     .entry(audience.clone())
-                    .or_insert_with(|| change_frame(&change, audience));
+                    .or_insert_with(|| annotated_frame(&change, audience, self.annotator()));
                 let Some(f) = frame else { continue };
                 for (id, sub) in group.iter().filter(|(_, s)| s.first == first) {
                     if self.offer(sub, f) {
@@ -542,11 +575,25 @@ fn saw_before(audience: &Audience, u: &QuestionUpdate) -> bool {
 
 /// The frame `audience` receives for `change`, or `None` if nothing in it is visible.
 pub fn change_frame(change: &Change, audience: &Audience) -> Option<Bytes> {
+    annotated_frame(change, audience, None)
+}
+
+/// [`change_frame`], with the full audience's questions passed through `annotate`.
+fn annotated_frame(
+    change: &Change,
+    audience: &Audience,
+    annotate: Option<&(dyn Fn(&mut Question) + Send + Sync)>,
+) -> Option<Bytes> {
     let mut questions = Vec::new();
     let mut removed: Vec<Uuid> = Vec::new();
     for u in &change.questions {
         match audience.project(&u.question) {
-            Some(q) => questions.push(q),
+            Some(mut q) => {
+                if let (Audience::Full, Some(annotate)) = (audience, annotate) {
+                    annotate(&mut q);
+                }
+                questions.push(q)
+            }
             None if saw_before(audience, u) => removed.push(u.question.id),
             None => {}
         }

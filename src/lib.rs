@@ -6,6 +6,8 @@
 //! - [`domain`]: question states and transitions, roles, visibility,
 //!   Vietnamese text rules. Pure, no I/O; unit-tested.
 //! - [`event`]: an event's definition (TOML) and the built-in An Giang 2024 default.
+//! - [`moderation`]: the moderators' assistant: similar questions, suggested
+//!   department and group, screening flags, a fair running order. Pure.
 //! - [`protocol`]: the versioned wire messages (docs/PROTOCOL.md).
 //! - [`store`]: the durable `Store` trait, with SQLite (default) and PostgreSQL.
 //! - [`cluster`]: with PostgreSQL, hear other nodes' commits (LISTEN/NOTIFY).
@@ -33,6 +35,7 @@ pub mod http;
 pub mod hub;
 pub mod loadgen;
 pub mod metrics;
+pub mod moderation;
 pub mod protocol;
 pub mod reports;
 pub mod store;
@@ -152,6 +155,10 @@ pub async fn serve(
         engine: app.engine.clone(),
         limits: Arc::new(http::ParticipantLimits::new(
             app.config.device_per_minute,
+            app.config.address_per_minute,
+        )),
+        vote_limits: Arc::new(http::ParticipantLimits::new(
+            app.config.device_per_minute.saturating_mul(http::VOTES_PER_SUBMISSION),
             app.config.address_per_minute,
         )),
         config: app.config.clone(),

@@ -179,6 +179,11 @@ pub enum ServerMessage<'a> {
     Presence {
         halls: Vec<HallPresence>,
     },
+    /// The suggested next questions (moderator, follow-up, admin, chair).
+    Suggestions {
+        #[serde(flatten)]
+        suggestions: &'a crate::moderation::order::Suggestions,
+    },
     Ping {
         seq: u64,
         t: i64,

@@ -234,6 +234,10 @@ pub struct Question {
     pub display_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub questioner: Option<Questioner>,
+    /// The moderators' assistant's hints (src/moderation). Never stored:
+    /// added when projecting for the full audience only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hints: Option<crate::moderation::Hints>,
     pub created_at: i64,
     pub updated_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -250,6 +254,7 @@ impl Question {
     pub fn without_personal_data(&self) -> Question {
         Question {
             questioner: None,
+            hints: None,
             ..self.clone()
         }
     }
@@ -410,6 +415,14 @@ pub enum Command {
     EndFloor {
         request: Uuid,
     },
+    /// A participant's "Tôi cũng muốn hỏi": once per device per question.
+    Vote {
+        question: Uuid,
+        /// The phone's device id, from its hello (WebSocket) or the request
+        /// body (HTTP); never taken from the command itself.
+        #[serde(default, skip)]
+        device: String,
+    },
 }
 
 impl Command {
@@ -435,6 +448,7 @@ impl Command {
             Command::GrantFloor { .. } => "grant_floor",
             Command::DeclineFloor { .. } => "decline_floor",
             Command::EndFloor { .. } => "end_floor",
+            Command::Vote { .. } => "vote",
         }
     }
 }
@@ -443,6 +457,9 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuestionUpdate {
     pub from: Option<QState>,
+    /// For a vote: who voted (a hash of the device id, [`voter_key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voter: Option<String>,
     /// Department before the change, so audiences that lose sight of it are told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_department: Option<String>,
@@ -475,6 +492,18 @@ pub trait View {
     fn questions(&self) -> Vec<&Question>;
     /// Every floor request (order unspecified).
     fn floor_requests(&self) -> Vec<&FloorRequest>;
+    /// Whether `voter` ([`voter_key`]) already voted for `question`.
+    fn has_voted(&self, _question: &Uuid, _voter: &str) -> bool {
+        false
+    }
+}
+
+/// What is kept of a device that voted: a hash, so the log and the votes
+/// table hold no id a phone could be recognised by elsewhere.
+pub fn voter_key(event: &str, device: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{event}\n{device}").as_bytes());
+    hex::encode(&digest[..16])
 }
 
 /// Who does it, when, and under which event's rules.
@@ -549,6 +578,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             };
             out.questions.push(QuestionUpdate {
                 from: None,
+                voter: None,
                 from_department: None,
                 question: Question {
                     id: *id,
@@ -569,6 +599,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                     followup: None,
                     display_name: None,
                     questioner,
+                    hints: None,
                     created_at: ctx.now,
                     updated_at: ctx.now,
                     on_air_at: None,
@@ -998,6 +1029,32 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 ctx,
             )?);
         }
+        Command::Vote { question, device } => {
+            if actor.role != Role::Participant {
+                return Err(DomainError::Forbidden);
+            }
+            let device = text::clean(device);
+            if device.is_empty() || device.chars().count() > 128 {
+                return Err(DomainError::DeviceRequired);
+            }
+            let q = view.question(question).ok_or(DomainError::NotFound)?;
+            require_state(q, action, &[QState::Approved, QState::Queued, QState::OnAir])?;
+            let voter = voter_key(&ctx.event.id, &device);
+            if view.has_voted(question, &voter) {
+                out.duplicate_of = Some(q.id);
+                return Ok(out);
+            }
+            // A vote is not an edit: the version stays, so a moderator
+            // working on a popular question is not interrupted by conflicts.
+            let mut next = q.clone();
+            next.votes += 1;
+            out.questions.push(QuestionUpdate {
+                from: Some(q.state),
+                voter: Some(voter),
+                from_department: q.department.clone(),
+                question: next,
+            });
+        }
         Command::EndFloor { request } => {
             require_moderator(actor)?;
             let f = view.floor_request(request).ok_or(DomainError::NotFound)?;
@@ -1023,6 +1080,7 @@ fn push(out: &mut Outcome, before: &Question, mut next: Question, now: i64) {
     next.updated_at = now;
     out.questions.push(QuestionUpdate {
         from: Some(before.state),
+        voter: None,
         from_department: before.department.clone(),
         question: next,
     });

@@ -234,6 +234,7 @@ fn question(id: Uuid, state: QState) -> Question {
         queue_pos: if routed { 3 } else { 0 },
         followup: None,
         display_name: None,
+        hints: None,
         questioner: Some(asker(true)),
         created_at: NOW - 60_000,
         updated_at: NOW - 30_000,
@@ -2787,4 +2788,103 @@ fn random_command_sequences_keep_the_invariants() {
         );
     }
     assert!(conflicts > 100, "stale versions exercised: {conflicts}");
+}
+
+// ---- votes ("Tôi cũng muốn hỏi") ----
+
+/// A view that remembers votes, as the engine's state does.
+struct VotingView {
+    inner: TestView,
+    voters: std::collections::HashSet<(Uuid, String)>,
+}
+
+impl View for VotingView {
+    fn question(&self, id: &Uuid) -> Option<&Question> {
+        self.inner.question(id)
+    }
+    fn floor_request(&self, id: &Uuid) -> Option<&FloorRequest> {
+        self.inner.floor_request(id)
+    }
+    fn questions(&self) -> Vec<&Question> {
+        self.inner.questions()
+    }
+    fn floor_requests(&self) -> Vec<&FloorRequest> {
+        self.inner.floor_requests()
+    }
+    fn has_voted(&self, question: &Uuid, voter: &str) -> bool {
+        self.voters.contains(&(*question, voter.to_string()))
+    }
+}
+
+fn vote(view: &VotingView, actor: &Actor, question: Uuid, device: &str) -> Result<Outcome, DomainError> {
+    let cmd = Command::Vote {
+        question,
+        device: device.into(),
+    };
+    apply(
+        view,
+        &Ctx {
+            event: event(),
+            actor,
+            now: NOW,
+        },
+        &cmd,
+    )
+}
+
+#[test]
+fn a_device_votes_once_per_question_without_bumping_the_version() {
+    let phone = Actor::new(Role::Participant, "participant");
+    let q = question(uid(1), QState::Approved);
+    let mut view = VotingView {
+        inner: TestView::of([q.clone()]),
+        voters: Default::default(),
+    };
+    let out = vote(&view, &phone, q.id, "device-a").unwrap();
+    let u = &out.questions[0];
+    assert_eq!(u.question.votes, 2);
+    assert_eq!(u.question.version, q.version, "a vote is not an edit");
+    let voter = u.voter.clone().expect("the voter is recorded");
+    assert_ne!(voter, "device-a", "only a hash of the device is kept");
+    assert_eq!(voter, crate::domain::question::voter_key(&event().id, "device-a"));
+    view.inner.commit(&out);
+    view.voters.insert((q.id, voter));
+    let again = vote(&view, &phone, q.id, "device-a").unwrap();
+    assert!(again.is_noop(), "the same device again changes nothing");
+    let other = vote(&view, &phone, q.id, "device-b").unwrap();
+    assert_eq!(other.questions[0].question.votes, 3);
+}
+
+#[test]
+fn votes_only_for_live_public_questions_by_participants_with_a_device() {
+    let phone = Actor::new(Role::Participant, "participant");
+    let view = |state| VotingView {
+        inner: TestView::of([question(uid(1), state)]),
+        voters: Default::default(),
+    };
+    for state in [QState::Approved, QState::Queued, QState::OnAir] {
+        assert!(vote(&view(state), &phone, uid(1), "d").is_ok(), "{state:?}");
+    }
+    for state in [QState::Pending, QState::Rejected, QState::Merged, QState::Answered, QState::Deferred] {
+        assert!(
+            matches!(
+                vote(&view(state), &phone, uid(1), "d"),
+                Err(DomainError::InvalidTransition { action: "vote", .. })
+            ),
+            "{state:?}"
+        );
+    }
+    assert_eq!(
+        vote(&view(QState::Approved), &phone, uid(1), "  ").unwrap_err(),
+        DomainError::DeviceRequired
+    );
+    let moderator = Actor::new(Role::Moderator, "moderator-1");
+    assert_eq!(
+        vote(&view(QState::Approved), &moderator, uid(1), "d").unwrap_err(),
+        DomainError::Forbidden
+    );
+    assert_eq!(
+        vote(&view(QState::Approved), &phone, uid(9), "d").unwrap_err(),
+        DomainError::NotFound
+    );
 }

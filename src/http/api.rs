@@ -293,9 +293,108 @@ pub async fn questions(Staff { rt, actor }: Staff) -> Json<serde_json::Value> {
     let questions: Vec<Question> = rt
         .questions()
         .iter()
-        .filter_map(|q| audience.project(q))
+        .filter_map(|q| rt.project(&audience, q))
         .collect();
     Json(serde_json::json!({ "event": rt.id(), "seq": rt.seq(), "questions": questions }))
+}
+
+#[derive(Deserialize)]
+pub struct VoteBody {
+    pub question: Uuid,
+    pub device: String,
+}
+
+/// `POST /api/events/{event}/votes`: a phone's "Tôi cũng muốn hỏi" over
+/// plain HTTP; the same rules and idempotency as the WebSocket `vote`.
+pub async fn vote(
+    State(app): State<AppState>,
+    Path(event): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<VoteBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_message",
+            "Dữ liệu gửi lên không hợp lệ",
+            e.body_text(),
+        )
+    })?;
+    let rt = app.event(&event).await?;
+    let address = super::client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
+    if !app.vote_limits.allow(Some(&body.device), address) {
+        app.engine
+            .metrics()
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::rate_limited());
+    }
+    let cmd = Command::Vote {
+        question: body.question,
+        device: body.device,
+    };
+    let ack = rt
+        .execute(Actor::new(Role::Participant, "participant"), cmd)
+        .await?;
+    let answer = match ack.seq {
+        Some(seq) => serde_json::json!({ "seq": seq }),
+        None => serde_json::json!({ "duplicate": true }),
+    };
+    Ok(Json(answer).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub page: usize,
+}
+
+/// `GET /api/events/{event}/questions?page=N`: the questions phones may vote
+/// for (approved, queued, on air), public projection, 50 a page, fetched on
+/// demand instead of pushed to every phone. `ETag` is the event's sequence
+/// number and the page; `If-None-Match` with it answers `304`.
+pub async fn public_questions(
+    State(app): State<AppState>,
+    Path(event): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let rt = app.event(&event).await?;
+    let (seq, pages, body) = rt.public_page(query.page);
+    let etag = format!("\"{seq}-{}\"", query.page);
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let cache = [
+        (header::ETAG, etag),
+        (header::CACHE_CONTROL, "no-cache".to_string()),
+    ];
+    if fresh {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    let body = body.unwrap_or_else(|| {
+        // Past the last page: an empty page that still says how many there are.
+        bytes::Bytes::from(
+            serde_json::json!({"seq": seq, "page": query.page, "pages": pages, "questions": []})
+                .to_string(),
+        )
+    });
+    Ok((
+        cache,
+        [(header::CONTENT_TYPE, "application/json".to_string())],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /api/suggestions`: the running-order suggestions (WIRE.md C) for
+/// moderators, follow-up, admin and the chair.
+pub async fn suggestions(Staff { rt, actor }: Staff) -> Result<Response, ApiError> {
+    if !crate::engine::sees_suggestions(&actor.audience()) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(Json(rt.suggestions().as_ref().clone()).into_response())
 }
 
 /// Largest CSP report accepted; a real one is well under 2 KB.

@@ -29,6 +29,9 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub config: Arc<ServeConfig>,
     pub limits: Arc<ParticipantLimits>,
+    /// Votes have their own buckets, so voting never uses up a phone's
+    /// submissions (and the reverse).
+    pub vote_limits: Arc<ParticipantLimits>,
     /// This node's change listener when several nodes share PostgreSQL;
     /// `/healthz` fails while it is disconnected.
     pub listener: Option<Arc<crate::cluster::ChangeListener>>,
@@ -50,6 +53,10 @@ impl AppState {
             .ok_or_else(error::ApiError::unknown_event)
     }
 }
+
+/// A phone may vote this many times as often as it may submit: a vote is
+/// one tap on a list, a submission is typed.
+pub const VOTES_PER_SUBMISSION: u32 = 5;
 
 /// Participants need no token, so their submissions are rate-limited per
 /// device (the id their browser keeps) and per address (many phones share a
@@ -155,7 +162,12 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(ws::upgrade))
         .route("/api/events", get(api::list_events))
         .route("/api/events/{event}", get(api::event_info))
-        .route("/api/events/{event}/questions", post(api::submit_question))
+        .route(
+            "/api/events/{event}/questions",
+            post(api::submit_question).get(api::public_questions),
+        )
+        .route("/api/events/{event}/votes", post(api::vote))
+        .route("/api/suggestions", get(api::suggestions))
         .route("/api/receipts/{question}", get(api::receipt))
         .route("/api/commands", post(api::command))
         .route("/api/questions", get(api::questions))

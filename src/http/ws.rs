@@ -267,6 +267,14 @@ async fn join(
             return None;
         }
     };
+    if crate::engine::sees_suggestions(&actor.audience()) {
+        // After the snapshot, in the same queue; later ones follow changes.
+        let frame = ServerMessage::Suggestions {
+            suggestions: &rt.suggestions(),
+        }
+        .to_json();
+        subscription.replies().send(frame);
+    }
     Some((rt, actor, device, subscription))
 }
 
@@ -349,16 +357,20 @@ async fn read_loop(
                     continue;
                 }
                 if actor.role == Role::Participant {
-                    if !matches!(cmd, Command::Submit { .. }) {
-                        replies.send(error_json(
-                            Some(&req),
-                            "forbidden",
-                            "Vai trò này không được phép",
-                            "participants may only submit",
-                        ));
-                        continue;
-                    }
-                    if !app.limits.allow(device.as_deref(), peer) {
+                    let limits = match cmd {
+                        Command::Submit { .. } => &app.limits,
+                        Command::Vote { .. } => &app.vote_limits,
+                        _ => {
+                            replies.send(error_json(
+                                Some(&req),
+                                "forbidden",
+                                "Vai trò này không được phép",
+                                "participants may only submit and vote",
+                            ));
+                            continue;
+                        }
+                    };
+                    if !limits.allow(device.as_deref(), peer) {
                         metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
                         replies.send(error_json(
                             Some(&req),
@@ -369,7 +381,7 @@ async fn read_loop(
                         continue;
                     }
                 }
-                let cmd = with_participant_hall(cmd, actor);
+                let cmd = with_participant_context(cmd, actor, device.as_deref());
                 // Commands run concurrently so one slow commit does not stall this
                 // connection's reader; replies carry `req`.
                 let rt = rt.clone();
@@ -398,9 +410,14 @@ async fn read_loop(
     }
 }
 
-/// A participant who joined through a hall's QR code submits to that hall.
-fn with_participant_hall(cmd: Command, actor: &Actor) -> Command {
+/// A participant who joined through a hall's QR code submits to that hall;
+/// a participant's vote is their hello's device's.
+fn with_participant_context(cmd: Command, actor: &Actor, device: Option<&str>) -> Command {
     match cmd {
+        Command::Vote { question, .. } if actor.role == Role::Participant => Command::Vote {
+            question,
+            device: device.unwrap_or_default().to_string(),
+        },
         Command::Submit {
             id,
             text,

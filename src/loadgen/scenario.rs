@@ -894,6 +894,7 @@ async fn direct_store(common: &Common, batch: usize) -> Result<(Summary, f64, f6
             actor: actor.clone(),
             action: "submit".into(),
             questions: vec![QuestionUpdate {
+                voter: None,
                 from: None,
                 from_department: None,
                 question: Question {
@@ -914,6 +915,7 @@ async fn direct_store(common: &Common, batch: usize) -> Result<(Summary, f64, f6
                     queue_pos: 0,
                     followup: None,
                     display_name: None,
+                    hints: None,
                     questioner: None,
                     created_at: now,
                     updated_at: now,

@@ -20,6 +20,7 @@ pub fn plan_file(
         seq: rt.seq(),
         questions: rt.questions().into_iter().map(|q| (q.id, q)).collect(),
         floor: Default::default(),
+        voters: Default::default(),
     };
     Ok(import::plan(
         &rows,

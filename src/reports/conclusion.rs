@@ -36,6 +36,8 @@ pub enum Block {
 pub struct Figures {
     pub received: usize,
     pub by_hall: Vec<(String, usize)>,
+    /// Per hall: asked, answered live, answered in writing, rejected.
+    pub halls: Vec<super::stats::HallOutcome>,
     pub by_group: Vec<(String, usize)>,
     pub by_source: Vec<(String, usize)>,
     pub answered_on_stage: usize,
@@ -85,6 +87,7 @@ pub fn figures(event: &EventConfig, questions: &[Question]) -> Figures {
             .iter()
             .map(|h| (h.name.clone(), n(&|q| q.hall == h.id)))
             .collect(),
+        halls: super::stats::hall_outcomes(event, questions),
         by_group,
         by_source: sources
             .iter()
@@ -166,10 +169,24 @@ pub fn build(event: &EventConfig, questions: &[Question], now: i64) -> Vec<Block
         )),
         Block::Heading("1. Theo điểm cầu".into()),
         table(
-            &["Điểm cầu", "Số câu hỏi"],
-            f.by_hall
+            &[
+                "Điểm cầu",
+                "Số câu hỏi",
+                "Trả lời tại chỗ",
+                "Trả lời bằng văn bản",
+                "Không tiếp nhận",
+            ],
+            f.halls
                 .iter()
-                .map(|(h, n)| vec![h.clone(), n.to_string()])
+                .map(|h| {
+                    vec![
+                        h.label.clone(),
+                        h.asked.to_string(),
+                        h.answered_live.to_string(),
+                        h.answered_in_writing.to_string(),
+                        h.rejected.to_string(),
+                    ]
+                })
                 .collect(),
         ),
         Block::Heading("2. Theo nhóm vấn đề".into()),
@@ -444,6 +461,11 @@ mod tests {
             vec![("Sở Nông nghiệp và Phát triển nông thôn".into(), 1, 1)]
         );
         assert!(f.by_hall.contains(&("H. Tri Tôn".to_string(), 1)));
+        let tri_ton = f.halls.iter().find(|h| h.id == "tri-ton").unwrap();
+        assert_eq!(
+            (tri_ton.asked, tri_ton.answered_live, tri_ton.answered_in_writing, tri_ton.rejected),
+            (1, 0, 1, 0)
+        );
     }
 
     #[test]

@@ -470,6 +470,7 @@ pub(crate) mod tests {
             queue_pos: 0,
             followup: None,
             display_name: None,
+            hints: None,
             questioner: Some(Questioner {
                 name: Some("Trần Thị Thủy".into()),
                 age: Some(24),
@@ -539,6 +540,7 @@ pub(crate) mod tests {
             actor: Actor::new(Role::Moderator, "moderator-2"),
             action: "approve".into(),
             questions: vec![QuestionUpdate {
+                voter: None,
                 from: Some(QState::Pending),
                 from_department: None,
                 question: q.clone(),

@@ -49,6 +49,56 @@ pub struct AgencyProgress {
     pub overdue: usize,
 }
 
+/// What became of one hall's questions: was every hall heard?
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct HallOutcome {
+    pub id: String,
+    pub label: String,
+    /// Questions raised in the hall, whatever became of them.
+    pub asked: usize,
+    /// Answered on the spot: the hall's own questions, and questions the
+    /// hall asked too (merged into one that was answered).
+    pub answered_live: usize,
+    /// Sent for a written answer (deferred, drafted, sent or published),
+    /// counted the same way.
+    pub answered_in_writing: usize,
+    /// The hall's own questions not accepted.
+    pub rejected: usize,
+}
+
+/// Per hall, in the event's order: asked, answered live, answered in
+/// writing, rejected.
+pub fn hall_outcomes(event: &EventConfig, questions: &[Question]) -> Vec<HallOutcome> {
+    event
+        .halls
+        .iter()
+        .map(|h| {
+            let asked_by = |q: &&Question| q.hall == h.id || q.halls.iter().any(|x| *x == h.id);
+            let own = |q: &&Question| q.hall == h.id;
+            HallOutcome {
+                id: h.id.clone(),
+                label: h.name.clone(),
+                asked: questions.iter().filter(own).count(),
+                answered_live: questions
+                    .iter()
+                    .filter(asked_by)
+                    .filter(|q| q.state == QState::Answered)
+                    .count(),
+                answered_in_writing: questions
+                    .iter()
+                    .filter(asked_by)
+                    .filter(|q| q.state.is_deferred())
+                    .count(),
+                rejected: questions
+                    .iter()
+                    .filter(own)
+                    .filter(|q| q.state == QState::Rejected)
+                    .count(),
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stats {
     pub event: String,
@@ -58,6 +108,8 @@ pub struct Stats {
     pub overdue: usize,
     pub by_state: Vec<Count>,
     pub by_hall: Vec<Count>,
+    /// Per hall: asked, answered live, answered in writing, rejected.
+    pub halls: Vec<HallOutcome>,
     pub by_group: Vec<Count>,
     pub by_department: Vec<Count>,
     pub by_source: Vec<Count>,
@@ -233,6 +285,7 @@ pub fn compute(event: &EventConfig, questions: &[Question], now: i64) -> Stats {
         overdue: n(&|q| is_overdue(q, &today)),
         by_state,
         by_hall,
+        halls: hall_outcomes(event, questions),
         by_group,
         by_department,
         by_source,
@@ -245,6 +298,28 @@ pub fn compute(event: &EventConfig, questions: &[Question], now: i64) -> Stats {
 mod tests {
     use super::*;
     use crate::domain::FollowUp;
+
+    #[test]
+    fn a_hall_that_asked_through_a_merge_counts_as_answered() {
+        let event = EventConfig::builtin();
+        let mut answered = q(Source::Hall, 0, QState::Answered);
+        answered.hall = "an-phu".into();
+        answered.halls = vec!["tri-ton".into()];
+        let mut merged = q(Source::Hall, 0, QState::Merged);
+        merged.hall = "tri-ton".into();
+        let mut rejected = q(Source::Hall, 0, QState::Rejected);
+        rejected.hall = "tri-ton".into();
+        let halls = hall_outcomes(&event, &[answered, merged, rejected]);
+        let tri_ton = halls.iter().find(|h| h.id == "tri-ton").unwrap();
+        assert_eq!(tri_ton.label, "H. Tri Tôn");
+        assert_eq!(
+            (tri_ton.asked, tri_ton.answered_live, tri_ton.answered_in_writing, tri_ton.rejected),
+            (2, 1, 0, 1)
+        );
+        let an_phu = halls.iter().find(|h| h.id == "an-phu").unwrap();
+        assert_eq!((an_phu.asked, an_phu.answered_live), (1, 1));
+        assert_eq!(halls.len(), 12, "every hall, heard or not");
+    }
 
     fn q(source: Source, at: i64, state: QState) -> Question {
         let mut q = crate::reports::export::tests::question("x", state);
@@ -296,6 +371,11 @@ mod tests {
         assert_eq!(s.by_hall.len(), 12);
         assert_eq!(s.by_source[0].count, 1);
         assert_eq!(s.followup[0].agency, "Sở Y tế");
+        let cho_moi = s.halls.iter().find(|h| h.id == "cho-moi").unwrap();
+        assert_eq!(
+            (cho_moi.asked, cho_moi.answered_live, cho_moi.answered_in_writing, cho_moi.rejected),
+            (2, 1, 1, 0)
+        );
         assert_eq!(s.followup[0].overdue, 1);
         assert_eq!(s.overdue, 1);
     }

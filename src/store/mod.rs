@@ -84,6 +84,7 @@ pub(crate) fn stored_question(q: &Question) -> Question {
     Question {
         questioner: None,
         display_name: None,
+        hints: None,
         ..q.clone()
     }
 }
@@ -94,6 +95,8 @@ pub struct LoadedEvent {
     pub seq: u64,
     pub questions: Vec<Question>,
     pub floor: Vec<FloorRequest>,
+    /// Every (question, voter) that voted, so a device votes once.
+    pub votes: Vec<(uuid::Uuid, String)>,
 }
 
 /// Everything stored about one event, for copying it between stores

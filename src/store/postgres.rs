@@ -219,6 +219,38 @@ async fn insert_questioners(
     Ok(())
 }
 
+/// Record the votes of a batch (one row per device and question).
+async fn insert_votes(
+    tx: &mut Transaction<'_, Postgres>,
+    event_id: &str,
+    batch: &[Change],
+) -> Result<(), StoreError> {
+    let (mut ids, mut voters, mut at) = (Vec::new(), Vec::new(), Vec::new());
+    for change in batch {
+        for u in &change.questions {
+            if let Some(v) = &u.voter {
+                ids.push(u.question.id.to_string());
+                voters.push(v.clone());
+                at.push(change.at);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO votes (event_id, question_id, voter, at)
+         SELECT $1, u.id, u.voter, u.at FROM UNNEST($2::text[], $3::text[], $4::bigint[]) AS u(id, voter, at)",
+    )
+    .bind(event_id)
+    .bind(ids)
+    .bind(voters)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Insert or update floor requests; ids must not repeat.
 async fn upsert_floor(
     tx: &mut Transaction<'_, Postgres>,
@@ -435,6 +467,7 @@ impl Store for PgStore {
             .filter_map(|u| u.question.questioner.as_ref().map(|p| (u.question.id, p)))
             .collect();
         insert_questioners(&mut tx, event_id, &questioners).await?;
+        insert_votes(&mut tx, event_id, batch).await?;
         let floor = last_per_id(batch.iter().flat_map(|c| c.floor.iter()), |f| f.id);
         upsert_floor(&mut tx, event_id, &floor).await?;
         // Queued with the transaction: other nodes hear of it only if it commits.
@@ -677,10 +710,22 @@ async fn load_in(
             )?)
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
+    let votes = sqlx::query("SELECT question_id, voter FROM votes WHERE event_id = $1")
+        .bind(event_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let id: String = r.try_get("question_id")?;
+            let id = Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((id, r.try_get("voter")?))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(LoadedEvent {
         seq: seq as u64,
         questions,
         floor,
+        votes,
     })
 }
 

@@ -190,10 +190,22 @@ impl Store for SqliteStore {
                 )?)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let votes = sqlx::query("SELECT question_id, voter FROM votes WHERE event_id = ?")
+            .bind(event_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let id: String = r.try_get("question_id")?;
+                let id = uuid::Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((id, r.try_get("voter")?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(LoadedEvent {
             seq: seq as u64,
             questions,
             floor,
+            votes,
         })
     }
 
@@ -223,6 +235,17 @@ impl Store for SqliteStore {
                 upsert_question(&mut tx, event_id, &update.question).await?;
                 if let (None, Some(p)) = (update.from, &update.question.questioner) {
                     insert_questioner(&mut tx, event_id, &update.question.id, p).await?;
+                }
+                if let Some(voter) = &update.voter {
+                    sqlx::query(
+                        "INSERT INTO votes (event_id, question_id, voter, at) VALUES (?, ?, ?, ?)",
+                    )
+                    .bind(event_id)
+                    .bind(update.question.id.to_string())
+                    .bind(voter)
+                    .bind(change.at)
+                    .execute(&mut *tx)
+                    .await?;
                 }
             }
             for f in &change.floor {

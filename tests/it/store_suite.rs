@@ -98,6 +98,7 @@ fn question(text: &str, hall: &str, questioner: Option<Questioner>) -> Question 
         queue_pos: 0,
         followup: None,
         display_name: None,
+        hints: None,
         questioner,
         created_at: 1_700_000_000_000,
         updated_at: 1_700_000_000_000,
@@ -126,6 +127,7 @@ fn submit(seq: u64, q: &Question) -> Change {
             .with_hall(q.hall.clone()),
         action: "submit".into(),
         questions: vec![QuestionUpdate {
+            voter: None,
             from: None,
             from_department: None,
             question: q.clone(),
@@ -147,6 +149,7 @@ fn approve(seq: u64, q: &Question) -> (Change, Question) {
         actor: moderator(),
         action: "approve".into(),
         questions: vec![QuestionUpdate {
+            voter: None,
             from: Some(q.state),
             from_department: None,
             question: Question {
@@ -592,3 +595,55 @@ async fn transfer_copies_all_or_one_event(source: Arc<dyn Store>, target: Arc<dy
     assert_eq!(loaded.questions[0].questioner, Some(person("Lâm Thị Thu")));
 }
 both!(transfer_copies_all_or_one_event, two);
+
+/// A vote is committed with its change and comes back on load, so a device
+/// votes once per question even across restarts; the log carries the voter
+/// too, for nodes that catch up from it.
+async fn votes_are_durable_and_unique(store: Arc<dyn Store>) {
+    let ev = event();
+    store.put_event(&ev).await.unwrap();
+    let q = question("Vốn vay khởi nghiệp cho thanh niên?", "an-phu", None);
+    let (a, approved) = approve(2, &q);
+    let vote = |seq: u64, voter: &str, votes: u32| Change {
+        seq,
+        at: 1_700_000_000_000 + seq as i64,
+        actor: Actor::new(Role::Participant, "participant"),
+        action: "vote".into(),
+        questions: vec![QuestionUpdate {
+            voter: Some(voter.into()),
+            from: Some(QState::Approved),
+            from_department: None,
+            question: Question {
+                votes,
+                ..approved.clone()
+            },
+        }],
+        floor: Vec::new(),
+    };
+    store
+        .commit(&ev.id, 0, &[submit(1, &q), a, vote(3, "voter-a", 2)])
+        .await
+        .unwrap();
+    store
+        .commit(&ev.id, 3, &[vote(4, "voter-b", 3)])
+        .await
+        .unwrap();
+    let loaded = store.load(&ev.id).await.unwrap();
+    let mut votes = loaded.votes.clone();
+    votes.sort();
+    assert_eq!(
+        votes,
+        vec![(q.id, "voter-a".to_string()), (q.id, "voter-b".to_string())]
+    );
+    assert_eq!(loaded.questions[0].votes, 3);
+    let logged = store.changes_since(&ev.id, 2, 10).await.unwrap();
+    assert_eq!(logged[0].questions[0].voter.as_deref(), Some("voter-a"));
+    // The same device again is refused by the table itself, and nothing of
+    // that batch is written.
+    assert!(store
+        .commit(&ev.id, 4, &[vote(5, "voter-a", 4)])
+        .await
+        .is_err());
+    assert_eq!(store.load(&ev.id).await.unwrap().seq, 4);
+}
+both!(votes_are_durable_and_unique);
