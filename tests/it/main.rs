@@ -14,6 +14,7 @@ mod events;
 mod http_api;
 mod keepalive;
 mod migrate_store;
+mod moderation;
 mod pages;
 mod reports;
 mod resume;
