@@ -343,6 +343,18 @@ mod tests {
     }
 
     #[test]
+    fn keywords_and_profanity_are_optional_and_survive_a_round_trip() {
+        let e = EventConfig::builtin();
+        assert!(e.departments.iter().all(|d| !d.keywords.is_empty()), "all 9 ship a lexicon");
+        assert_eq!(EventConfig::from_toml(&e.to_toml()).unwrap(), e);
+        let src = "id = \"x\"\nname = \"n\"\ndate = \"2025-03-01\"\nprofanity = [\" bò đỏ \", \"\"]\nhalls=[{id=\"a\",name=\"A\"}]\ndepartments=[{id=\"d\",name=\"D\",keywords=[\"vốn vay\"]}]\ngroups=[{id=\"g\",name=\"G\"}]\n";
+        let e = EventConfig::from_toml(src).expect("valid");
+        assert_eq!(e.profanity, ["bò đỏ"]);
+        assert_eq!(e.departments[0].keywords, ["vốn vay"]);
+        assert!(e.groups[0].keywords.is_empty());
+    }
+
+    #[test]
     fn default_due_date_adds_days() {
         let e = EventConfig::builtin();
         // 2024-03-26T00:00:00Z

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{Command, FloorRequest, Question, Role};
-use crate::event::{EventConfig, Group, Hall};
+use crate::event::{EventConfig, Hall};
 
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -68,8 +68,18 @@ pub struct PhoneEventInfo<'a> {
     pub date: &'a str,
     /// Only the hall the phone joined from (empty without one).
     pub halls: Vec<&'a Hall>,
-    pub groups: &'a [Group],
+    pub groups: Vec<PhoneGroup<'a>>,
     pub max_question_chars: usize,
+}
+
+/// An issue group as a phone's form needs it: no keyword lexicon (that is
+/// for the moderators' assistant, and would cost every phone's connection
+/// its bytes).
+#[derive(Debug, Clone, Serialize)]
+pub struct PhoneGroup<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub name_en: &'a str,
 }
 
 impl<'a> EventInfo<'a> {
@@ -88,7 +98,15 @@ impl<'a> EventInfo<'a> {
                 .iter()
                 .filter(|h| Some(h.id.as_str()) == hall)
                 .collect(),
-            groups: &config.groups,
+            groups: config
+                .groups
+                .iter()
+                .map(|g| PhoneGroup {
+                    id: &g.id,
+                    name: &g.name,
+                    name_en: &g.name_en,
+                })
+                .collect(),
             max_question_chars: config.max_question_chars,
         })
     }
