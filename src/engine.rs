@@ -722,10 +722,7 @@ pub fn sees_suggestions(audience: &Audience) -> bool {
 
 /// Put the assistant's hints on a question bound for the full audience.
 fn annotate(assistant: &Mutex<Assistant>, q: &mut Question) {
-    let hints = assistant
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .hints(q);
+    let hints = assistant.lock().unwrap_or_else(|p| p.into_inner()).hints(q);
     q.hints = (!hints.is_empty()).then_some(hints);
 }
 

@@ -345,7 +345,10 @@ mod tests {
     #[test]
     fn keywords_and_profanity_are_optional_and_survive_a_round_trip() {
         let e = EventConfig::builtin();
-        assert!(e.departments.iter().all(|d| !d.keywords.is_empty()), "all 9 ship a lexicon");
+        assert!(
+            e.departments.iter().all(|d| !d.keywords.is_empty()),
+            "all 9 ship a lexicon"
+        );
         assert_eq!(EventConfig::from_toml(&e.to_toml()).unwrap(), e);
         let src = "id = \"x\"\nname = \"n\"\ndate = \"2025-03-01\"\nprofanity = [\" bò đỏ \", \"\"]\nhalls=[{id=\"a\",name=\"A\"}]\ndepartments=[{id=\"d\",name=\"D\",keywords=[\"vốn vay\"]}]\ngroups=[{id=\"g\",name=\"G\"}]\n";
         let e = EventConfig::from_toml(src).expect("valid");

@@ -158,7 +158,9 @@ pub async fn serve(
             app.config.address_per_minute,
         )),
         vote_limits: Arc::new(http::ParticipantLimits::new(
-            app.config.device_per_minute.saturating_mul(http::VOTES_PER_SUBMISSION),
+            app.config
+                .device_per_minute
+                .saturating_mul(http::VOTES_PER_SUBMISSION),
             app.config.address_per_minute,
         )),
         config: app.config.clone(),

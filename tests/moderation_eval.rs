@@ -13,9 +13,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use doithoai::domain::Question;
 use doithoai::event::EventConfig;
 use doithoai::moderation::Assistant;
-use doithoai::domain::Question;
 use uuid::Uuid;
 
 struct Row {
@@ -26,7 +26,10 @@ struct Row {
 }
 
 fn rows() -> Vec<Row> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/moderation_eval.tsv");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/moderation_eval.tsv"
+    );
     let src = std::fs::read_to_string(path).expect("evaluation set");
     src.lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("cluster\t") && !l.trim().is_empty())
@@ -73,7 +76,11 @@ fn similar_questions_precision_and_recall_at_3() {
     for q in &questions {
         assistant.observe(q);
     }
-    let index: HashMap<Uuid, usize> = questions.iter().enumerate().map(|(i, q)| (q.id, i)).collect();
+    let index: HashMap<Uuid, usize> = questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.id, i))
+        .collect();
     let mut size: HashMap<&str, usize> = HashMap::new();
     for r in &rows {
         *size.entry(r.cluster.as_str()).or_default() += 1;
@@ -83,7 +90,10 @@ fn similar_questions_precision_and_recall_at_3() {
     for (i, q) in questions.iter().enumerate() {
         let hints = assistant.hints(q);
         let top: Vec<usize> = hints.similar.iter().take(3).map(|s| index[&s.id]).collect();
-        let good = top.iter().filter(|j| rows[**j].cluster == rows[i].cluster).count();
+        let good = top
+            .iter()
+            .filter(|j| rows[**j].cluster == rows[i].cluster)
+            .count();
         returned += top.len();
         relevant_returned += good;
         let others = size[rows[i].cluster.as_str()] - 1;
@@ -112,7 +122,10 @@ fn similar_questions_precision_and_recall_at_3() {
                 .map(|(id, _)| index[&id])
                 .collect();
             ret += top.len();
-            rel += top.iter().filter(|j| rows[**j].cluster == rows[i].cluster).count();
+            rel += top
+                .iter()
+                .filter(|j| rows[**j].cluster == rows[i].cluster)
+                .count();
             att += (size[rows[i].cluster.as_str()] - 1).min(3);
         }
         println!(
@@ -156,15 +169,22 @@ fn department_accuracy(assistant: &Assistant, rows: &[Row], trained: &[usize]) -
                 shown_correct += usize::from(ok);
             }
             if !ok {
-                *confusion.entry((r.department.clone(), d.clone())).or_default() += 1;
+                *confusion
+                    .entry((r.department.clone(), d.clone()))
+                    .or_default() += 1;
             }
         } else {
-            *confusion.entry((r.department.clone(), "-".into())).or_default() += 1;
+            *confusion
+                .entry((r.department.clone(), "-".into()))
+                .or_default() += 1;
         }
     }
     let mut worst: Vec<_> = confusion.into_iter().collect();
     worst.sort_by(|a, b| b.1.cmp(&a.1));
-    println!("  most confused (gold → guess): {:?}", &worst[..worst.len().min(6)]);
+    println!(
+        "  most confused (gold → guess): {:?}",
+        &worst[..worst.len().min(6)]
+    );
     (
         correct as f64 / total as f64,
         shown_correct as f64 / shown.max(1) as f64,
@@ -184,7 +204,10 @@ fn department_accuracy_from_lexicons_and_after_50_routed() {
         lex_cov * 100.0
     );
     // 50 routed examples, spread over the set as moderators would meet them.
-    let trained: Vec<usize> = (0..rows.len()).step_by(rows.len() / 50 + 1).take(50).collect();
+    let trained: Vec<usize> = (0..rows.len())
+        .step_by(rows.len() / 50 + 1)
+        .take(50)
+        .collect();
     assert_eq!(trained.len(), 50);
     for &i in &trained {
         let q = question(i, &rows[i].text, "queued", Some(&rows[i].department));
@@ -199,7 +222,11 @@ fn department_accuracy_from_lexicons_and_after_50_routed() {
     );
     let groups = rows
         .iter()
-        .filter(|r| assistant.route_group(&r.text).is_some_and(|(g, _)| g == r.group))
+        .filter(|r| {
+            assistant
+                .route_group(&r.text)
+                .is_some_and(|(g, _)| g == r.group)
+        })
         .count() as f64
         / rows.len() as f64;
     println!("issue group, lexicons alone: top-1 {groups:.3}");
@@ -214,7 +241,10 @@ fn hints_for_a_new_question_among_5000() {
     let mut assistant = Assistant::new(&event);
     // 5,000 distinct questions made of the set's wording: each joins two
     // questions' halves, so postings are as long as real ones would be.
-    let words: Vec<Vec<&str>> = rows.iter().map(|r| r.text.split_whitespace().collect()).collect();
+    let words: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| r.text.split_whitespace().collect())
+        .collect();
     let mixed = |n: usize| -> String {
         let a = &words[n % words.len()];
         let b = &words[(n * 7 + 3) % words.len()];

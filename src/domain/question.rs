@@ -1038,7 +1038,11 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 return Err(DomainError::DeviceRequired);
             }
             let q = view.question(question).ok_or(DomainError::NotFound)?;
-            require_state(q, action, &[QState::Approved, QState::Queued, QState::OnAir])?;
+            require_state(
+                q,
+                action,
+                &[QState::Approved, QState::Queued, QState::OnAir],
+            )?;
             let voter = voter_key(&ctx.event.id, &device);
             if view.has_voted(question, &voter) {
                 out.duplicate_of = Some(q.id);

@@ -2816,7 +2816,12 @@ impl View for VotingView {
     }
 }
 
-fn vote(view: &VotingView, actor: &Actor, question: Uuid, device: &str) -> Result<Outcome, DomainError> {
+fn vote(
+    view: &VotingView,
+    actor: &Actor,
+    question: Uuid,
+    device: &str,
+) -> Result<Outcome, DomainError> {
     let cmd = Command::Vote {
         question,
         device: device.into(),
@@ -2846,7 +2851,10 @@ fn a_device_votes_once_per_question_without_bumping_the_version() {
     assert_eq!(u.question.version, q.version, "a vote is not an edit");
     let voter = u.voter.clone().expect("the voter is recorded");
     assert_ne!(voter, "device-a", "only a hash of the device is kept");
-    assert_eq!(voter, crate::domain::question::voter_key(&event().id, "device-a"));
+    assert_eq!(
+        voter,
+        crate::domain::question::voter_key(&event().id, "device-a")
+    );
     view.inner.commit(&out);
     view.voters.insert((q.id, voter));
     let again = vote(&view, &phone, q.id, "device-a").unwrap();
@@ -2865,7 +2873,13 @@ fn votes_only_for_live_public_questions_by_participants_with_a_device() {
     for state in [QState::Approved, QState::Queued, QState::OnAir] {
         assert!(vote(&view(state), &phone, uid(1), "d").is_ok(), "{state:?}");
     }
-    for state in [QState::Pending, QState::Rejected, QState::Merged, QState::Answered, QState::Deferred] {
+    for state in [
+        QState::Pending,
+        QState::Rejected,
+        QState::Merged,
+        QState::Answered,
+        QState::Deferred,
+    ] {
         assert!(
             matches!(
                 vote(&view(state), &phone, uid(1), "d"),

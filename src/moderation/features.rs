@@ -119,10 +119,10 @@ const STOP: &[&str] = &[
     "tôi", "mình", "chúng", "anh", "chị", "cháu", "con", "bạn", "hỏi", "xin", "muốn", "rồi", "sẽ",
     "đang", "cũng", "rất", "về", "từ", "trong", "tại", "đến", "khi", "nếu", "nên", "bị", "bởi",
     "theo", "một", "được", "hay", "hoặc", "thưa", "kính", "ơi", "chào", "vui", "lòng", "giúp",
-    "sao", "bao", "giờ", "ai", "đâu", "vì", "hiện", "nay", "nhiều", "ít", "mọi", "người",
-    "ta", "họ", "sở", "tỉnh", "an", "giang", "thôi", "qua", "thêm", "cảm", "ơn", "phải", "cần",
-    "gì", "nhiêu", "thể", "ra", "lên", "vào", "lại", "còn", "đây", "ấy", "hơn", "nhất", "chưa",
-    "đều", "tất", "cả", "luôn", "biết", "xem", "nói", "ạh", "nhờ", "thật", "sự",
+    "sao", "bao", "giờ", "ai", "đâu", "vì", "hiện", "nay", "nhiều", "ít", "mọi", "người", "ta",
+    "họ", "sở", "tỉnh", "an", "giang", "thôi", "qua", "thêm", "cảm", "ơn", "phải", "cần", "gì",
+    "nhiêu", "thể", "ra", "lên", "vào", "lại", "còn", "đây", "ấy", "hơn", "nhất", "chưa", "đều",
+    "tất", "cả", "luôn", "biết", "xem", "nói", "ạh", "nhờ", "thật", "sự",
 ];
 
 /// Folded forms that are also content words, so an unaccented token that

@@ -25,16 +25,36 @@ pub enum Flag {
 /// Profanity matched as written (with diacritics): some fold to everyday
 /// words ("đéo" → "deo", to wear; "lồn" → "lon", big).
 const PROFANITY_WRITTEN: &[&str] = &[
-    "địt", "đụ", "đéo", "đếch", "lồn", "buồi", "cặc", "đĩ", "đcm", "đkm", "đm", "đmm", "óc chó",
-    "đồ chó", "mẹ kiếp", "khốn nạn", "súc vật", "thằng chó", "con chó", "chó chết", "vãi lồn",
-    "ngu như chó", "cứt",
+    "địt",
+    "đụ",
+    "đéo",
+    "đếch",
+    "lồn",
+    "buồi",
+    "cặc",
+    "đĩ",
+    "đcm",
+    "đkm",
+    "đm",
+    "đmm",
+    "óc chó",
+    "đồ chó",
+    "mẹ kiếp",
+    "khốn nạn",
+    "súc vật",
+    "thằng chó",
+    "con chó",
+    "chó chết",
+    "vãi lồn",
+    "ngu như chó",
+    "cứt",
 ];
 
 /// Profanity matched folded: forms with no innocent reading without accents.
 const PROFANITY_FOLDED: &[&str] = &[
-    "dit", "ditme", "dume", "dcm", "dkm", "dmm", "dcmm", "cmm", "clgt", "vcl", "vkl", "vcc",
-    "loz", "du ma", "du me", "dit me", "dit con", "me kiep", "khon nan", "suc vat", "oc cho",
-    "vai lon", "vai loz",
+    "dit", "ditme", "dume", "dcm", "dkm", "dmm", "dcmm", "cmm", "clgt", "vcl", "vkl", "vcc", "loz",
+    "du ma", "du me", "dit me", "dit con", "me kiep", "khon nan", "suc vat", "oc cho", "vai lon",
+    "vai loz",
 ];
 
 /// What the screen looks for in one event.
@@ -91,7 +111,10 @@ impl Screen {
 
 fn contains_phrase(tokens: &[String], phrases: &[Vec<String>]) -> bool {
     phrases.iter().any(|p| {
-        !p.is_empty() && tokens.windows(p.len()).any(|w| w.iter().zip(p).all(|(a, b)| a == b))
+        !p.is_empty()
+            && tokens
+                .windows(p.len())
+                .any(|w| w.iter().zip(p).all(|(a, b)| a == b))
     })
 }
 
@@ -237,9 +260,9 @@ pub fn emails(text: &str) -> Vec<(usize, usize)> {
             .map(|(i, c)| at + 1 + i + c.len_utf8())
             .unwrap_or(at + 1);
         let host = text[at + 1..end].trim_end_matches('.');
-        let tld_ok = host
-            .rsplit_once('.')
-            .is_some_and(|(name, tld)| !name.is_empty() && tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+        let tld_ok = host.rsplit_once('.').is_some_and(|(name, tld)| {
+            !name.is_empty() && tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic())
+        });
         if start < at && tld_ok {
             out.push((start, at + 1 + host.len()));
         }

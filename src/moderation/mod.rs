@@ -162,11 +162,18 @@ impl Assistant {
         let grams = if text_changed {
             grams_of(&q.text)
         } else {
-            self.known.get(&q.id).map(|k| k.grams.clone()).unwrap_or_default()
+            self.known
+                .get(&q.id)
+                .map(|k| k.grams.clone())
+                .unwrap_or_default()
         };
         if q.state == QState::Rejected {
             self.similar.remove(&q.id);
-        } else if text_changed || self.known.get(&q.id).is_some_and(|k| k.state == QState::Rejected)
+        } else if text_changed
+            || self
+                .known
+                .get(&q.id)
+                .is_some_and(|k| k.state == QState::Rejected)
         {
             self.similar
                 .insert(q.id, &similar::features(&features::content(&q.text)));
@@ -266,11 +273,9 @@ impl Assistant {
     fn compute(&self, q: &Question) -> Hints {
         let content = features::content(&q.text);
         let grams = features::folded_grams(&content);
-        let found = self.similar.search(
-            &similar::features(&content),
-            Some(&q.id),
-            MAX_SIMILAR * 3,
-        );
+        let found = self
+            .similar
+            .search(&similar::features(&content), Some(&q.id), MAX_SIMILAR * 3);
         let similar = found
             .into_iter()
             .filter(|(_, score)| *score >= MIN_SIMILAR)

@@ -186,7 +186,11 @@ mod tests {
         voted.created_at = 60_000 * 10;
         let waited = q(1, "tri-ton", "khdt", QState::Queued);
         let s = suggest(&event, &[waited.clone(), voted.clone()], 60_000 * 12);
-        assert_eq!(s.overall.unwrap().question, voted.id, "9 points of votes beat 5 of waiting");
+        assert_eq!(
+            s.overall.unwrap().question,
+            voted.id,
+            "9 points of votes beat 5 of waiting"
+        );
         voted.votes = 2;
         let s = suggest(&event, &[waited.clone(), voted], 60_000 * 12);
         assert_eq!(s.overall.unwrap().question, waited.id);
@@ -215,6 +219,9 @@ mod tests {
             q(2, "cho-moi", "gddt", QState::Queued),
             q(3, "phu-tan", "gddt", QState::Queued),
         ];
-        assert_eq!(suggest(&event, &all, 0).overall.unwrap().question, Uuid::from_u128(3));
+        assert_eq!(
+            suggest(&event, &all, 0).overall.unwrap().question,
+            Uuid::from_u128(3)
+        );
     }
 }

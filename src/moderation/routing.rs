@@ -168,7 +168,9 @@ mod tests {
     #[test]
     fn keywords_alone_route_a_question() {
         let r = router();
-        let (class, score) = r.suggest(&grams("Giá lúa thấp, hợp tác xã có giúp được không?")).unwrap();
+        let (class, score) = r
+            .suggest(&grams("Giá lúa thấp, hợp tác xã có giúp được không?"))
+            .unwrap();
         assert_eq!(class, "nnptnt");
         assert!(score > 0.9, "{score}");
         assert_eq!(r.suggest(&grams("hoc sinh truong nghe")).unwrap().0, "gddt");

@@ -226,7 +226,11 @@ mod tests {
             "Trường nghề có dạy lái máy nông nghiệp không?",
             "Học sinh lớp 12 được tư vấn hướng nghiệp thế nào?",
         ]);
-        let hits = ix.search(&f("cho em hoi tn khoi nghiep vay von uu dai o dau a"), None, 3);
+        let hits = ix.search(
+            &f("cho em hoi tn khoi nghiep vay von uu dai o dau a"),
+            None,
+            3,
+        );
         assert_eq!(hits[0].0, id(1), "{hits:?}");
         assert!(hits[0].1 > 0.5, "{hits:?}");
         assert!(hits.iter().skip(1).all(|h| h.1 < 0.2), "{hits:?}");
@@ -239,14 +243,18 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].0, id(2));
         ix.remove(&id(2));
-        assert!(ix.search(&f("vốn vay khởi nghiệp"), Some(&id(1)), 5).is_empty());
+        assert!(ix
+            .search(&f("vốn vay khởi nghiệp"), Some(&id(1)), 5)
+            .is_empty());
         assert_eq!(ix.len(), 1);
     }
 
     #[test]
     fn nothing_in_common_scores_nothing() {
         let ix = index(&["giá lúa năm nay thấp quá"]);
-        assert!(ix.search(&f("học bổng cho sinh viên nghèo"), None, 5).is_empty());
+        assert!(ix
+            .search(&f("học bổng cho sinh viên nghèo"), None, 5)
+            .is_empty());
         assert!(ix.search(&f("kính thưa, cho em hỏi ạ"), None, 5).is_empty());
     }
 

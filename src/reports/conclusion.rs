@@ -463,7 +463,12 @@ mod tests {
         assert!(f.by_hall.contains(&("H. Tri Tôn".to_string(), 1)));
         let tri_ton = f.halls.iter().find(|h| h.id == "tri-ton").unwrap();
         assert_eq!(
-            (tri_ton.asked, tri_ton.answered_live, tri_ton.answered_in_writing, tri_ton.rejected),
+            (
+                tri_ton.asked,
+                tri_ton.answered_live,
+                tri_ton.answered_in_writing,
+                tri_ton.rejected
+            ),
             (1, 0, 1, 0)
         );
     }

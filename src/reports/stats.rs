@@ -313,7 +313,12 @@ mod tests {
         let tri_ton = halls.iter().find(|h| h.id == "tri-ton").unwrap();
         assert_eq!(tri_ton.label, "H. Tri Tôn");
         assert_eq!(
-            (tri_ton.asked, tri_ton.answered_live, tri_ton.answered_in_writing, tri_ton.rejected),
+            (
+                tri_ton.asked,
+                tri_ton.answered_live,
+                tri_ton.answered_in_writing,
+                tri_ton.rejected
+            ),
             (2, 1, 0, 1)
         );
         let an_phu = halls.iter().find(|h| h.id == "an-phu").unwrap();
@@ -373,7 +378,12 @@ mod tests {
         assert_eq!(s.followup[0].agency, "Sở Y tế");
         let cho_moi = s.halls.iter().find(|h| h.id == "cho-moi").unwrap();
         assert_eq!(
-            (cho_moi.asked, cho_moi.answered_live, cho_moi.answered_in_writing, cho_moi.rejected),
+            (
+                cho_moi.asked,
+                cho_moi.answered_live,
+                cho_moi.answered_in_writing,
+                cho_moi.rejected
+            ),
             (2, 1, 1, 0)
         );
         assert_eq!(s.followup[0].overdue, 1);

@@ -197,7 +197,8 @@ impl Store for SqliteStore {
             .iter()
             .map(|r| {
                 let id: String = r.try_get("question_id")?;
-                let id = uuid::Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let id =
+                    uuid::Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 Ok((id, r.try_get("voter")?))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

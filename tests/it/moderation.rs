@@ -69,7 +69,10 @@ async fn hints_reach_moderators_follow_up_and_admin_only() {
     moderator.until_seq(seq).await;
     let hints = q(&moderator)["hints"].clone();
     assert_eq!(hints["similar"][0]["id"], first.as_str(), "{hints}");
-    assert!(hints["similar"][0]["score"].as_f64().unwrap() > 0.3, "{hints}");
+    assert!(
+        hints["similar"][0]["score"].as_f64().unwrap() > 0.3,
+        "{hints}"
+    );
     assert_eq!(hints["flags"], json!(["phone_number"]), "{hints}");
     assert_eq!(hints["group"]["id"], "khoi-nghiep", "{hints}");
     assert_eq!(hints["department"]["id"], "tai-chinh", "{hints}");
@@ -80,7 +83,9 @@ async fn hints_reach_moderators_follow_up_and_admin_only() {
         }
         moderator.ok(c).await;
     }
-    let last = moderator.ok(json!({"type":"set_group","question":dup,"version":4,"group":"khoi-nghiep"})).await;
+    let last = moderator
+        .ok(json!({"type":"set_group","question":dup,"version":4,"group":"khoi-nghiep"}))
+        .await;
     let last = last["seq"].as_u64().unwrap();
     for c in [&mut follow_up, &mut admin] {
         c.until_seq(last).await;
@@ -97,23 +102,42 @@ async fn hints_reach_moderators_follow_up_and_admin_only() {
     moderator.until_seq(last).await;
     for c in &others {
         let text = all_text(c);
-        assert!(!text.contains("\"hints\""), "{} got hints: {text}", c.welcome["you"]["role"]);
+        assert!(
+            !text.contains("\"hints\""),
+            "{} got hints: {text}",
+            c.welcome["you"]["role"]
+        );
         assert!(!text.contains("phone_number"));
     }
     // Snapshots: a moderator joining now sees hints on both, each pointing at the other.
     let mut late = app.staff("moderator-2").await;
     let snapshot = late.until("snapshot", |m| m["type"] == "snapshot").await;
     let first_q = question(&snapshot["questions"], &first);
-    assert_eq!(first_q["hints"]["similar"][0]["id"], dup.as_str(), "{first_q}");
+    assert_eq!(
+        first_q["hints"]["similar"][0]["id"],
+        dup.as_str(),
+        "{first_q}"
+    );
     let mut chair = app.staff("chair").await;
     let snapshot = chair.until("snapshot", |m| m["type"] == "snapshot").await;
     assert!(!snapshot.to_string().contains("\"hints\""));
     // HTTP: the same rule.
     let mine = app.questions("moderator-1").await;
-    assert_eq!(question(&mine["questions"], &dup)["hints"]["flags"], json!(["phone_number"]));
-    for seat in ["chair", "speaker:tai-chinh", "hall_operator:cho-moi", "display:all"] {
+    assert_eq!(
+        question(&mine["questions"], &dup)["hints"]["flags"],
+        json!(["phone_number"])
+    );
+    for seat in [
+        "chair",
+        "speaker:tai-chinh",
+        "hall_operator:cho-moi",
+        "display:all",
+    ] {
         let theirs = app.questions(seat).await;
-        assert!(!theirs.to_string().contains("\"hints\""), "{seat}: {theirs}");
+        assert!(
+            !theirs.to_string().contains("\"hints\""),
+            "{seat}: {theirs}"
+        );
     }
     let public = app
         .get_json(&format!("/api/events/{EVENT}/questions?page=0"))
@@ -130,11 +154,15 @@ async fn a_rejected_question_leaves_the_similar_lists_and_a_merged_one_points_at
     let mut m = app.staff("moderator-1").await;
     let (a, cmd) = submit(ORIGINAL, "an-phu");
     m.ok(cmd).await;
-    let (b, cmd) = submit("Xin hỏi thanh niên khởi nghiệp vay vốn ưu đãi ở đâu ạ?", "tri-ton");
+    let (b, cmd) = submit(
+        "Xin hỏi thanh niên khởi nghiệp vay vốn ưu đãi ở đâu ạ?",
+        "tri-ton",
+    );
     m.ok(cmd).await;
     let (c, cmd) = submit(DUPLICATE, "chau-doc");
     m.ok(cmd).await;
-    m.ok(json!({"type":"merge","question":b,"version":1,"into":a})).await;
+    m.ok(json!({"type":"merge","question":b,"version":1,"into":a}))
+        .await;
     let all = app.questions("moderator-1").await;
     let similar: Vec<&str> = question(&all["questions"], &c)["hints"]["similar"]
         .as_array()
@@ -142,10 +170,17 @@ async fn a_rejected_question_leaves_the_similar_lists_and_a_merged_one_points_at
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(similar, [a.as_str()], "the merged question stands for its target");
-    m.ok(json!({"type":"reject","question":a,"version":2,"reason":"Trùng"})).await;
+    assert_eq!(
+        similar,
+        [a.as_str()],
+        "the merged question stands for its target"
+    );
+    m.ok(json!({"type":"reject","question":a,"version":2,"reason":"Trùng"}))
+        .await;
     let all = app.questions("moderator-1").await;
-    assert!(question(&all["questions"], &c)["hints"].get("similar").is_none());
+    assert!(question(&all["questions"], &c)["hints"]
+        .get("similar")
+        .is_none());
 }
 
 #[tokio::test]
@@ -157,7 +192,8 @@ async fn votes_are_once_per_device_durable_and_summed_by_merges() {
     m.ok(cmd).await;
     let (pending, cmd) = submit("Câu hỏi chưa duyệt", "an-phu");
     m.ok(cmd).await;
-    m.ok(json!({"type":"approve","question":a,"version":1})).await;
+    m.ok(json!({"type":"approve","question":a,"version":1}))
+        .await;
     // Over WebSocket: the hello's device.
     let mut phone = app.participant("an-phu").await;
     let first = phone.ok(json!({"type":"vote","question":a})).await;
@@ -167,10 +203,16 @@ async fn votes_are_once_per_device_durable_and_summed_by_merges() {
     let refused = phone.cmd(json!({"type":"vote","question":pending})).await;
     assert_eq!(refused["code"], "invalid_transition", "{refused}");
     phone
-        .send_raw(&json!({"type":"cmd","req":"s1","cmd":{"type":"vote","question":a,"device":"x"}}).to_string())
+        .send_raw(
+            &json!({"type":"cmd","req":"s1","cmd":{"type":"vote","question":a,"device":"x"}})
+                .to_string(),
+        )
         .await;
     let smuggled = phone.until("an error", |v| v["type"] == "error").await;
-    assert_eq!(smuggled["code"], "invalid_message", "the device is never taken from the command: {smuggled}");
+    assert_eq!(
+        smuggled["code"], "invalid_message",
+        "the device is never taken from the command: {smuggled}"
+    );
     // Over HTTP.
     let vote = |device: &str| {
         app.http()
@@ -191,7 +233,8 @@ async fn votes_are_once_per_device_durable_and_summed_by_merges() {
     // A merge sums the votes.
     let (b, cmd) = submit("Vay vốn ưu đãi khởi nghiệp ở đâu?", "tri-ton");
     m.ok(cmd).await;
-    m.ok(json!({"type":"approve","question":b,"version":1})).await;
+    m.ok(json!({"type":"approve","question":b,"version":1}))
+        .await;
     let body: Value = app
         .http()
         .post(format!("{}/api/events/{EVENT}/votes", app.base))
@@ -202,8 +245,12 @@ async fn votes_are_once_per_device_durable_and_summed_by_merges() {
         .json()
         .await
         .unwrap();
-    assert!(body["seq"].is_u64(), "another question, the same device: {body}");
-    m.ok(json!({"type":"merge","question":b,"version":2,"into":a})).await;
+    assert!(
+        body["seq"].is_u64(),
+        "another question, the same device: {body}"
+    );
+    m.ok(json!({"type":"merge","question":b,"version":2,"into":a}))
+        .await;
     let all = app.questions("moderator-1").await;
     assert_eq!(question(&all["questions"], &a)["votes"], 5);
     // After a restart the device still cannot vote twice.
@@ -235,7 +282,8 @@ async fn phones_read_the_votable_list_in_pages_with_an_etag() {
         let (id, cmd) = submit(&format!("Câu hỏi số {i} về việc làm"), "tinh");
         m.ok(cmd).await;
         if i < 52 {
-            m.ok(json!({"type":"approve","question":id,"version":1})).await;
+            m.ok(json!({"type":"approve","question":id,"version":1}))
+                .await;
         }
         ids.push(id);
     }
@@ -262,8 +310,14 @@ async fn phones_read_the_votable_list_in_pages_with_an_etag() {
     assert_eq!(list[0]["id"], ids[40].as_str(), "most votes first");
     assert_eq!(list[0]["votes"], 2);
     let keys: Vec<&String> = list[1].as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["hall", "id", "state", "text", "votes"], "public fields only");
-    let second = app.get_json(&format!("/api/events/{EVENT}/questions?page=1")).await;
+    assert_eq!(
+        keys,
+        ["hall", "id", "state", "text", "votes"],
+        "public fields only"
+    );
+    let second = app
+        .get_json(&format!("/api/events/{EVENT}/questions?page=1"))
+        .await;
     assert_eq!(second["questions"].as_array().unwrap().len(), 2);
     let r = app
         .http()
@@ -273,7 +327,8 @@ async fn phones_read_the_votable_list_in_pages_with_an_etag() {
         .await
         .unwrap();
     assert_eq!(r.status(), 304);
-    m.ok(json!({"type":"approve","question":ids[53],"version":1})).await;
+    m.ok(json!({"type":"approve","question":ids[53],"version":1}))
+        .await;
     let r = app
         .http()
         .get(format!("{}/api/events/{EVENT}/questions?page=0", app.base))
@@ -303,8 +358,10 @@ async fn suggestions_go_to_staff_and_give_an_unheard_hall_its_turn() {
     for c in route(heard.clone()) {
         m.ok(c).await;
     }
-    m.ok(json!({"type":"put_on_air","question":heard,"version":3})).await;
-    m.ok(json!({"type":"mark_answered","question":heard,"version":4})).await;
+    m.ok(json!({"type":"put_on_air","question":heard,"version":3}))
+        .await;
+    m.ok(json!({"type":"mark_answered","question":heard,"version":4}))
+        .await;
     let (again, cmd) = submit("Trường có dạy kỹ năng sống không?", "long-xuyen");
     m.ok(cmd).await;
     for c in route(again.clone()) {
@@ -328,13 +385,18 @@ async fn suggestions_go_to_staff_and_give_an_unheard_hall_its_turn() {
     assert_eq!(frame["overall"]["question"], unheard.as_str(), "{frame}");
     assert_eq!(frame["overall"]["department"], "gddt");
     assert_eq!(frame["overall"]["reason"], "H. An Phú chưa được hỏi");
-    assert_eq!(frame["overall"]["reason_en"], "H. An Phú has not been heard yet");
+    assert_eq!(
+        frame["overall"]["reason_en"],
+        "H. An Phú has not been heard yet"
+    );
     assert_eq!(frame["departments"]["gddt"]["question"], unheard.as_str());
     // The chair gets it on joining, after the snapshot; displays never do.
     let mut chair = app.staff("chair").await;
     let snapshot = chair.recv().await.unwrap();
     assert_eq!(snapshot["type"], "snapshot");
-    let s = chair.until("suggestions", |v| v["type"] == "suggestions").await;
+    let s = chair
+        .until("suggestions", |v| v["type"] == "suggestions")
+        .await;
     assert_eq!(s["overall"]["question"], unheard.as_str());
     let mut display = app.staff("display:all").await;
     let (late, cmd) = submit("Thư viện trường thiếu sách mới?", "tinh");
@@ -349,7 +411,10 @@ async fn suggestions_go_to_staff_and_give_an_unheard_hall_its_turn() {
     );
     display
         .until("the new question", |v| {
-            v["questions"].as_array().is_some_and(|qs| qs.iter().any(|q| q["id"] == late.as_str() && q["state"] == "queued"))
+            v["questions"].as_array().is_some_and(|qs| {
+                qs.iter()
+                    .any(|q| q["id"] == late.as_str() && q["state"] == "queued")
+            })
         })
         .await;
     assert!(!all_text(&display).contains("suggestions"));
