@@ -180,7 +180,7 @@ fn department_accuracy(assistant: &Assistant, rows: &[Row], trained: &[usize]) -
         }
     }
     let mut worst: Vec<_> = confusion.into_iter().collect();
-    worst.sort_by(|a, b| b.1.cmp(&a.1));
+    worst.sort_by_key(|b| std::cmp::Reverse(b.1));
     println!(
         "  most confused (gold → guess): {:?}",
         &worst[..worst.len().min(6)]

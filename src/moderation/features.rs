@@ -220,7 +220,7 @@ pub fn syllables(text: &str) -> Vec<Syllable> {
 /// Whether the token carries diacritics (then it is a real word, not teencode:
 /// "á" is not "anh", "đc" is still "được").
 fn has_marks(token: &str) -> bool {
-    token.chars().any(|c| !c.is_ascii())
+    !token.is_ascii()
 }
 
 /// The content syllables of `text`: courtesy phrases and function words removed.

@@ -73,7 +73,7 @@ pub fn hall_outcomes(event: &EventConfig, questions: &[Question]) -> Vec<HallOut
         .halls
         .iter()
         .map(|h| {
-            let asked_by = |q: &&Question| q.hall == h.id || q.halls.iter().any(|x| *x == h.id);
+            let asked_by = |q: &&Question| q.hall == h.id || q.halls.contains(&h.id);
             let own = |q: &&Question| q.hall == h.id;
             HallOutcome {
                 id: h.id.clone(),
