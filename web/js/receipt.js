@@ -4,7 +4,7 @@
 
 import { hashParams } from './client.js';
 import { addStrings, t, onLang } from './i18n.js';
-import { $, initPage } from './ui.js';
+import { $, initPage, fmtDate } from './ui.js';
 
 addStrings(
   {
@@ -40,10 +40,11 @@ function show(v, error) {
   $('#error').textContent = error;
   if (!v) return;
   $('#box').hidden = false;
+  $('#box').dataset.questionId = p.get('q') ?? '';
   $('#text').textContent = v.text;
   $('#state').textContent = t(`state.${v.state}`);
   $('#state').dataset.state = v.state;
-  const detail = [v.merged_into && t('rc.merged'), v.agency && t('rc.agency', { a: v.agency, d: v.due }), v.reject_reason && t('rc.reason', { r: v.reject_reason })];
+  const detail = [v.merged_into && t('rc.merged'), v.agency && t('rc.agency', { a: v.agency, d: fmtDate(v.due) }), v.reject_reason && t('rc.reason', { r: v.reject_reason })];
   $('#detail').textContent = detail.filter(Boolean).join(' ');
   $('#answer-box').hidden = !v.answer;
   $('#answer').textContent = v.answer ?? '';
