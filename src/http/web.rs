@@ -84,12 +84,18 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
 pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
+    serve(path, &headers)
+}
+
+/// The embedded file at `path` as the request's headers ask for it:
+/// gzipped or not, or `304` when the browser's copy is current.
+pub fn serve(path: &str, headers: &HeaderMap) -> Response {
     let Some(file) = Assets::get(path) else {
         return super::error::ApiError::not_found().into_response();
     };
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let hash = hex::encode(file.metadata.sha256_hash());
-    let gzip = if compressible(mime.as_ref()) && accepts_gzip(&headers) {
+    let gzip = if compressible(mime.as_ref()) && accepts_gzip(headers) {
         gzipped(path, &file.data)
     } else {
         None
@@ -99,7 +105,7 @@ pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
         Some(_) => format!("\"{hash}-gz\""),
         None => format!("\"{hash}\""),
     };
-    let mut response = if not_modified(&headers, &etag) {
+    let mut response = if not_modified(headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         match &gzip {

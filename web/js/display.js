@@ -95,8 +95,12 @@ function render() {
           h(
             'li',
             { attrs: { 'data-id': q.id, 'data-question-id': q.id } },
-            h('span', { class: 'q', text: q.text }),
-            h('span', { class: 'meta', text: [hallName(ev, q.hall), q.department && deptName(ev, q.department), q.votes > 1 && t('dp.votes', { n: q.votes })].filter(Boolean).join(' · ') }),
+            h(
+              'span',
+              {},
+              h('span', { class: 'q', text: q.text }),
+              h('span', { class: 'meta', text: [hallName(ev, q.hall), q.department && deptName(ev, q.department), q.votes > 1 && t('dp.votes', { n: q.votes })].filter(Boolean).join(' · ') }),
+            ),
           ),
         )
       : [h('li', { class: 'muted', text: t('dp.none_next') })]),

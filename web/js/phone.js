@@ -41,8 +41,10 @@ addStrings(
 
 initPage();
 const params = hashParams();
-const EVENT = params.get('event');
-const HALL = params.get('hall');
+// The QR code's short link /p/{event}/{hall} serves this page directly; older links say #event=…&hall=….
+const short = /^\/p\/([^/]+)\/([^/]+)/.exec(location.pathname);
+const EVENT = params.get('event') ?? (short && decodeURIComponent(short[1]));
+const HALL = params.get('hall') ?? (short && decodeURIComponent(short[2]));
 const MINE = 'doithoai.mine';
 let maxChars = 2000;
 /** The question the confirmation at the top is about. */
