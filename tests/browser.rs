@@ -1171,7 +1171,13 @@ async fn version_of(app: &TestApp, id: &str) -> u64 {
 }
 
 /// Submit from `hall`, approve and assign to `department`: the question is queued at version 3.
-async fn queued(op: &mut Client, m: &mut Client, text: &str, hall: &str, department: &str) -> String {
+async fn queued(
+    op: &mut Client,
+    m: &mut Client,
+    text: &str,
+    hall: &str,
+    department: &str,
+) -> String {
     let (id, mut cmd) = submit(text, hall);
     cmd["hall"] = json!(hall);
     op.ok(cmd).await;
@@ -1185,7 +1191,11 @@ async fn queued(op: &mut Client, m: &mut Client, text: &str, hall: &str, departm
 /// `n` characters of real Vietnamese words, ending with a question mark.
 fn long_question(n: usize) -> String {
     let sentence = "Xin hỏi lãnh đạo tỉnh về chính sách hỗ trợ thanh niên khởi nghiệp ở nông thôn, vốn vay ưu đãi, đào tạo nghề và việc làm sau khi tốt nghiệp. ";
-    let mut text: String = sentence.repeat(n / sentence.chars().count() + 1).chars().take(n - 1).collect();
+    let mut text: String = sentence
+        .repeat(n / sentence.chars().count() + 1)
+        .chars()
+        .take(n - 1)
+        .collect();
     text.push('?');
     text
 }
@@ -1217,8 +1227,22 @@ async fn the_projector_fits_any_question_and_lists_the_running_order() {
     let medium = long_question(900);
     let long_id = queued(&mut op, &mut m, &longest, "an-phu", "ubnd").await;
     let medium_id = queued(&mut op, &mut m, &medium, "an-phu", "gddt").await;
-    let next_gddt = queued(&mut op, &mut m, "Câu hỏi tiếp theo của Sở Giáo dục", "an-phu", "gddt").await;
-    let next_ldtbxh = queued(&mut op, &mut m, "Câu hỏi của Sở Lao động", "an-phu", "ldtbxh").await;
+    let next_gddt = queued(
+        &mut op,
+        &mut m,
+        "Câu hỏi tiếp theo của Sở Giáo dục",
+        "an-phu",
+        "gddt",
+    )
+    .await;
+    let next_ldtbxh = queued(
+        &mut op,
+        &mut m,
+        "Câu hỏi của Sở Lao động",
+        "an-phu",
+        "ldtbxh",
+    )
+    .await;
     // Approved but not routed: not on any projector.
     let (approved, cmd) = submit("Câu hỏi mới duyệt, chưa giao sở nào", "an-phu");
     op.ok(cmd).await;
@@ -1245,10 +1269,18 @@ async fn the_projector_fits_any_question_and_lists_the_running_order() {
         vec![json!(medium_id)],
     )
     .await;
-    assert_eq!(d.text("[data-on-air]").await, medium, "the whole text is on the page");
+    assert_eq!(
+        d.text("[data-on-air]").await,
+        medium,
+        "the whole text is on the page"
+    );
     d.screenshot("display").await;
     let g = d.js(AIR_GEOMETRY, vec![]).await;
-    assert_eq!(g["paged"], json!(false), "900 characters fit on one screen: {g}");
+    assert_eq!(
+        g["paged"],
+        json!(false),
+        "900 characters fit on one screen: {g}"
+    );
     assert_eq!(g["inside"], json!(true), "{g}");
     assert_eq!(g["textInside"], json!(true), "no line cut: {g}");
     assert_eq!(g["docScrolls"], json!(false), "{g}");
@@ -1271,8 +1303,15 @@ async fn the_projector_fits_any_question_and_lists_the_running_order() {
         .iter()
         .map(|x| x[0].as_str().unwrap())
         .collect();
-    assert_eq!(order, [next_gddt.as_str(), long_id.as_str(), next_ldtbxh.as_str()], "running order");
-    assert!(!order.contains(&approved.as_str()), "approved only is not next");
+    assert_eq!(
+        order,
+        [next_gddt.as_str(), long_id.as_str(), next_ldtbxh.as_str()],
+        "running order"
+    );
+    assert!(
+        !order.contains(&approved.as_str()),
+        "approved only is not next"
+    );
     for x in next.as_array().unwrap() {
         assert!(x[1].as_f64().unwrap() >= 36.0, "next at ≥ 36 px: {next}");
     }
@@ -1361,7 +1400,9 @@ async fn the_phone_keeps_send_in_reach_and_confirms_at_the_top() {
     let app = spawn_app().await;
     let driver = Driver::start().await;
     let phone = driver.session(360, 740).await;
-    phone.goto(&format!("{}/p/{EVENT}/chau-phu", app.base)).await;
+    phone
+        .goto(&format!("{}/p/{EVENT}/chau-phu", app.base))
+        .await;
     phone
         .wait(
             "groups loaded",
@@ -1379,16 +1420,26 @@ async fn the_phone_keeps_send_in_reach_and_confirms_at_the_top() {
             vec![],
         )
         .await;
-    assert_eq!(reach[0], json!(true), "send is on screen once a question is typed");
+    assert_eq!(
+        reach[0],
+        json!(true),
+        "send is on screen once a question is typed"
+    );
     assert_eq!(reach[1], json!(false), "personal fields start folded");
-    assert_eq!(reach[2], json!(true), "no connection badge on a phone that is online");
+    assert_eq!(
+        reach[2],
+        json!(true),
+        "no connection badge on a phone that is online"
+    );
     phone.click("#personal summary").await;
     let small = phone.js(TOUCH_TARGETS, vec![]).await;
     assert_eq!(small, json!([]), "touch targets under 44 px");
     phone.click("#personal summary").await;
 
     // Send from further down the page: the confirmation is still at the top of the viewport.
-    phone.js("window.scrollTo(0, document.body.scrollHeight);", vec![]).await;
+    phone
+        .js("window.scrollTo(0, document.body.scrollHeight);", vec![])
+        .await;
     phone.click("#ask button[type=submit]").await;
     phone
         .wait(
@@ -1410,14 +1461,37 @@ async fn the_phone_keeps_send_in_reach_and_confirms_at_the_top() {
             && shown["bottom"].as_f64().unwrap() <= shown["h"].as_f64().unwrap(),
         "confirmation in view without scrolling: {shown}"
     );
-    assert!(shown["text"].as_str().unwrap().contains("Đã gửi ✓"), "{shown}");
+    assert!(
+        shown["text"].as_str().unwrap().contains("Đã gửi ✓"),
+        "{shown}"
+    );
     let id = shown["id"].as_str().unwrap();
     assert!(
-        shown["link"].as_str().unwrap().contains(&format!("/receipt.html#q={id}&r=")),
+        shown["link"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/receipt.html#q={id}&r=")),
         "{shown}"
     );
     assert_eq!(count_text(&server_questions(&app).await, &text), 1);
     phone.screenshot("phone-sent").await;
+
+    // "Câu hỏi khác" loads its module only when opened.
+    let loaded = "return performance.getEntriesByType('resource').some(r => r.name.endsWith('/js/votes.js'));";
+    assert_eq!(
+        phone.js(loaded, vec![]).await,
+        json!(false),
+        "not part of the first load"
+    );
+    phone.click("#others-open").await;
+    phone
+        .wait(
+            "the other questions' list",
+            "return !document.getElementById('others-list').hidden && document.getElementById('others-list').textContent.includes('Tôi cũng muốn hỏi');",
+            vec![],
+        )
+        .await;
+    assert_eq!(phone.js(loaded, vec![]).await, json!(true));
     phone.close().await;
     app.stop().await;
 }
@@ -1461,7 +1535,11 @@ async fn the_hall_operator_sees_the_floor_request_without_scrolling() {
             vec![],
         )
         .await;
-    assert_eq!(seen, json!([true, true, true]), "floor request on screen at 1280×800");
+    assert_eq!(
+        seen,
+        json!([true, true, true]),
+        "floor request on screen at 1280×800"
+    );
     hall.screenshot("hall-floor").await;
     hall.close().await;
     app.stop().await;
@@ -1481,13 +1559,34 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
     let app = spawn_app().await;
     let mut op = app.staff("hall_operator:cho-moi").await;
     let mut m = app.staff("moderator-1").await;
-    let on_air = queued(&mut op, &mut m, "Câu hỏi đang trả lời về vốn vay khởi nghiệp?", "cho-moi", "gddt").await;
-    queued(&mut op, &mut m, "Câu hỏi trong hàng chờ về đào tạo nghề?", "cho-moi", "gddt").await;
+    let on_air = queued(
+        &mut op,
+        &mut m,
+        "Câu hỏi đang trả lời về vốn vay khởi nghiệp?",
+        "cho-moi",
+        "gddt",
+    )
+    .await;
+    queued(
+        &mut op,
+        &mut m,
+        "Câu hỏi trong hàng chờ về đào tạo nghề?",
+        "cho-moi",
+        "gddt",
+    )
+    .await;
     m.ok(json!({"type":"put_on_air","question":on_air,"version":3}))
         .await;
     let (pending, cmd) = submit("Câu hỏi chờ duyệt về việc làm?", "cho-moi");
     op.ok(cmd).await;
-    let deferred = queued(&mut op, &mut m, "Câu hỏi cần trả lời bằng văn bản?", "cho-moi", "khdt").await;
+    let deferred = queued(
+        &mut op,
+        &mut m,
+        "Câu hỏi cần trả lời bằng văn bản?",
+        "cho-moi",
+        "khdt",
+    )
+    .await;
     m.ok(json!({"type":"defer","question":deferred,"version":3,"agency":"Sở Kế hoạch và Đầu tư","due":"2026-12-16"}))
         .await;
     op.ok(json!({"type":"request_floor","id":uuid::Uuid::new_v4().to_string()}))
@@ -1496,7 +1595,9 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
     let receipt: Value = app
         .http()
         .post(format!("{}/api/events/{EVENT}/questions", app.base))
-        .json(&json!({"id":phone_q,"text":"Câu hỏi từ điện thoại?","hall":"cho-moi","device":"axe"}))
+        .json(
+            &json!({"id":phone_q,"text":"Câu hỏi từ điện thoại?","hall":"cho-moi","device":"axe"}),
+        )
         .send()
         .await
         .unwrap()
@@ -1513,7 +1614,11 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
         ("chair.html", "chair", "#air"),
         ("speaker.html", "speaker:gddt", "#queue [data-id]"),
         ("hall.html", "hall_operator:cho-moi", "#questions [data-id]"),
-        ("display.html", "display:cho-moi", "[data-on-air]:not([data-on-air=''])"),
+        (
+            "display.html",
+            "display:cho-moi",
+            "[data-on-air]:not([data-on-air=''])",
+        ),
         ("followup.html", "follow_up-1", "[data-question-id]"),
         ("stats.html", "follow_up-1", "#chart-hall svg"),
         ("import.html", "admin", "body"),
@@ -1530,7 +1635,11 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
         findings.push((file.to_string(), p.axe().await));
     }
     let public = [
-        (format!("{}/p/{EVENT}/cho-moi", app.base), "phone.html", "#group option + option"),
+        (
+            format!("{}/p/{EVENT}/cho-moi", app.base),
+            "phone.html",
+            "#group option + option",
+        ),
         (
             format!(
                 "{}/receipt.html#q={}&r={}",
@@ -1541,10 +1650,18 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
             "receipt.html",
             "#state[data-state]",
         ),
-        (format!("{}/answers.html?event={EVENT}", app.base), "answers.html", "#answers li"),
+        (
+            format!("{}/answers.html?event={EVENT}", app.base),
+            "answers.html",
+            "#answers li",
+        ),
         (format!("{}/", app.base), "index.html", "main"),
         (
-            format!("{}/display.html?overlay=1#token={}", app.base, app.token("display:cho-moi")),
+            format!(
+                "{}/display.html?overlay=1#token={}",
+                app.base,
+                app.token("display:cho-moi")
+            ),
             "display.html?overlay=1",
             "[data-on-air]:not([data-on-air=''])",
         ),
@@ -1571,7 +1688,9 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
     .await;
     let control = p.axe().await;
     assert!(
-        control.iter().any(|f| f.starts_with("button-name (critical)") && f.contains("#nameless")),
+        control
+            .iter()
+            .any(|f| f.starts_with("button-name (critical)") && f.contains("#nameless")),
         "axe must report a nameless button: {control:?}"
     );
 
@@ -1605,7 +1724,9 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
     assert!(card.contains("16/12/2026"), "{card}");
     let url = p.client.current_url().await.unwrap();
     assert!(
-        url.fragment().unwrap_or_default().contains(&app.token("follow_up-1")),
+        url.fragment()
+            .unwrap_or_default()
+            .contains(&app.token("follow_up-1")),
         "the token stays in the address: {url}"
     );
     p.js("sessionStorage.clear();", vec![]).await;
@@ -1625,7 +1746,9 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
     .await;
     let url = p.client.current_url().await.unwrap();
     assert!(
-        url.fragment().unwrap_or_default().contains(&app.token("follow_up-1")),
+        url.fragment()
+            .unwrap_or_default()
+            .contains(&app.token("follow_up-1")),
         "{url}"
     );
     p.click("#followup-link").await;
@@ -1659,7 +1782,9 @@ async fn phone_cold_load_on_emulated_3g() {
     // Start from a blank page of the same origin so the emulation is in place before the load.
     phone.goto("about:blank").await;
     phone.cdp("Network.enable", json!({})).await;
-    phone.cdp("Network.setCacheDisabled", json!({"cacheDisabled": true})).await;
+    phone
+        .cdp("Network.setCacheDisabled", json!({"cacheDisabled": true}))
+        .await;
     let latency_ms = 400;
     let bytes_per_s = 400 * 1024 / 8;
     phone
@@ -1689,7 +1814,11 @@ async fn phone_cold_load_on_emulated_3g() {
     // Round trips: a request belongs to the wave after the last one that had finished when it started.
     let nav = &perf["nav"];
     let mut waves: Vec<(f64, f64, usize)> = Vec::new(); // (start, end, wave)
-    let first = if nav["redirects"].as_u64().unwrap_or(0) > 0 { 2 } else { 1 };
+    let first = if nav["redirects"].as_u64().unwrap_or(0) > 0 {
+        2
+    } else {
+        1
+    };
     // What the document references is requested as its first bytes arrive.
     waves.push((0.0, nav["responseStart"].as_f64().unwrap(), first));
     let mut rows = Vec::new();
@@ -1697,7 +1826,12 @@ async fn phone_cold_load_on_emulated_3g() {
     let fcp = perf["fcp"].as_f64().unwrap_or(f64::NAN);
     let mut form_waves = first;
     let mut resources: Vec<&Value> = perf["res"].as_array().unwrap().iter().collect();
-    resources.sort_by(|a, b| a["start"].as_f64().partial_cmp(&b["start"].as_f64()).unwrap());
+    resources.sort_by(|a, b| {
+        a["start"]
+            .as_f64()
+            .partial_cmp(&b["start"].as_f64())
+            .unwrap()
+    });
     for r in resources {
         let start = r["start"].as_f64().unwrap();
         let wave = 1 + waves

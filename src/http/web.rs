@@ -150,8 +150,14 @@ mod tests {
 
     #[test]
     fn gzip_is_accepted_unless_refused() {
-        assert!(accepts_gzip(&with(header::ACCEPT_ENCODING, "gzip, deflate, br")));
-        assert!(accepts_gzip(&with(header::ACCEPT_ENCODING, "br;q=1.0, gzip;q=0.5")));
+        assert!(accepts_gzip(&with(
+            header::ACCEPT_ENCODING,
+            "gzip, deflate, br"
+        )));
+        assert!(accepts_gzip(&with(
+            header::ACCEPT_ENCODING,
+            "br;q=1.0, gzip;q=0.5"
+        )));
         assert!(accepts_gzip(&with(header::ACCEPT_ENCODING, "*")));
         assert!(!accepts_gzip(&with(header::ACCEPT_ENCODING, "gzip;q=0")));
         assert!(!accepts_gzip(&with(header::ACCEPT_ENCODING, "br")));
@@ -161,8 +167,14 @@ mod tests {
     #[test]
     fn if_none_match_names_the_tag() {
         let tag = "\"abc-gz\"";
-        assert!(not_modified(&with(header::IF_NONE_MATCH, "\"abc-gz\""), tag));
-        assert!(not_modified(&with(header::IF_NONE_MATCH, "\"x\", W/\"abc-gz\""), tag));
+        assert!(not_modified(
+            &with(header::IF_NONE_MATCH, "\"abc-gz\""),
+            tag
+        ));
+        assert!(not_modified(
+            &with(header::IF_NONE_MATCH, "\"x\", W/\"abc-gz\""),
+            tag
+        ));
         assert!(not_modified(&with(header::IF_NONE_MATCH, "*"), tag));
         assert!(!not_modified(&with(header::IF_NONE_MATCH, "\"abc\""), tag));
         assert!(!not_modified(&HeaderMap::new(), tag));

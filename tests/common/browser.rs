@@ -175,7 +175,8 @@ pub fn report(name: &str, text: &str) {
 
 /// The axe-core script, installed by scripts/test.sh (`npm ci --prefix tests/axe`).
 fn axe_source() -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/axe/node_modules/axe-core/axe.min.js");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/axe/node_modules/axe-core/axe.min.js");
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "the accessibility check needs {}: run `npm ci --prefix tests/axe` (scripts/test.sh does): {e}",
@@ -365,7 +366,9 @@ impl Page {
     /// Run axe-core on the page as it is now and return its serious and
     /// critical violations as "rule (impact): help — targets" lines.
     pub async fn axe(&self) -> Vec<String> {
-        let loaded = self.js("return typeof window.axe === 'object';", vec![]).await;
+        let loaded = self
+            .js("return typeof window.axe === 'object';", vec![])
+            .await;
         if loaded != Value::Bool(true) {
             // Scripts run by WebDriver are not subject to the page's CSP.
             self.js(&axe_source(), vec![]).await;
@@ -380,7 +383,11 @@ impl Page {
             .await;
         found
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

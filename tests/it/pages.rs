@@ -235,10 +235,18 @@ async fn get_gzip(app: &TestApp, path: &str, etag: Option<&str>) -> reqwest::Res
 #[tokio::test]
 async fn pages_scripts_and_json_are_gzipped_and_unchanged_files_answer_304() {
     let app = spawn_app().await;
-    for path in ["/phone.html", "/js/client.js", "/css/app.css", "/favicon.svg"] {
+    for path in [
+        "/phone.html",
+        "/js/client.js",
+        "/css/app.css",
+        "/favicon.svg",
+    ] {
         let plain = get(&app, path).await;
         assert_eq!(plain.status(), 200, "{path}");
-        assert!(plain.headers().get("content-encoding").is_none(), "{path}: identity unless asked");
+        assert!(
+            plain.headers().get("content-encoding").is_none(),
+            "{path}: identity unless asked"
+        );
         let plain_tag = plain.headers()["etag"].to_str().unwrap().to_string();
         let raw = plain.bytes().await.unwrap();
 
@@ -247,7 +255,10 @@ async fn pages_scripts_and_json_are_gzipped_and_unchanged_files_answer_304() {
         assert_eq!(r.headers()["content-encoding"], "gzip", "{path}");
         assert_eq!(r.headers()["vary"], "accept-encoding", "{path}");
         assert_eq!(r.headers()["cache-control"], "no-cache", "{path}");
-        assert!(r.headers().contains_key("content-security-policy"), "{path}");
+        assert!(
+            r.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
         let tag = r.headers()["etag"].to_str().unwrap().to_string();
         assert_ne!(tag, plain_tag, "each encoding has its own tag");
         let gz = r.bytes().await.unwrap();
@@ -296,7 +307,10 @@ async fn participant_page_cold_load_is_under_25_kb_gzipped() {
     let html = get_gzip(&app, "/phone.html", None).await;
     let mut total = html.bytes().await.unwrap().len();
     let (_, files) = page_weight(&app, "/phone.html").await;
-    assert!(!files.contains("/js/votes.js"), "the vote list loads only when opened: {files:?}");
+    assert!(
+        !files.contains("/js/votes.js"),
+        "the vote list loads only when opened: {files:?}"
+    );
     for path in &files {
         let r = get_gzip(&app, path, None).await;
         assert_eq!(r.status(), 200, "{path}");
@@ -309,6 +323,9 @@ async fn participant_page_cold_load_is_under_25_kb_gzipped() {
         .unwrap()
         .len();
     // Bodies only; headers add about 0.5 KB a response (the browser test measures everything).
-    assert!(total < 20 * 1024, "phone page bodies gzipped: {total} bytes of {files:?}");
+    assert!(
+        total < 20 * 1024,
+        "phone page bodies gzipped: {total} bytes of {files:?}"
+    );
     app.stop().await;
 }

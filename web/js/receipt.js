@@ -38,6 +38,8 @@ async function poll() {
 function show(v, error) {
   $('#error').hidden = !error;
   $('#error').textContent = error;
+  // A failed refresh under a state already shown is a quiet note, not an alarm.
+  $('#error').className = error && v ? 'muted' : 'error';
   if (!v) return;
   $('#box').hidden = false;
   $('#box').dataset.questionId = p.get('q') ?? '';
