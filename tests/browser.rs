@@ -1274,7 +1274,7 @@ async fn the_projector_fits_any_question_and_lists_the_running_order() {
         medium,
         "the whole text is on the page"
     );
-    d.screenshot("display").await;
+    d.screenshot("display-running-order").await;
     let g = d.js(AIR_GEOMETRY, vec![]).await;
     assert_eq!(
         g["paged"],
