@@ -74,8 +74,14 @@ pub struct ServeConfig {
     /// priority than staff and commands (0 = half the cores, at least one).
     #[arg(long, env = "DOITHOAI_PHONE_THREADS", default_value_t = 0)]
     pub phone_threads: usize,
-    /// Do not print role tokens at start.
-    #[arg(long)]
+    /// Print every seat's link with its secret token at start even when the
+    /// output is not a terminal (by default they are printed only to a
+    /// terminal, never into a log file or JSON logs).
+    #[arg(long, env = "DOITHOAI_PRINT_TOKENS", conflicts_with = "quiet_tokens")]
+    pub print_tokens: bool,
+    /// Never print seat tokens at start, even to a terminal
+    /// (`doithoai tokens --event ID` prints them when needed).
+    #[arg(long, env = "DOITHOAI_QUIET_TOKENS")]
     pub quiet_tokens: bool,
 }
 
@@ -94,6 +100,7 @@ impl ServeConfig {
             heartbeat_ms: 20_000,
             idle_timeout_ms: 65_000,
             phone_threads: 1,
+            print_tokens: false,
             quiet_tokens: true,
         }
     }
