@@ -281,12 +281,15 @@ async fn command_line_writes_go_through_the_running_server() {
         assert!(!body.contains("Nguyễn Văn Tư"), "{slot}: {body}");
     }
     let ws = format!("{}/ws", server.base.replace("http://", "ws://"));
-    let follow_up = Client::join(
+    let mut follow_up = Client::join(
         &ws,
         json!({"type":"hello","protocol":1,"token":token_of(&seats, "follow_up-1")}),
     )
     .await;
-    let snapshot = follow_up.welcome.to_string();
+    let snapshot = follow_up
+        .until("the snapshot", |v| v["type"] == "snapshot")
+        .await
+        .to_string();
     assert!(snapshot.contains("Vốn vay khởi nghiệp"), "{snapshot}");
     assert!(
         !snapshot.contains("0912") && !snapshot.contains("Nguyễn Văn Tư"),
