@@ -848,6 +848,15 @@ Hỏi về thủy lợi,Hà Nội,,,,,,,\n\
         // "Hỏi" in Windows-1258 is not UTF-8: a clear message, not mojibake.
         let err = read(b"text\nH\xf5i\n", Format::Csv).unwrap_err();
         assert!(err.to_string().contains("UTF-8"), "{err}");
+        // Each language in its own half.
+        assert_eq!(
+            err.message_vi(),
+            "Dòng 2 không phải mã UTF-8; trong Excel chọn Lưu thành (Save As) «CSV UTF-8»"
+        );
+        assert_eq!(
+            err.to_string(),
+            "row 2 is not UTF-8; save the file as \"CSV UTF-8\""
+        );
     }
 
     #[test]
