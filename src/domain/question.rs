@@ -850,10 +850,13 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             require_state(q, action, &[QState::Answered, QState::Rejected])?;
             let mut next = q.clone();
             if q.state == QState::Answered {
-                let dept = q.department.as_deref().ok_or(DomainError::InvalidTransition {
-                    action,
-                    from: q.state,
-                })?;
+                let dept = q
+                    .department
+                    .as_deref()
+                    .ok_or(DomainError::InvalidTransition {
+                        action,
+                        from: q.state,
+                    })?;
                 next.state = QState::Queued;
                 next.answered_at = None;
                 next.queue_pos = free_queue_pos(view, q, dept);
@@ -1303,7 +1306,11 @@ fn unmerge(view: &dyn View, q: &Question, ctx: &Ctx, out: &mut Outcome) -> Resul
         }
     }
     back.halls.retain(|h| {
-        !stayed.iter().any(|c| brings(c, h)) || back.merged_from.iter().any(|id| view.question(id).is_some_and(|c| brings(c, h)))
+        !stayed.iter().any(|c| brings(c, h))
+            || back
+                .merged_from
+                .iter()
+                .any(|id| view.question(id).is_some_and(|c| brings(c, h)))
     });
 
     let mut shrunk = target.clone();

@@ -615,12 +615,13 @@ fn matrix_every_role_every_command_every_state() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(cases, 8 * 14 * 11);
-    // Pin the size of the table: 35 allowed (command, state) pairs each for
-    // moderator and admin, 5 for the follow-up officer, 2 for the speaker.
+    assert_eq!(cases, 8 * 16 * 11);
+    // Pin the size of the table: 38 allowed (command, state) pairs each for
+    // moderator and admin (35 + reopen ×2 + unmerge), 5 for the follow-up
+    // officer, 2 for the speaker.
     assert_eq!(
         allowed,
-        2 * 35 + 5 + 2,
+        2 * 38 + 5 + 2,
         "allowed cases in the table changed"
     );
 }
@@ -2820,9 +2821,18 @@ fn reopen_puts_an_answered_question_back_in_its_place_and_a_rejected_one_back_to
     view.ok(&moderator(), command(Kind::MarkAnswered, view.q(a)));
     assert_eq!(view.q(a).state, QState::Answered);
     let v = view.q(a).version;
-    view.ok(&moderator(), Command::Reopen { question: a, version: v });
+    view.ok(
+        &moderator(),
+        Command::Reopen {
+            question: a,
+            version: v,
+        },
+    );
     let q = view.q(a);
-    assert_eq!((q.state, q.queue_pos, q.version), (QState::Queued, 2, v + 1));
+    assert_eq!(
+        (q.state, q.queue_pos, q.version),
+        (QState::Queued, 2, v + 1)
+    );
     assert_eq!(q.answered_at, None);
 
     // Its place taken meanwhile: it goes to the end instead of sharing it.
@@ -2839,21 +2849,45 @@ fn reopen_puts_an_answered_question_back_in_its_place_and_a_rejected_one_back_to
     view.ok(&moderator(), command(Kind::Reject, view.q(r)));
     view.ok(&moderator(), command(Kind::Reopen, view.q(r)));
     assert_eq!(view.q(r).state, QState::Pending);
-    assert_eq!(view.q(r).reject_reason, None, "the log keeps the reason, not the question");
+    assert_eq!(
+        view.q(r).reject_reason,
+        None,
+        "the log keeps the reason, not the question"
+    );
 }
 
 #[test]
 fn reopen_and_unmerge_are_for_moderators_and_check_the_version() {
     let view = matrix_view(QState::Answered);
     let q = view.q(SUBJECT).clone();
-    for role in [Role::Chair, Role::Speaker, Role::HallOperator, Role::Display, Role::FollowUp, Role::Participant] {
-        assert_eq!(err(&view, &actor(role), command(Kind::Reopen, &q)), DomainError::Forbidden, "{role:?}");
+    for role in [
+        Role::Chair,
+        Role::Speaker,
+        Role::HallOperator,
+        Role::Display,
+        Role::FollowUp,
+        Role::Participant,
+    ] {
+        assert_eq!(
+            err(&view, &actor(role), command(Kind::Reopen, &q)),
+            DomainError::Forbidden,
+            "{role:?}"
+        );
     }
     assert!(matches!(
-        err(&view, &moderator(), command_at(Kind::Reopen, &q, q.version - 1)),
+        err(
+            &view,
+            &moderator(),
+            command_at(Kind::Reopen, &q, q.version - 1)
+        ),
         DomainError::Conflict(_)
     ));
-    for state in [QState::Pending, QState::OnAir, QState::Deferred, QState::Merged] {
+    for state in [
+        QState::Pending,
+        QState::OnAir,
+        QState::Deferred,
+        QState::Merged,
+    ] {
         let view = matrix_view(state);
         assert_eq!(
             err(&view, &moderator(), command(Kind::Reopen, view.q(SUBJECT))).code(),
@@ -2886,9 +2920,15 @@ fn unmerge_gives_back_state_votes_and_halls_and_bumps_the_target() {
     qx.hall = "tan-chau".into();
     qx.merged_into = Some(target);
     let mut view = TestView::of([s, t, qx, queued(uid(9), DEPT, 2)]);
-    view.ok(&moderator(), command(Kind::Merge, view.q(source)).retarget(target));
+    view.ok(
+        &moderator(),
+        command(Kind::Merge, view.q(source)).retarget(target),
+    );
     assert_eq!(view.q(target).votes, 5);
-    assert_eq!(view.q(target).halls, vec!["tan-chau".to_string(), OTHER_HALL.into()]);
+    assert_eq!(
+        view.q(target).halls,
+        vec!["tan-chau".to_string(), OTHER_HALL.into()]
+    );
     let merged_version = view.q(source).version;
     let target_version = view.q(target).version;
 
@@ -2897,17 +2937,27 @@ fn unmerge_gives_back_state_votes_and_halls_and_bumps_the_target() {
         err(
             &view,
             &moderator(),
-            Command::Unmerge { question: source, version: merged_version - 1 }
+            Command::Unmerge {
+                question: source,
+                version: merged_version - 1
+            }
         ),
         DomainError::Conflict(_)
     ));
     let out = view.ok(
         &moderator(),
-        Command::Unmerge { question: source, version: merged_version },
+        Command::Unmerge {
+            question: source,
+            version: merged_version,
+        },
     );
     assert_eq!(out.action, "unmerge");
     let back = view.q(source);
-    assert_eq!(back.state, QState::Queued, "the state it had before the merge");
+    assert_eq!(
+        back.state,
+        QState::Queued,
+        "the state it had before the merge"
+    );
     assert_eq!(back.queue_pos, 1, "its old place was free");
     assert_eq!((back.merged_into, back.before_merge.clone()), (None, None));
     assert_eq!(back.votes, 3);
@@ -2920,7 +2970,11 @@ fn unmerge_gives_back_state_votes_and_halls_and_bumps_the_target() {
         vec!["tan-chau".to_string()],
         "chau-doc only came with the merge; tan-chau is still brought by x"
     );
-    assert_eq!(t2.version, target_version + 1, "the target's version increases");
+    assert_eq!(
+        t2.version,
+        target_version + 1,
+        "the target's version increases"
+    );
     check_invariants_except_votes(&view);
 }
 
@@ -2930,7 +2984,11 @@ fn unmerge_brings_back_the_questions_the_merge_carried_along() {
     let (a, b, c) = (uid(1), uid(2), uid(3));
     let mut qa = question(a, QState::Pending);
     qa.hall = "tri-ton".into();
-    let mut view = TestView::of([qa, question(b, QState::Pending), question(c, QState::Approved)]);
+    let mut view = TestView::of([
+        qa,
+        question(b, QState::Pending),
+        question(c, QState::Approved),
+    ]);
     view.ok(&moderator(), command(Kind::Merge, view.q(a)).retarget(b));
     view.ok(&moderator(), command(Kind::Merge, view.q(b)).retarget(c));
     assert_eq!(view.q(c).votes, 3);
@@ -2986,15 +3044,35 @@ fn backstage_notes_come_from_speakers_and_the_chair_only_and_are_short() {
         assert!(out.questions.is_empty() && out.floor.is_empty());
         assert_eq!(out.notes.len(), 1);
         assert_eq!(out.notes[0].text, "Xin chuyển câu tiếp");
-        assert_eq!((out.notes[0].from.as_str(), out.notes[0].at), (who.label.as_str(), NOW));
+        assert_eq!(
+            (out.notes[0].from.as_str(), out.notes[0].at),
+            (who.label.as_str(), NOW)
+        );
     }
-    for role in [Role::Moderator, Role::Admin, Role::HallOperator, Role::Display, Role::FollowUp, Role::Participant] {
-        assert_eq!(err(&view, &actor(role), note("Cần thêm 2 phút")), DomainError::Forbidden, "{role:?}");
+    for role in [
+        Role::Moderator,
+        Role::Admin,
+        Role::HallOperator,
+        Role::Display,
+        Role::FollowUp,
+        Role::Participant,
+    ] {
+        assert_eq!(
+            err(&view, &actor(role), note("Cần thêm 2 phút")),
+            DomainError::Forbidden,
+            "{role:?}"
+        );
     }
     let chair = actor(Role::Chair);
     assert_eq!(err(&view, &chair, note(" \n ")), DomainError::EmptyText);
-    assert!(run(&view, &chair, &note(&"ư".repeat(140))).is_ok(), "140 characters, not bytes");
-    assert_eq!(err(&view, &chair, note(&"a".repeat(141))), DomainError::FieldTooLong);
+    assert!(
+        run(&view, &chair, &note(&"ư".repeat(140))).is_ok(),
+        "140 characters, not bytes"
+    );
+    assert_eq!(
+        err(&view, &chair, note(&"a".repeat(141))),
+        DomainError::FieldTooLong
+    );
     // NFC before counting and storing: decomposed "Cần" is stored composed.
     let out = run(&view, &chair, &note("Ca\u{0302}\u{0300}n thêm 2 phút")).expect("nfd");
     assert_eq!(out.notes[0].text, "Cần thêm 2 phút");

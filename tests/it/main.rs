@@ -18,5 +18,5 @@ mod pages;
 mod reports;
 mod resume;
 mod session;
-mod undo_and_notes;
 mod store_suite;
+mod undo_and_notes;
