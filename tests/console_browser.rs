@@ -329,6 +329,7 @@ async fn the_speaker_tablet_shows_the_next_three_and_a_backstage_note_reaches_co
     let app = spawn_app().await;
     let mut m = app.staff("moderator-2").await;
     let long = format!("Câu hỏi rất dài về đào tạo nghề: {}", "thanh niên cần được hỗ trợ học nghề và tìm việc làm ổn định ".repeat(12));
+    assert!(long.chars().count() > 200);
     let mut ids = Vec::new();
     for (i, text) in [text_for(1), long.clone(), text_for(2), text_for(3), text_for(4)].iter().enumerate() {
         let (id, cmd) = submit(text, HALLS[i]);
@@ -371,9 +372,9 @@ async fn the_speaker_tablet_shows_the_next_three_and_a_backstage_note_reaches_co
             vec![json!(ids[1])],
         )
         .await;
+    shot(&sp, "speaker-tablet").await;
     assert_eq!(glance, json!([true, true, true, true]), "on air + next three visible, long text folded, no page scroll");
     assert!(!sp.text("#rest-summary").await.is_empty(), "the fifth is folded away");
-    shot(&sp, "speaker-tablet").await;
 
     // A preset note from the podium.
     sp.click("[data-note-preset=\"note.more_time\"]").await;
@@ -440,6 +441,7 @@ async fn the_chair_sees_nine_departments_of_three_and_what_comes_next_without_sc
             vec![],
         )
         .await;
+    shot(&p, "chair-nine-departments").await;
     assert_eq!(fit, json!([true, true, true]), "nine departments of three fit 1366×768");
     // Next up overall: no suggestion from the server, so the first queued in department order.
     assert_eq!(p.js("return document.getElementById('nextup').dataset.questionId;", vec![]).await, json!(ids[0]));

@@ -13,14 +13,14 @@ import { noteForm, noteSender } from './backstage.js';
 addStrings(
   {
     'ch.page_title': 'Chủ trì — doithoai', 'ch.title': 'Điều hành đối thoại', 'ch.nextup': 'Tiếp theo', 'ch.order': 'Thứ tự trả lời theo sở, ngành',
-    'ch.counts': '{pending} chờ duyệt · {queued} trong hàng chờ · {answered} đã trả lời', 'ch.counts_h': 'Số câu hỏi',
+    'ch.counts_h': 'Số câu hỏi',
     'ch.c.pending': 'Chờ duyệt', 'ch.c.approved': 'Đã duyệt, chưa giao', 'ch.c.queued': 'Trong hàng chờ', 'ch.c.answered': 'Đã trả lời tại chỗ', 'ch.c.deferred': 'Trả lời bằng văn bản',
     'ch.empty_depts': 'Chưa có câu hỏi:', 'ch.more': 'và {n} câu nữa', 'ch.nothing_next': 'Hàng chờ trống', 'ch.notes': 'Lời nhắn', 'ch.no_notes': 'Chưa có lời nhắn',
     'ch.votes': '{n} người hỏi', 'ch.note_in': 'Nhắn từ {from}: {text}',
   },
   {
     'ch.page_title': 'Chair — doithoai', 'ch.title': 'Dialogue running order', 'ch.nextup': 'Next up', 'ch.order': 'Running order by department',
-    'ch.counts': '{pending} pending · {queued} queued · {answered} answered', 'ch.counts_h': 'Questions',
+    'ch.counts_h': 'Questions',
     'ch.c.pending': 'Pending', 'ch.c.approved': 'Approved, unassigned', 'ch.c.queued': 'Queued', 'ch.c.answered': 'Answered live', 'ch.c.deferred': 'Written answers',
     'ch.empty_depts': 'No questions yet:', 'ch.more': 'and {n} more', 'ch.nothing_next': 'Queue is empty', 'ch.notes': 'Messages', 'ch.no_notes': 'No messages yet',
     'ch.votes': '{n} asked', 'ch.note_in': 'Message from {from}: {text}',
@@ -85,7 +85,6 @@ function render() {
     answered: n((q) => q.state === 'answered'),
     deferred: n((q) => ['deferred', 'answer_drafted', 'answer_sent', 'published'].includes(q.state)),
   };
-  $('#counts').textContent = t('ch.counts', counts);
   $('#count-list').replaceChildren(...Object.entries(counts).flatMap(([k, v]) => [h('dt', { text: t(`ch.c.${k}`) }), h('dd', { text: String(v), attrs: { 'data-count': k } })]));
 
   const air = client.list((q) => q.state === 'on_air')[0];

@@ -25,7 +25,7 @@ addStrings(
 );
 
 /** Texts longer than this are folded to three lines until tapped. */
-const FOLD_CHARS = 180;
+const FOLD_CHARS = 200;
 const AT_A_GLANCE = 3;
 
 initPage();
@@ -114,18 +114,18 @@ function cardBody(q, pos, foldable) {
       q.state !== 'queued' && q.state !== 'on_air' && h('span', { class: `badge st-${q.state}`, text: stateLabel(q.state) }),
       h('span', { text: hallName(ev, q.hall) }),
       q.group && h('span', { text: groupName(ev, q.group) }),
-      q.votes > 1 && h('span', { text: t('common.votes', { n: q.votes }) }),
+      q.votes > 1 && h('span', { class: 'votes', text: t('common.votes', { n: q.votes }) }),
       q.display_name && h('span', { text: q.display_name }),
+      h(
+        'span',
+        { class: 'actions' },
+        foldable && h('button', { text: open ? t('sp.less') : t('sp.more'), class: 'more', attrs: { type: 'button', 'aria-expanded': open ? 'true' : 'false' }, on: { click: () => toggleFold(q.id) } }),
+        canWrite && h('button', { text: t('sp.written'), attrs: { type: 'button', 'data-act': 'written' }, on: { click: () => written(q) } }),
+      ),
     ),
     h('p', { class: 'text', text: q.text }),
-    h(
-      'div',
-      { class: 'actions' },
-      foldable && h('button', { text: open ? t('sp.less') : t('sp.more'), class: 'more', attrs: { type: 'button', 'aria-expanded': open ? 'true' : 'false' }, on: { click: () => toggleFold(q.id) } }),
-      canWrite && h('button', { text: t('sp.written'), attrs: { type: 'button', 'data-act': 'written' }, on: { click: () => written(q) } }),
-    ),
-    err && h('p', { class: 'error', attrs: { role: 'alert' }, text: err }),
-  ];
+    err ? h('p', { class: 'error', attrs: { role: 'alert' }, text: err }) : null,
+  ].filter(Boolean);
 }
 
 function toggleFold(id) {
