@@ -776,7 +776,7 @@ async fn english_switch_changes_the_interface_and_persists() {
     p.click("#lang").await;
     p.wait(
         "Vietnamese labels again",
-        "return document.querySelector('[data-i18n=\"mod.filters\"]').textContent === 'Lọc';",
+        "return document.getElementById('help-open').textContent === 'Phím tắt (?)';",
         vec![],
     )
     .await;

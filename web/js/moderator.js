@@ -128,6 +128,16 @@ let suggestions = null;
 const backstage = [];
 /** Until the moderator picks a department's running order, follow the busiest queue. */
 let orderChosen = false;
+/** Formatted arrival times by timestamp: Intl formatting is the dearest part of a row. */
+const times = new Map();
+function timeOf(ms) {
+  let text = times.get(ms);
+  if (text === undefined) {
+    text = fmtTime(ms);
+    times.set(ms, text);
+  }
+  return text;
+}
 /** What the undo toast would take back, and its timer. */
 let undoable = null;
 let toastTimer = null;
@@ -152,6 +162,7 @@ if (!client) {
   client.addEventListener('message', (e) => onMessage(e.detail));
   client.addEventListener('presence', renderHalls);
   onLang(() => {
+    times.clear();
     fillFilters();
     rebuild();
     renderSide();
@@ -369,7 +380,7 @@ function row(q, stale = false) {
       'div',
       { class: 'rmeta' },
       h('span', { class: 'hall', text: hallName(ev, q.hall) }),
-      h('span', { class: 'when' }, h('time', { text: fmtTime(q.created_at), attrs: { datetime: new Date(q.created_at).toISOString() } }), votes && ' · ', votes),
+      h('span', { class: 'when' }, h('time', { text: timeOf(q.created_at), attrs: { datetime: new Date(q.created_at).toISOString() } }), votes && ' · ', votes),
     ),
     h('div', { class: 'rbody' }, h('p', { class: 'text', text: q.text }), flags.length ? h('div', { class: 'flags' }, flags) : null),
     h('div', { class: 'rside' }, sideInfo(q), primary(q)),
