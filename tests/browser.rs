@@ -112,7 +112,8 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
         .await;
     // Follow it through every state in the "all" tab; selecting the row shows its details.
     m.click("#tab-all").await;
-    m.click(&format!("#questions [data-id=\"{id}\"] .text")).await;
+    m.click(&format!("#questions [data-id=\"{id}\"] .text"))
+        .await;
     assert!(
         m.text(&format!("#questions [data-id=\"{id}\"]"))
             .await
@@ -837,7 +838,8 @@ async fn a_conflicting_edit_is_refused_and_the_fresh_question_shown() {
     let m = driver.session(1366, 768).await;
     m.goto(&page(&app, "moderator.html", "moderator-1")).await;
     m.wait_question("#questions", &id, Some("pending")).await;
-    m.click(&format!("#questions [data-id=\"{id}\"] .text")).await;
+    m.click(&format!("#questions [data-id=\"{id}\"] .text"))
+        .await;
     m.click(&format!("#questions [data-id=\"{id}\"] [data-act=edit]"))
         .await;
     let mine = "Xin hỏi về quy định vay vốn khởi nghiệp (bản của người thứ nhất)";
@@ -1040,7 +1042,8 @@ async fn moderator_keyboard_running_order_floor_and_halls() {
     )
     .await;
     wait_server(&app, "the rejection", |qs| {
-        qs.iter().any(|q| q["id"] == spam.as_str() && q["state"] == "rejected")
+        qs.iter()
+            .any(|q| q["id"] == spam.as_str() && q["state"] == "rejected")
     })
     .await;
     p.js("document.activeElement.blur();", vec![]).await;
@@ -1053,7 +1056,8 @@ async fn moderator_keyboard_running_order_floor_and_halls() {
     .await;
     body.send_keys("a").await.unwrap();
     wait_server(&app, "the approval", |qs| {
-        qs.iter().any(|q| q["id"] == pending.as_str() && q["state"] == "approved")
+        qs.iter()
+            .any(|q| q["id"] == pending.as_str() && q["state"] == "approved")
     })
     .await;
 

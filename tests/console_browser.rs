@@ -21,11 +21,29 @@ use common::*;
 use serde_json::{json, Value};
 
 const HALLS: [&str; 12] = [
-    "tinh", "long-xuyen", "chau-doc", "tan-chau", "tinh-bien", "an-phu", "chau-phu", "chau-thanh",
-    "cho-moi", "phu-tan", "thoai-son", "tri-ton",
+    "tinh",
+    "long-xuyen",
+    "chau-doc",
+    "tan-chau",
+    "tinh-bien",
+    "an-phu",
+    "chau-phu",
+    "chau-thanh",
+    "cho-moi",
+    "phu-tan",
+    "thoai-son",
+    "tri-ton",
 ];
 const DEPARTMENTS: [&str; 9] = [
-    "ubnd", "noi-vu", "ldtbxh", "gddt", "nnptnt", "khdt", "khcn", "tai-chinh", "tinh-doan",
+    "ubnd",
+    "noi-vu",
+    "ldtbxh",
+    "gddt",
+    "nnptnt",
+    "khdt",
+    "khcn",
+    "tai-chinh",
+    "tinh-doan",
 ];
 const PHRASES: [&str; 8] = [
     "Xin hỏi tỉnh có chính sách hỗ trợ vốn vay ưu đãi cho thanh niên khởi nghiệp ở nông thôn không",
@@ -106,13 +124,20 @@ async fn wait_server(app: &TestApp, id: &str, what: &str, pred: impl Fn(&Value) 
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("server never showed {what} for {id}: {}", server_question(app, id).await);
+    panic!(
+        "server never showed {what} for {id}: {}",
+        server_question(app, id).await
+    );
 }
 
 async fn key(p: &Page, keys: &str) {
     p.js("if (document.activeElement && document.activeElement.matches('input, select, textarea')) document.activeElement.blur();", vec![])
         .await;
-    let body = p.client.find(fantoccini::Locator::Css("body")).await.expect("body");
+    let body = p
+        .client
+        .find(fantoccini::Locator::Css("body"))
+        .await
+        .expect("body");
     body.send_keys(keys).await.expect("keys");
 }
 
@@ -139,7 +164,9 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
     m2.pipeline(cmds).await;
     let mut cmds = Vec::new();
     for (i, id) in ids[..30].iter().enumerate() {
-        cmds.push(json!({"type":"assign","question":id,"version":2,"department":DEPARTMENTS[i % 9]}));
+        cmds.push(
+            json!({"type":"assign","question":id,"version":2,"department":DEPARTMENTS[i % 9]}),
+        );
     }
     m2.pipeline(cmds).await;
 
@@ -158,7 +185,14 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
         .await;
     assert_eq!(
         counts,
-        json!([["pending", 560], ["approved", 10], ["queued", 30], ["on_air", 0], ["done", 0], ["all", 600]]),
+        json!([
+            ["pending", 560],
+            ["approved", 10],
+            ["queued", 30],
+            ["on_air", 0],
+            ["done", 0],
+            ["all", 600]
+        ]),
         "workflow tabs with counts"
     );
     shot(&p, "console-600").await;
@@ -167,15 +201,32 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
     let sizes = p
         .js("return [document.documentElement.scrollHeight, document.body.scrollHeight, window.innerHeight, document.documentElement.scrollWidth, window.innerWidth];", vec![])
         .await;
-    let s: Vec<i64> = sizes.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-    assert!(s[0] <= s[2] && s[1] <= s[2], "the document is taller than the window: {sizes}");
-    assert!(s[3] <= s[4], "the document is wider than the window: {sizes}");
+    let s: Vec<i64> = sizes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert!(
+        s[0] <= s[2] && s[1] <= s[2],
+        "the document is taller than the window: {sizes}"
+    );
+    assert!(
+        s[3] <= s[4],
+        "the document is wider than the window: {sizes}"
+    );
     // Open the halls list (hidden screen-reader labels once made the page 600 px taller).
     p.click("#halls-box summary").await;
     let tall = p
-        .js("return document.documentElement.scrollHeight - window.innerHeight;", vec![])
+        .js(
+            "return document.documentElement.scrollHeight - window.innerHeight;",
+            vec![],
+        )
         .await;
-    assert!(tall.as_i64().unwrap() <= 0, "opening the halls list grows the document by {tall}");
+    assert!(
+        tall.as_i64().unwrap() <= 0,
+        "opening the halls list grows the document by {tall}"
+    );
 
     // At least 12 pending questions of up to 200 characters fully visible.
     let visible = p
@@ -189,7 +240,10 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
             vec![],
         )
         .await;
-    assert!(visible.as_i64().unwrap() >= 12, "only {visible} pending rows fully visible");
+    assert!(
+        visible.as_i64().unwrap() >= 12,
+        "only {visible} pending rows fully visible"
+    );
     // No internal versions shown.
     let text = p.text("#questions").await;
     assert!(!regex_like_version(&text), "a version number is shown");
@@ -198,21 +252,38 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
     let (x, y) = (400.0, 400.0);
     let under = row_at(&p, x, y).await;
     assert!(under.is_string(), "a row under the point");
-    let (new_id, cmd) = submit("Câu hỏi mới đến giữa lúc điều phối viên đang đọc", "tri-ton");
+    let (new_id, cmd) = submit(
+        "Câu hỏi mới đến giữa lúc điều phối viên đang đọc",
+        "tri-ton",
+    );
     m2.ok(cmd).await;
-    p.wait("the new-questions bar", "return !document.getElementById('newbar').hidden;", vec![]).await;
-    assert_eq!(row_at(&p, x, y).await, under, "the row under the pointer moved");
+    p.wait(
+        "the new-questions bar",
+        "return !document.getElementById('newbar').hidden;",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        row_at(&p, x, y).await,
+        under,
+        "the row under the pointer moved"
+    );
     assert!(p.text("#newbar").await.contains("1 câu hỏi mới"));
     // Another moderator approves the row under the pointer: it stays, dimmed.
     let under_id = under.as_str().unwrap().to_string();
-    m2.ok(json!({"type":"approve","question":under_id,"version":1})).await;
+    m2.ok(json!({"type":"approve","question":under_id,"version":1}))
+        .await;
     p.wait(
         "the approved row dimmed in place",
         "const li = document.querySelector(`[data-question-id=\"${arguments[0]}\"]`); return !!li && li.classList.contains('stale');",
         vec![json!(under_id)],
     )
     .await;
-    assert_eq!(row_at(&p, x, y).await, under, "a row taken by someone else moved");
+    assert_eq!(
+        row_at(&p, x, y).await,
+        under,
+        "a row taken by someone else moved"
+    );
     p.click("#newbar").await;
     p.wait(
         "the new question shown first",
@@ -222,7 +293,8 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
     .await;
 
     // Incremental rendering: 100 changes from another moderator while 600 are loaded.
-    p.js("window.doithoaiPerf.changes.length = 0;", vec![]).await;
+    p.js("window.doithoaiPerf.changes.length = 0;", vec![])
+        .await;
     let mut cmds = Vec::new();
     for id in ids[100..200].iter().filter(|id| **id != under_id) {
         cmds.push(json!({"type":"set_group","question":id,"version":1,"group":"viec-lam"}));
@@ -237,8 +309,15 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
         vec![json!(changes)],
     )
     .await;
-    let times = p.js("return window.doithoaiPerf.changes.slice();", vec![]).await;
-    let mut ms: Vec<f64> = times.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let times = p
+        .js("return window.doithoaiPerf.changes.slice();", vec![])
+        .await;
+    let mut ms: Vec<f64> = times
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     ms.sort_by(|a, b| a.total_cmp(b));
     let p95 = ms[(ms.len() * 95).div_ceil(100) - 1];
     let p50 = ms[ms.len() / 2];
@@ -255,15 +334,28 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
     println!("{report}");
     // Behaviour, not time: each change touched only its own row.
     let grouped = p
-        .js("return document.querySelectorAll('#questions [data-question-id]').length;", vec![])
+        .js(
+            "return document.querySelectorAll('#questions [data-question-id]').length;",
+            vec![],
+        )
         .await;
-    assert_eq!(grouped, json!(560), "rows kept across the changes (559 pending + the new one)");
+    assert_eq!(
+        grouped,
+        json!(560),
+        "rows kept across the changes (559 pending + the new one)"
+    );
 
     // Undo a reject, by keyboard: select a row, r, reason, then u.
     let target = &ids[300];
-    p.click(&format!("#questions [data-question-id=\"{target}\"] .text")).await;
+    p.click(&format!("#questions [data-question-id=\"{target}\"] .text"))
+        .await;
     key(&p, "r").await;
-    p.wait("the reject dialog", "return document.getElementById('dlg').open;", vec![]).await;
+    p.wait(
+        "the reject dialog",
+        "return document.getElementById('dlg').open;",
+        vec![],
+    )
+    .await;
     p.fill("#dlg textarea", "Trùng lặp").await;
     p.click("#dlg-ok").await;
     wait_server(&app, target, "rejected", |q| q["state"] == "rejected").await;
@@ -281,9 +373,15 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
     // Undo a merge chosen in the picker: full text, state, hall, department.
     let source = &ids[301];
     let into = &ids[5]; // queued
-    p.click(&format!("#questions [data-question-id=\"{source}\"] .text")).await;
+    p.click(&format!("#questions [data-question-id=\"{source}\"] .text"))
+        .await;
     key(&p, "m").await;
-    p.wait("the merge picker", "return document.getElementById('dlg').open;", vec![]).await;
+    p.wait(
+        "the merge picker",
+        "return document.getElementById('dlg').open;",
+        vec![],
+    )
+    .await;
     p.type_into("#dlg input[type=search]", "(5) ").await;
     p.wait(
         "the target offered with its details",
@@ -292,24 +390,36 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
         vec![json!(into), json!(text_for(5))],
     )
     .await;
-    p.click(&format!("#dlg [data-target=\"{into}\"] input")).await;
+    p.click(&format!("#dlg [data-target=\"{into}\"] input"))
+        .await;
     shot(&p, "console-merge-picker").await;
     p.click("#dlg-ok").await;
     wait_server(&app, source, "merged", |q| q["state"] == "merged").await;
     assert_eq!(server_question(&app, into).await["votes"], 2);
     p.click("#toast-undo").await;
     wait_server(&app, source, "unmerged", |q| q["state"] == "pending").await;
-    assert_eq!(server_question(&app, into).await["votes"], 1, "votes given back");
+    assert_eq!(
+        server_question(&app, into).await["votes"],
+        1,
+        "votes given back"
+    );
 
     // Undo "answered": x on the question on air, then u puts it back on air.
     let air = &ids[6];
     let v = server_question(&app, air).await["version"].clone();
-    m2.ok(json!({"type":"put_on_air","question":air,"version":v})).await;
+    m2.ok(json!({"type":"put_on_air","question":air,"version":v}))
+        .await;
     key(&p, "4").await;
-    p.click(&format!("#questions [data-question-id=\"{air}\"] .text")).await;
+    p.click(&format!("#questions [data-question-id=\"{air}\"] .text"))
+        .await;
     key(&p, "x").await;
     wait_server(&app, air, "answered", |q| q["state"] == "answered").await;
-    p.wait("the undo toast", "return !document.getElementById('toast-undo').hidden;", vec![]).await;
+    p.wait(
+        "the undo toast",
+        "return !document.getElementById('toast-undo').hidden;",
+        vec![],
+    )
+    .await;
     key(&p, "u").await;
     wait_server(&app, air, "on air again", |q| q["state"] == "on_air").await;
     p.close().await;
@@ -318,9 +428,8 @@ async fn the_console_holds_600_questions_without_moving_under_the_pointer() {
 
 /// True when `text` shows an internal version like "v1" or "v12" as a word.
 fn regex_like_version(text: &str) -> bool {
-    text.split(|c: char| !c.is_alphanumeric()).any(|w| {
-        w.len() >= 2 && w.starts_with('v') && w[1..].chars().all(|c| c.is_ascii_digit())
-    })
+    text.split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.len() >= 2 && w.starts_with('v') && w[1..].chars().all(|c| c.is_ascii_digit()))
 }
 
 #[tokio::test]
@@ -328,27 +437,46 @@ async fn the_speaker_tablet_shows_the_next_three_and_a_backstage_note_reaches_co
     let _one = serial().await;
     let app = spawn_app().await;
     let mut m = app.staff("moderator-2").await;
-    let long = format!("Câu hỏi rất dài về đào tạo nghề: {}", "thanh niên cần được hỗ trợ học nghề và tìm việc làm ổn định ".repeat(12));
+    let long = format!(
+        "Câu hỏi rất dài về đào tạo nghề: {}",
+        "thanh niên cần được hỗ trợ học nghề và tìm việc làm ổn định ".repeat(12)
+    );
     assert!(long.chars().count() > 200);
     let mut ids = Vec::new();
-    for (i, text) in [text_for(1), long.clone(), text_for(2), text_for(3), text_for(4)].iter().enumerate() {
+    for (i, text) in [
+        text_for(1),
+        long.clone(),
+        text_for(2),
+        text_for(3),
+        text_for(4),
+    ]
+    .iter()
+    .enumerate()
+    {
         let (id, cmd) = submit(text, HALLS[i]);
         m.ok(cmd).await;
-        m.ok(json!({"type":"approve","question":id,"version":1})).await;
-        m.ok(json!({"type":"assign","question":id,"version":2,"department":"gddt"})).await;
+        m.ok(json!({"type":"approve","question":id,"version":1}))
+            .await;
+        m.ok(json!({"type":"assign","question":id,"version":2,"department":"gddt"}))
+            .await;
         ids.push(id);
     }
-    m.ok(json!({"type":"put_on_air","question":ids[0],"version":3})).await;
+    m.ok(json!({"type":"put_on_air","question":ids[0],"version":3}))
+        .await;
 
     let driver = Driver::start().await;
     let console = driver.session(1366, 768).await;
-    console.goto(&page(&app, "moderator.html", "moderator-1")).await;
+    console
+        .goto(&page(&app, "moderator.html", "moderator-1"))
+        .await;
     console.wait_conn("connected").await;
     let chair = driver.session(1366, 768).await;
     chair.goto(&page(&app, "chair.html", "chair")).await;
     chair.wait_conn("connected").await;
     let display = driver.session(1280, 720).await;
-    display.goto(&page(&app, "display.html", "display:tinh")).await;
+    display
+        .goto(&page(&app, "display.html", "display:tinh"))
+        .await;
     display.wait_conn("connected").await;
 
     let sp = driver.session(1024, 768).await;
@@ -373,8 +501,15 @@ async fn the_speaker_tablet_shows_the_next_three_and_a_backstage_note_reaches_co
         )
         .await;
     shot(&sp, "speaker-tablet").await;
-    assert_eq!(glance, json!([true, true, true, true]), "on air + next three visible, long text folded, no page scroll");
-    assert!(!sp.text("#rest-summary").await.is_empty(), "the fifth is folded away");
+    assert_eq!(
+        glance,
+        json!([true, true, true, true]),
+        "on air + next three visible, long text folded, no page scroll"
+    );
+    assert!(
+        !sp.text("#rest-summary").await.is_empty(),
+        "the fifth is folded away"
+    );
 
     // A preset note from the podium.
     sp.click("[data-note-preset=\"note.more_time\"]").await;
@@ -386,21 +521,38 @@ async fn the_speaker_tablet_shows_the_next_three_and_a_backstage_note_reaches_co
             vec![],
         )
         .await;
-    assert!(console.text("#notes").await.contains("Sở Giáo dục và Đào tạo"), "who sent it");
+    assert!(
+        console
+            .text("#notes")
+            .await
+            .contains("Sở Giáo dục và Đào tạo"),
+        "who sent it"
+    );
     shot(&console, "console-backstage-note").await;
     chair
-        .wait("the note on the chair's view", "return document.getElementById('notes').textContent.includes('Cần thêm 2 phút');", vec![])
+        .wait(
+            "the note on the chair's view",
+            "return document.getElementById('notes').textContent.includes('Cần thêm 2 phút');",
+            vec![],
+        )
         .await;
 
     // Free text from the chair reaches the console too.
-    chair.type_into("#note-text", "Còn 10 phút, ưu tiên câu của huyện An Phú").await;
+    chair
+        .type_into("#note-text", "Còn 10 phút, ưu tiên câu của huyện An Phú")
+        .await;
     chair.click(".note-form button[type=submit]").await;
     console
         .wait("the chair's note", "return document.getElementById('notes').textContent.includes('ưu tiên câu của huyện An Phú');", vec![])
         .await;
     // Never on the public display.
     let shown = display.text("body").await;
-    assert!(!shown.contains("Cần thêm 2 phút") && !shown.contains("An Phú,") && !shown.contains("ưu tiên câu"), "{shown}");
+    assert!(
+        !shown.contains("Cần thêm 2 phút")
+            && !shown.contains("An Phú,")
+            && !shown.contains("ưu tiên câu"),
+        "{shown}"
+    );
     for p in [console, chair, display, sp] {
         p.close().await;
     }
@@ -420,19 +572,27 @@ async fn the_chair_sees_nine_departments_of_three_and_what_comes_next_without_sc
     m.pipeline(cmds).await;
     let mut cmds = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        cmds.push(json!({"type":"assign","question":id,"version":2,"department":DEPARTMENTS[i / 3]}));
+        cmds.push(
+            json!({"type":"assign","question":id,"version":2,"department":DEPARTMENTS[i / 3]}),
+        );
     }
     m.pipeline(cmds).await;
     // Votes show: merge one duplicate into the first question of the first department.
     let (dup, cmd) = submit("Câu trùng", "an-phu");
     m.ok(cmd).await;
-    m.ok(json!({"type":"merge","question":dup,"version":1,"into":ids[0]})).await;
+    m.ok(json!({"type":"merge","question":dup,"version":1,"into":ids[0]}))
+        .await;
 
     let driver = Driver::start().await;
     let p = driver.session(1366, 768).await;
     p.goto(&page(&app, "chair.html", "chair")).await;
     p.wait_conn("connected").await;
-    p.wait("27 questions", "return document.querySelectorAll('#order [data-question-id]').length === 27;", vec![]).await;
+    p.wait(
+        "27 questions",
+        "return document.querySelectorAll('#order [data-question-id]').length === 27;",
+        vec![],
+    )
+    .await;
     let fit = p
         .js(
             "return [document.documentElement.scrollHeight <= window.innerHeight,
@@ -442,16 +602,32 @@ async fn the_chair_sees_nine_departments_of_three_and_what_comes_next_without_sc
         )
         .await;
     shot(&p, "chair-nine-departments").await;
-    assert_eq!(fit, json!([true, true, true]), "nine departments of three fit 1366×768");
+    assert_eq!(
+        fit,
+        json!([true, true, true]),
+        "nine departments of three fit 1366×768"
+    );
     // Next up overall: no suggestion from the server, so the first queued in department order.
-    assert_eq!(p.js("return document.getElementById('nextup').dataset.questionId;", vec![]).await, json!(ids[0]));
-    let votes = p.text(&format!("#order [data-question-id=\"{}\"] .votes", ids[0])).await;
+    assert_eq!(
+        p.js(
+            "return document.getElementById('nextup').dataset.questionId;",
+            vec![]
+        )
+        .await,
+        json!(ids[0])
+    );
+    let votes = p
+        .text(&format!("#order [data-question-id=\"{}\"] .votes", ids[0]))
+        .await;
     assert_eq!(votes, "2");
     shot(&p, "chair-nine-departments").await;
     // Empty departments fold into one line.
-    m.ok(json!({"type":"mark_answered","question":ids[26],"version":3})).await;
-    m.ok(json!({"type":"mark_answered","question":ids[25],"version":3})).await;
-    m.ok(json!({"type":"mark_answered","question":ids[24],"version":3})).await;
+    m.ok(json!({"type":"mark_answered","question":ids[26],"version":3}))
+        .await;
+    m.ok(json!({"type":"mark_answered","question":ids[25],"version":3}))
+        .await;
+    m.ok(json!({"type":"mark_answered","question":ids[24],"version":3}))
+        .await;
     p.wait("tinh-doan folded", "return !!document.querySelector('#empty-depts [data-dept=\"tinh-doan\"]') && !document.querySelector('#order [data-dept=\"tinh-doan\"]');", vec![]).await;
     p.close().await;
     app.stop().await;
