@@ -457,7 +457,8 @@ impl Writer {
                                 .questions
                                 .first()
                                 .map(|u| u.question.id)
-                                .or_else(|| outcome.floor.last().map(|f| f.id));
+                                .or_else(|| outcome.floor.last().map(|f| f.id))
+                                .or_else(|| outcome.notes.first().map(|n| n.id));
                             changes.push(Change {
                                 seq,
                                 at: now,
@@ -465,6 +466,7 @@ impl Writer {
                                 action: outcome.action.to_string(),
                                 questions: outcome.questions,
                                 floor: outcome.floor,
+                                notes: outcome.notes,
                             });
                             results.push(Ok(Ack {
                                 seq: Some(seq),

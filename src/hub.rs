@@ -530,6 +530,11 @@ fn sees_presence(audience: &Audience) -> bool {
     matches!(audience, Audience::Full | Audience::Staff)
 }
 
+/// Who receives backstage notes: moderators, follow-up and admins (full) and the chair (staff).
+fn sees_notes(audience: &Audience) -> bool {
+    matches!(audience, Audience::Full | Audience::Staff)
+}
+
 fn presence_frame(halls: Vec<HallPresence>) -> Bytes {
     Bytes::from(ServerMessage::Presence { halls }.to_json())
 }
@@ -551,7 +556,9 @@ pub fn change_frame(change: &Change, audience: &Audience) -> Option<Bytes> {
             None => {}
         }
     }
-    if questions.is_empty() && removed.is_empty() && change.floor.is_empty() {
+    // Backstage notes are for the people running the dialogue, never the public.
+    let note = change.notes.first().filter(|_| sees_notes(audience));
+    if questions.is_empty() && removed.is_empty() && change.floor.is_empty() && note.is_none() {
         return None;
     }
     let msg = ServerMessage::Change {
@@ -562,6 +569,7 @@ pub fn change_frame(change: &Change, audience: &Audience) -> Option<Bytes> {
         questions,
         removed,
         floor: change.floor.clone(),
+        note,
     };
     Some(Bytes::from(msg.to_json()))
 }

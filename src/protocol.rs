@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Command, FloorRequest, Question, Role};
+use crate::domain::{BackstageNote, Command, FloorRequest, Question, Role};
 use crate::event::{EventConfig, Group, Hall};
 
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -152,6 +152,10 @@ pub enum ServerMessage<'a> {
         removed: Vec<Uuid>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         floor: Vec<FloorRequest>,
+        /// A backstage note (action `backstage_note`): moderators, follow-up,
+        /// admins and the chair only.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<&'a BackstageNote>,
     },
     Ack {
         req: &'a str,

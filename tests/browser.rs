@@ -114,6 +114,10 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
     .await;
     m.js("const s = document.getElementById('search'); s.value = ''; s.dispatchEvent(new Event('input'));", vec![])
         .await;
+    // Follow it through every state in the "all" tab; selecting the row shows its details.
+    m.click("#tab-all").await;
+    m.click(&format!("#questions [data-id=\"{id}\"] .text"))
+        .await;
     assert!(
         m.text(&format!("#questions [data-id=\"{id}\"]"))
             .await
@@ -471,6 +475,9 @@ async fn question_text_that_looks_like_html_stays_text() {
         let p = driver.session(w, hgt).await;
         p.goto(&page(&app, file, slot)).await;
         p.wait_conn("connected").await;
+        if file == "moderator.html" {
+            p.click("#tab-all").await;
+        }
         if file == "display.html" {
             p.wait(
                 "the payload on air",
@@ -587,13 +594,13 @@ async fn english_switch_changes_the_interface_and_persists() {
     let p = driver.session(1366, 768).await;
     p.goto(&page(&app, "moderator.html", "moderator-2")).await;
     p.wait_conn("connected").await;
-    assert_eq!(p.text("[data-i18n=\"mod.filters\"]").await, "Lọc");
+    assert_eq!(p.text("#help-open").await, "Phím tắt (?)");
     assert_eq!(p.text("#conn").await, "Đã kết nối");
     assert_eq!(tab_title(&p).await, "Điều phối câu hỏi — doithoai");
     p.click("#lang").await;
     p.wait(
         "English labels",
-        "return document.querySelector('[data-i18n=\"mod.filters\"]').textContent === 'Filters';",
+        "return document.getElementById('help-open').textContent === 'Shortcuts (?)';",
         vec![],
     )
     .await;
@@ -610,11 +617,16 @@ async fn english_switch_changes_the_interface_and_persists() {
     p.client.refresh().await.expect("reload");
     p.wait_conn("connected").await;
     assert_eq!(
-        p.text("[data-i18n=\"mod.filters\"]").await,
-        "Filters",
+        p.text("#help-open").await,
+        "Shortcuts (?)",
         "the choice survives a reload"
     );
-    assert_eq!(p.text("#f-state option[value=pending]").await, "Pending");
+    p.wait(
+        "English tab labels",
+        "return document.querySelector('#tab-pending .tab-label')?.textContent === 'To review';",
+        vec![],
+    )
+    .await;
     assert_eq!(tab_title(&p).await, "Question moderation — doithoai");
     p.screenshot("moderator-english").await;
 
@@ -769,7 +781,7 @@ async fn english_switch_changes_the_interface_and_persists() {
     p.click("#lang").await;
     p.wait(
         "Vietnamese labels again",
-        "return document.querySelector('[data-i18n=\"mod.filters\"]').textContent === 'Lọc';",
+        "return document.getElementById('help-open').textContent === 'Phím tắt (?)';",
         vec![],
     )
     .await;
@@ -830,6 +842,8 @@ async fn a_conflicting_edit_is_refused_and_the_fresh_question_shown() {
     let m = driver.session(1366, 768).await;
     m.goto(&page(&app, "moderator.html", "moderator-1")).await;
     m.wait_question("#questions", &id, Some("pending")).await;
+    m.click(&format!("#questions [data-id=\"{id}\"] .text"))
+        .await;
     m.click(&format!("#questions [data-id=\"{id}\"] [data-act=edit]"))
         .await;
     let mine = "Xin hỏi về quy định vay vốn khởi nghiệp (bản của người thứ nhất)";
@@ -1011,7 +1025,7 @@ async fn moderator_keyboard_running_order_floor_and_halls() {
     body.send_keys("j").await.unwrap();
     p.wait(
         "the newest question selected",
-        "return document.querySelector('#questions .card.selected')?.dataset.id === arguments[0];",
+        "return document.querySelector('#questions .mrow.open')?.dataset.id === arguments[0];",
         vec![json!(spam)],
     )
     .await;
@@ -1024,18 +1038,32 @@ async fn moderator_keyboard_running_order_floor_and_halls() {
     .await;
     p.fill("#dlg textarea", "Không liên quan đến chủ đề").await;
     p.click("#dlg-ok").await;
-    p.wait_question("#questions", &spam, Some("rejected")).await;
+    // Done with it: the row leaves the "to review" tab (the toast offers undo).
+    p.wait(
+        "the rejected question leaves the pending tab",
+        "return !document.querySelector(`#questions [data-id=\"${arguments[0]}\"]`);",
+        vec![json!(spam)],
+    )
+    .await;
+    wait_server(&app, "the rejection", |qs| {
+        qs.iter()
+            .any(|q| q["id"] == spam.as_str() && q["state"] == "rejected")
+    })
+    .await;
     p.js("document.activeElement.blur();", vec![]).await;
     body.send_keys("j").await.unwrap();
     p.wait(
         "the next question selected",
-        "return document.querySelector('#questions .card.selected')?.dataset.id === arguments[0];",
+        "return document.querySelector('#questions .mrow.open')?.dataset.id === arguments[0];",
         vec![json!(pending)],
     )
     .await;
     body.send_keys("a").await.unwrap();
-    p.wait_question("#questions", &pending, Some("approved"))
-        .await;
+    wait_server(&app, "the approval", |qs| {
+        qs.iter()
+            .any(|q| q["id"] == pending.as_str() && q["state"] == "approved")
+    })
+    .await;
 
     // Running order: move the first queued question down.
     p.select("#order-dept", "ldtbxh").await;

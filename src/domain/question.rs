@@ -244,7 +244,34 @@ pub struct Question {
     pub submitted_by: String,
     /// Incremented on every change; commands carry the version they saw.
     pub version: u32,
+    /// Set while merged: what the merge changed, so an `unmerge` can give it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_merge: Option<BeforeMerge>,
 }
+
+/// Kept on a merged question: its state before the merge and the questions
+/// merged into it earlier that the merge carried on to the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeforeMerge {
+    pub state: QState,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<Uuid>,
+}
+
+/// A short message from the podium (a speaker or the chair) to the
+/// moderators: "Xin chuyển câu tiếp". Never shown to the public.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackstageNote {
+    pub id: Uuid,
+    /// The seat that sent it ("speaker:gddt", "chair").
+    pub from: String,
+    pub text: String,
+    /// Unix ms.
+    pub at: i64,
+}
+
+/// Longest backstage note, in characters after NFC.
+pub const MAX_NOTE_CHARS: usize = 140;
 
 impl Question {
     pub fn without_personal_data(&self) -> Question {
@@ -258,6 +285,7 @@ impl Question {
     pub fn public_view(&self) -> Question {
         let mut q = self.without_personal_data();
         q.original_text = None;
+        q.before_merge = None;
         q.reject_reason = None;
         q.submitted_by = String::new();
         if let Some(f) = q.followup.as_mut() {
@@ -366,6 +394,22 @@ pub enum Command {
         question: Uuid,
         version: u32,
     },
+    /// Undo: an answered question goes back to its department's queue, a
+    /// rejected one back to pending.
+    Reopen {
+        question: Uuid,
+        version: u32,
+    },
+    /// Undo a merge: `question` (the merged one, at `version`) gets back its
+    /// state, votes and halls from the question it was merged into.
+    Unmerge {
+        question: Uuid,
+        version: u32,
+    },
+    /// A speaker or the chair tells the moderators something (≤ 140 characters).
+    BackstageNote {
+        text: String,
+    },
     Defer {
         question: Uuid,
         version: u32,
@@ -426,6 +470,9 @@ impl Command {
             Command::PutOnAir { .. } => "put_on_air",
             Command::TakeOffAir { .. } => "take_off_air",
             Command::MarkAnswered { .. } => "mark_answered",
+            Command::Reopen { .. } => "reopen",
+            Command::Unmerge { .. } => "unmerge",
+            Command::BackstageNote { .. } => "backstage_note",
             Command::Defer { .. } => "defer",
             Command::UpdateFollowUp { .. } => "update_follow_up",
             Command::MarkSent { .. } => "mark_sent",
@@ -456,13 +503,14 @@ pub struct Outcome {
     pub action: &'static str,
     pub questions: Vec<QuestionUpdate>,
     pub floor: Vec<FloorRequest>,
+    pub notes: Vec<BackstageNote>,
     /// Set when a submission with this id already exists.
     pub duplicate_of: Option<Uuid>,
 }
 
 impl Outcome {
     pub fn is_noop(&self) -> bool {
-        self.questions.is_empty() && self.floor.is_empty()
+        self.questions.is_empty() && self.floor.is_empty() && self.notes.is_empty()
     }
 }
 
@@ -491,6 +539,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
         action,
         questions: Vec::new(),
         floor: Vec::new(),
+        notes: Vec::new(),
         duplicate_of: None,
     };
     let actor = ctx.actor;
@@ -575,6 +624,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                     answered_at: None,
                     submitted_by: actor.label.clone(),
                     version: 1,
+                    before_merge: None,
                 },
             });
         }
@@ -676,6 +726,10 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                     grown.merged_from.push(c.id);
                 }
             }
+            merged.before_merge = Some(BeforeMerge {
+                state: source.state,
+                carried: moved.iter().map(|(c, _)| c.id).collect(),
+            });
             push(&mut out, source, merged, ctx.now);
             push(&mut out, target, grown, ctx.now);
             for (c, next) in moved {
@@ -789,6 +843,54 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             next.state = QState::Answered;
             next.answered_at = Some(ctx.now);
             push(&mut out, q, next, ctx.now);
+        }
+        Command::Reopen { question, version } => {
+            require_moderator(actor)?;
+            let q = current(view, question, *version)?;
+            require_state(q, action, &[QState::Answered, QState::Rejected])?;
+            let mut next = q.clone();
+            if q.state == QState::Answered {
+                let dept = q
+                    .department
+                    .as_deref()
+                    .ok_or(DomainError::InvalidTransition {
+                        action,
+                        from: q.state,
+                    })?;
+                next.state = QState::Queued;
+                next.answered_at = None;
+                next.queue_pos = free_queue_pos(view, q, dept);
+            } else {
+                // The log keeps the reason; the question no longer carries it.
+                next.state = QState::Pending;
+                next.reject_reason = None;
+            }
+            push(&mut out, q, next, ctx.now);
+        }
+        Command::Unmerge { question, version } => {
+            require_moderator(actor)?;
+            let q = current(view, question, *version)?;
+            require_state(q, action, &[QState::Merged])?;
+            unmerge(view, q, ctx, &mut out)?;
+        }
+        Command::BackstageNote { text: body } => {
+            if !matches!(actor.role, Role::Speaker | Role::Chair) {
+                return Err(DomainError::Forbidden);
+            }
+            let body = text::clean(body);
+            if body.is_empty() {
+                return Err(DomainError::EmptyText);
+            }
+            check_len(&body, MAX_NOTE_CHARS)?;
+            // Deterministic, so the domain stays pure: the same seat sending the
+            // same words in the same millisecond is one note.
+            let key = format!("{}\n{}\n{}", actor.label, ctx.now, body);
+            out.notes.push(BackstageNote {
+                id: Uuid::new_v5(&Uuid::NAMESPACE_OID, key.as_bytes()),
+                from: actor.label.clone(),
+                text: body,
+                at: ctx.now,
+            });
         }
         Command::Defer {
             question,
@@ -1146,4 +1248,98 @@ fn last_queue_pos(view: &dyn View, department: &str) -> i64 {
         .map(|q| q.queue_pos)
         .max()
         .unwrap_or(0)
+}
+
+/// `q`'s own queue position in `department` if no other queued question
+/// holds it now, else the end of the queue.
+fn free_queue_pos(view: &dyn View, q: &Question, department: &str) -> i64 {
+    let taken = view.questions().into_iter().any(|o| {
+        o.id != q.id
+            && o.state == QState::Queued
+            && o.department.as_deref() == Some(department)
+            && o.queue_pos == q.queue_pos
+    });
+    if taken || q.queue_pos <= 0 {
+        last_queue_pos(view, department) + 1
+    } else {
+        q.queue_pos
+    }
+}
+
+/// Give a merged question back its life: its state before the merge, the
+/// questions the merge carried along (if they still sit with the target),
+/// their votes, and the halls only they brought to the target.
+fn unmerge(view: &dyn View, q: &Question, ctx: &Ctx, out: &mut Outcome) -> Result<(), DomainError> {
+    let action = "unmerge";
+    let target_id = q.merged_into.ok_or(DomainError::InvalidTransition {
+        action,
+        from: q.state,
+    })?;
+    let target = view.question(&target_id).ok_or(DomainError::NotFound)?;
+    // Merged before undo existed: nothing recorded, so it starts over as pending.
+    let before = q.before_merge.clone().unwrap_or(BeforeMerge {
+        state: QState::Pending,
+        carried: Vec::new(),
+    });
+    let (returning, stayed): (Vec<&Question>, Vec<&Question>) = before
+        .carried
+        .iter()
+        .filter_map(|id| view.question(id))
+        .partition(|c| c.state == QState::Merged && c.merged_into == Some(target_id));
+    let stayed_votes: u32 = stayed.iter().map(|c| c.votes).sum();
+
+    let mut back = q.clone();
+    back.state = match (before.state, back.department.as_deref()) {
+        (QState::Queued, Some(dept)) => {
+            back.queue_pos = free_queue_pos(view, q, dept);
+            QState::Queued
+        }
+        (QState::Queued, None) => QState::Approved,
+        (state, _) => state,
+    };
+    back.merged_into = None;
+    back.before_merge = None;
+    back.votes = q.votes.saturating_sub(stayed_votes).max(1);
+    for c in &returning {
+        if !back.merged_from.contains(&c.id) {
+            back.merged_from.push(c.id);
+        }
+    }
+    back.halls.retain(|h| {
+        !stayed.iter().any(|c| brings(c, h))
+            || back
+                .merged_from
+                .iter()
+                .any(|id| view.question(id).is_some_and(|c| brings(c, h)))
+    });
+
+    let mut shrunk = target.clone();
+    shrunk.votes = target.votes.saturating_sub(back.votes).max(1);
+    shrunk
+        .merged_from
+        .retain(|id| *id != q.id && !returning.iter().any(|c| c.id == *id));
+    // Halls this question or its returning children brought leave the
+    // target, unless another question still merged into it brings them too.
+    shrunk.halls.retain(|h| {
+        let ours = brings(q, h) || returning.iter().any(|c| brings(c, h));
+        !ours
+            || shrunk
+                .merged_from
+                .iter()
+                .any(|id| view.question(id).is_some_and(|c| brings(c, h)))
+    });
+
+    push(out, q, back, ctx.now);
+    push(out, target, shrunk, ctx.now);
+    for c in returning {
+        let mut next = c.clone();
+        next.merged_into = Some(q.id);
+        push(out, c, next, ctx.now);
+    }
+    Ok(())
+}
+
+/// Whether question `c` (with what was merged into it) was asked in hall `h`.
+fn brings(c: &Question, h: &str) -> bool {
+    c.hall == h || c.halls.iter().any(|x| x == h)
 }

@@ -921,9 +921,11 @@ async fn direct_store(common: &Common, batch: usize) -> Result<(Summary, f64, f6
                     answered_at: None,
                     submitted_by: "hall_operator:tinh".into(),
                     version: 1,
+                    before_merge: None,
                 },
             }],
             floor: Vec::new(),
+            notes: Vec::new(),
         }
     };
     let mut seq = 0u64;

@@ -483,6 +483,7 @@ pub(crate) mod tests {
             answered_at: None,
             submitted_by: "moderator-1".into(),
             version: 1,
+            before_merge: None,
         }
     }
 
@@ -544,6 +545,7 @@ pub(crate) mod tests {
                 question: q.clone(),
             }],
             floor: vec![],
+            notes: vec![],
         };
         let ts = transitions(&[change]);
         assert_eq!(ts.len(), 1);

@@ -15,7 +15,7 @@ pub mod transfer;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Actor, FloorRequest, Question, QuestionUpdate};
+use crate::domain::{Actor, BackstageNote, FloorRequest, Question, QuestionUpdate};
 use crate::event::EventConfig;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,8 @@ pub struct Change {
     /// (in `question.questioner`); the store keeps it apart from the log.
     pub questions: Vec<QuestionUpdate>,
     pub floor: Vec<FloorRequest>,
+    /// Backstage notes (staff only; never in a public frame).
+    pub notes: Vec<BackstageNote>,
 }
 
 /// What the log stores per change (no personal data, no receipt).
@@ -59,6 +61,8 @@ pub struct Change {
 pub(crate) struct ChangeBody {
     pub questions: Vec<QuestionUpdate>,
     pub floor: Vec<FloorRequest>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<BackstageNote>,
 }
 
 impl Change {
@@ -73,6 +77,7 @@ impl Change {
                 })
                 .collect(),
             floor: self.floor.clone(),
+            notes: self.notes.clone(),
         };
         Ok(serde_json::to_string(&body)?)
     }

@@ -102,6 +102,7 @@ fn change_from_row(r: &PgRow) -> Result<Change, StoreError> {
         action: r.try_get("action")?,
         questions: body.questions,
         floor: body.floor,
+        notes: body.notes,
     })
 }
 

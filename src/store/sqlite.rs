@@ -273,6 +273,7 @@ impl Store for SqliteStore {
                 action: r.try_get("action")?,
                 questions,
                 floor: body.floor,
+                notes: body.notes,
             });
         }
         Ok(out)
@@ -327,6 +328,7 @@ impl Store for SqliteStore {
                 action: r.try_get("action")?,
                 questions: body.questions,
                 floor: body.floor,
+                notes: body.notes,
             });
         }
         let mut questions = Vec::new();

@@ -20,3 +20,4 @@ mod reports;
 mod resume;
 mod session;
 mod store_suite;
+mod undo_and_notes;

@@ -105,6 +105,7 @@ fn question(text: &str, hall: &str, questioner: Option<Questioner>) -> Question 
         answered_at: None,
         submitted_by: format!("hall_operator:{hall}"),
         version: 1,
+        before_merge: None,
     }
 }
 
@@ -131,6 +132,7 @@ fn submit(seq: u64, q: &Question) -> Change {
             question: q.clone(),
         }],
         floor: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
@@ -155,6 +157,7 @@ fn approve(seq: u64, q: &Question) -> (Change, Question) {
             },
         }],
         floor: Vec::new(),
+        notes: Vec::new(),
     };
     (change, after)
 }
@@ -176,6 +179,7 @@ fn floor_request(seq: u64, hall: &str, state: FloorState, id: Uuid) -> (Change, 
         action: "request_floor".into(),
         questions: Vec::new(),
         floor: vec![f.clone()],
+        notes: Vec::new(),
     };
     (change, f)
 }
