@@ -131,7 +131,47 @@ async fn prepare_store(dir: &Path, event: &EventConfig) -> Result<HashMap<String
     Ok(issued.into_iter().map(|t| (t.slot, t.token)).collect())
 }
 
+/// `doithoai serve` on an SQLite data directory, as the benchmarks run it.
+fn sqlite_serve_command(dir: &Path, listen: &str) -> Result<Command, Error> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))?;
+    let mut cmd = Command::new(sibling_binary("doithoai")?);
+    cmd.arg("serve")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--listen", listen, "--quiet-tokens"])
+        .env("DOITHOAI_ADDRESS_PER_MINUTE", "10000000")
+        .env("DOITHOAI_DEVICE_PER_MINUTE", "60")
+        .env("RUST_LOG", "warn,sqlx=warn")
+        .env_remove("DOITHOAI_SECRET")
+        .env_remove("DOITHOAI_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true);
+    Ok(cmd)
+}
+
 impl Server {
+    /// Start a child SQLite server again on its data directory and address
+    /// (after [`Server::kill9`]): clients reconnect to the same URL.
+    pub async fn restart(&mut self) -> Result<(), Error> {
+        let dir = self
+            .data_dir
+            .clone()
+            .ok_or("only a child server with its own data directory restarts")?;
+        if self.database_url.is_some() || self.in_process || self.child.is_none() {
+            return Err("restart is for a child SQLite server".into());
+        }
+        let cmd = sqlite_serve_command(&dir, &self.addr.to_string())?;
+        let (child, addr) = spawn_and_find_addr(cmd, "running at http://").await?;
+        self.pid = child.id().ok_or("child exited at once")?;
+        self.addr = addr;
+        self.child = Some(child);
+        Ok(())
+    }
+
     /// Start doithoai with a fresh data directory and an event of `spec.halls` halls.
     pub async fn doithoai(spec: &ServerSpec) -> Result<Server, Error> {
         if let Placement::External {
@@ -175,21 +215,7 @@ impl Server {
                 }
             }
             Placement::Child => {
-                let bin = sibling_binary("doithoai")?;
-                let log = std::fs::File::create(dir.join("server.log"))?;
-                let mut cmd = Command::new(bin);
-                cmd.arg("serve")
-                    .arg("--data-dir")
-                    .arg(&dir)
-                    .args(["--listen", "127.0.0.1:0", "--quiet-tokens"])
-                    .env("DOITHOAI_ADDRESS_PER_MINUTE", "10000000")
-                    .env("DOITHOAI_DEVICE_PER_MINUTE", "60")
-                    .env("RUST_LOG", "warn,sqlx=warn")
-                    .env_remove("DOITHOAI_SECRET")
-                    .env_remove("DOITHOAI_DATABASE_URL")
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::from(log))
-                    .kill_on_drop(true);
+                let cmd = sqlite_serve_command(&dir, "127.0.0.1:0")?;
                 let (child, addr) = spawn_and_find_addr(cmd, "running at http://").await?;
                 Server::child(Kind::Doithoai, child, addr)?
             }
@@ -326,6 +352,14 @@ impl Server {
         ProcSample::of(self.pid)
     }
 
+    /// `kill -9`: the process dies where it stands (no flush, no goodbye).
+    pub async fn kill9(&mut self) -> Result<(), Error> {
+        let child = self.child.as_mut().ok_or("only a child process can be killed")?;
+        child.start_kill()?;
+        child.wait().await?;
+        Ok(())
+    }
+
     /// Stop gracefully (doithoai flushes its writers); kill after a grace period.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -408,6 +442,15 @@ async fn spawn_and_find_addr(mut cmd: Command, marker: &str) -> Result<(Child, S
 
 /// A tiny HTTP/1.1 GET (no client library needed for two endpoints).
 pub async fn http_get(addr: SocketAddr, path: &str) -> Result<String, Error> {
+    Ok(http_get_full(addr, path).await?.1)
+}
+
+/// The status code of a GET (0 when the answer has no status line).
+pub async fn http_status(addr: SocketAddr, path: &str) -> Result<u16, Error> {
+    Ok(http_get_full(addr, path).await?.0)
+}
+
+async fn http_get_full(addr: SocketAddr, path: &str) -> Result<(u16, String), Error> {
     let mut s = tokio::net::TcpStream::connect(addr).await?;
     s.write_all(
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
@@ -418,11 +461,16 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> Result<String, Error> {
         .await
         .map_err(|_| "HTTP timeout")??;
     let text = String::from_utf8_lossy(&buf);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = text
         .split_once("\r\n\r\n")
         .map(|(_, b)| b)
         .unwrap_or_default();
-    Ok(body.to_string())
+    Ok((status, body.to_string()))
 }
 
 /// Scraped Prometheus counters by full name (labels included).

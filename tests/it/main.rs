@@ -15,6 +15,7 @@ mod http_api;
 mod keepalive;
 mod migrate_store;
 mod pages;
+mod proxy;
 mod reports;
 mod resume;
 mod session;
