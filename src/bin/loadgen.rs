@@ -59,6 +59,9 @@ struct Cli {
     /// Skip the Node.js baseline.
     #[arg(long, global = true)]
     no_node: bool,
+    /// Skip the nginx + nchan baseline.
+    #[arg(long, global = true)]
+    no_nchan: bool,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -245,6 +248,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let mut kinds = vec![Kind::Doithoai, Kind::Bare];
     if !cli.no_node {
         kinds.push(Kind::Node);
+    }
+    if !cli.no_nchan {
+        kinds.push(Kind::Nchan);
     }
     let baselines = Baselines {
         kinds,

@@ -163,6 +163,8 @@ pub struct Shared {
     pub caught_up: AtomicUsize,
     pub submitted: AtomicU64,
     pub acked: AtomicU64,
+    /// Changes and snapshots received by all clients (to wait for quiet).
+    pub received: AtomicU64,
 }
 
 /// How a client joins and behaves.
@@ -348,6 +350,7 @@ pub async fn run(
                     match head.kind {
                         "change" | "snapshot" => {
                             let Some(seq) = head.seq else { continue };
+                            shared.received.fetch_add(1, Ordering::Relaxed);
                             let kind = if head.kind == "change" { RecKind::Change } else { RecKind::Snapshot };
                             if kind == RecKind::Change && resumed {
                                 log.replayed += 1;

@@ -29,7 +29,7 @@ use super::scenario::{
     join_all, launch, load_average, participant_specs, role_stats, staff_specs, Common, RoleStats,
 };
 use super::stats::{now_us, Summary};
-use super::target::{doithoai_pg_nodes, PgBenchDb, Placement, Server};
+use super::target::{doithoai_pg_nodes, open_files_limit, PgBenchDb, Placement, Server};
 use super::Error;
 use crate::domain::{Audience, Role};
 
@@ -101,18 +101,6 @@ impl FailoverReport {
             && self.acked_wrong_seq == 0
             && self.check.ok()
     }
-}
-
-/// The open-files limit of this process (children inherit it).
-fn open_files_limit() -> usize {
-    std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Max open files"))
-                .and_then(|l| l.split_whitespace().nth(3).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(1024)
 }
 
 pub async fn failover(common: &Common, o: &FailoverOpts) -> Result<FailoverReport, Error> {
@@ -219,8 +207,17 @@ async fn run(
     };
     tokio::time::sleep(o.duration.saturating_sub(o.kill_after)).await;
     let _ = phase_tx.send(Phase::Quiet);
-    // Let in-flight commands finish, queues drain and late resumers catch up.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Let in-flight commands finish, queues drain and late resumers catch
+    // up: until nothing has arrived anywhere for 2 s (at most 60 s).
+    let quiet_from = now_us();
+    let mut seen = shared.received.load(Ordering::Relaxed);
+    let mut still = 0;
+    while still < 4 && now_us() - quiet_from < 60_000_000 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = shared.received.load(Ordering::Relaxed);
+        still = if now == seen { still + 1 } else { 0 };
+        seen = now;
+    }
     let _ = phase_tx.send(Phase::Stop);
     let mut logs = join_all(handles).await;
     for h in desk_handles {

@@ -270,8 +270,8 @@ pub fn memory_md(rows: &[MemoryRow]) -> String {
         return s;
     }
     let _ = writeln!(s, "### Memory per idle connection\n");
-    let _ = writeln!(s, "| server | idle clients | RSS before → after, MiB | KiB per connection | vs bare | vs Node | connect time, s |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "| server | idle clients | RSS before → after, MiB | KiB per connection | vs bare | vs Node | vs nginx nchan | connect time, s |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
     for r in rows {
         let base = |name: &str| {
             rows.iter()
@@ -281,7 +281,7 @@ pub fn memory_md(rows: &[MemoryRow]) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {:.1} → {:.1} | {:.1} | {} | {} | {:.1} |",
+            "| {} | {} | {:.1} → {:.1} | {:.1} | {} | {} | {} | {:.1} |",
             r.server,
             r.clients,
             r.rss_before_mib,
@@ -289,6 +289,7 @@ pub fn memory_md(rows: &[MemoryRow]) -> String {
             r.kib_per_connection,
             base("bare axum fan-out"),
             base("Node ws"),
+            base("nginx nchan"),
             r.connect_s
         );
     }
@@ -330,9 +331,9 @@ pub fn capacity_md(rows: &[CapacityRow], limit_ms: f64) -> String {
     servers.dedup();
     let _ = writeln!(
         s,
-        "\n| server | capacity (most clients passing) | vs bare | vs Node |"
+        "\n| server | capacity (most clients passing) | vs bare | vs Node | vs nginx nchan |"
     );
-    let _ = writeln!(s, "|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|");
     let cap = |name: &str| {
         rows.iter()
             .filter(|r| r.server == name && r.pass)
@@ -344,9 +345,10 @@ pub fn capacity_md(rows: &[CapacityRow], limit_ms: f64) -> String {
         let c = cap(name);
         let _ = writeln!(
             s,
-            "| {name} | {c} | {} | {} |",
+            "| {name} | {c} | {} | {} | {} |",
             ratio(c as f64, cap("bare axum fan-out") as f64),
-            ratio(c as f64, cap("Node ws") as f64)
+            ratio(c as f64, cap("Node ws") as f64),
+            ratio(c as f64, cap("nginx nchan") as f64)
         );
     }
     s.push('\n');

@@ -33,6 +33,10 @@ pub enum Kind {
     Bare,
     /// bench/node/server.js on the `ws` package.
     Node,
+    /// nginx with the nchan pub/sub module (Debian `libnginx-mod-nchan`):
+    /// a C fan-out server, one worker, every WebSocket a publisher and a
+    /// subscriber of one channel.
+    Nchan,
 }
 
 impl Kind {
@@ -41,6 +45,7 @@ impl Kind {
             Kind::Doithoai => "doithoai",
             Kind::Bare => "bare axum fan-out",
             Kind::Node => "Node ws",
+            Kind::Nchan => "nginx nchan",
         }
     }
 }
@@ -285,6 +290,9 @@ impl Server {
 
     /// Start a baseline fan-out server as a child process.
     pub async fn baseline(kind: Kind, repo_dir: &Path) -> Result<Server, Error> {
+        if kind == Kind::Nchan {
+            return Server::nchan().await;
+        }
         let mut cmd = match kind {
             Kind::Bare => {
                 let mut c = Command::new(std::env::current_exe()?);
@@ -298,13 +306,81 @@ impl Server {
                     .env("PORT", "0");
                 c
             }
-            Kind::Doithoai => return Err("use Server::doithoai".into()),
+            Kind::Doithoai | Kind::Nchan => return Err("use Server::doithoai".into()),
         };
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         let (child, addr) = spawn_and_find_addr(cmd, "listening on ").await?;
         Server::child(kind, child, addr)
+    }
+
+    /// nginx + nchan as a child process (master and one worker) with a
+    /// configuration of its own in a fresh directory; the worker is sampled.
+    async fn nchan() -> Result<Server, Error> {
+        let dir = fresh_dir(&std::env::temp_dir(), "doithoai-nchan")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let files = open_files_limit().saturating_sub(100).max(1024);
+        let d = dir.display();
+        let config = format!(
+            "load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+daemon off;
+master_process on;
+worker_processes 1;
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+worker_rlimit_nofile {files};
+events {{ worker_connections {files}; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  server {{
+    listen {port} backlog=4096;
+    location = /ws {{
+      nchan_pubsub websocket;
+      nchan_channel_id bench;
+      nchan_message_buffer_length 1;
+      nchan_message_timeout 10s;
+    }}
+  }}
+}}
+"
+        );
+        std::fs::write(dir.join("nginx.conf"), config)?;
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start nginx (apt-get install nginx libnginx-mod-nchan): {e}"))?;
+        let master = child.id().ok_or("nginx exited at once")?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let worker = loop {
+            let workers = child_pids(master);
+            if tokio::net::TcpStream::connect(port).await.is_ok() && !workers.is_empty() {
+                break workers[0];
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!(
+                    "nginx did not listen on {port} within 20 s: {}",
+                    std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let mut server = Server::child(Kind::Nchan, child, port)?;
+        server.pid = worker;
+        server.data_dir = Some(dir);
+        Ok(server)
     }
 
     fn child(kind: Kind, child: Child, addr: SocketAddr) -> Result<Server, Error> {
@@ -385,6 +461,37 @@ impl Server {
             }
         }
     }
+}
+
+/// The open-files limit of this process (children inherit it).
+pub fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(1024)
+}
+
+/// Process ids whose parent is `pid`.
+fn child_pids(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    // The fields after the command name, which may hold spaces.
+                    let rest = &s[s.rfind(')')? + 2..];
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
 }
 
 /// A binary built alongside the running one (target/<profile>/NAME).
