@@ -165,6 +165,8 @@ pub struct Shared {
     pub acked: AtomicU64,
     /// Changes and snapshots received by all clients (to wait for quiet).
     pub received: AtomicU64,
+    /// Clients whose connection was lost and who have not joined again.
+    pub away: AtomicU64,
 }
 
 /// How a client joins and behaves.
@@ -262,6 +264,7 @@ pub async fn run(
     let mut next_req = 0u64;
     let mut submitted = 0usize;
     let mut storm_seen = 0u32;
+    let mut away = false;
     loop {
         // Connect (with a few retries: a listen backlog can overflow in a storm).
         let mut ws = None;
@@ -293,6 +296,10 @@ pub async fn run(
         }
         log.connects += 1;
         let resumed = log.connects > 1;
+        if away {
+            away = false;
+            shared.away.fetch_sub(1, Ordering::Relaxed);
+        }
         // Submissions start (at a random offset) only once the run begins.
         let timer = || {
             spec.submit.map(|(every, first)| {
@@ -428,6 +435,10 @@ pub async fn run(
             _ => {
                 // Lost (evicted or the server closed): come back like the web page does.
                 log.lost += 1;
+                if !away {
+                    away = true;
+                    shared.away.fetch_add(1, Ordering::Relaxed);
+                }
                 drop(ws);
                 if *phase.borrow() == Phase::Stop {
                     return log;

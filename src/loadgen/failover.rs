@@ -208,14 +208,16 @@ async fn run(
     tokio::time::sleep(o.duration.saturating_sub(o.kill_after)).await;
     let _ = phase_tx.send(Phase::Quiet);
     // Let in-flight commands finish, queues drain and late resumers catch
-    // up: until nothing has arrived anywhere for 2 s (at most 60 s).
+    // up: until every cut client is back and nothing has arrived anywhere
+    // for 2 s (at most 60 s; whoever is still behind then counts as missing).
     let quiet_from = now_us();
     let mut seen = shared.received.load(Ordering::Relaxed);
     let mut still = 0;
     while still < 4 && now_us() - quiet_from < 60_000_000 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let now = shared.received.load(Ordering::Relaxed);
-        still = if now == seen { still + 1 } else { 0 };
+        let back = shared.away.load(Ordering::Relaxed) == 0;
+        still = if now == seen && back { still + 1 } else { 0 };
         seen = now;
     }
     let _ = phase_tx.send(Phase::Stop);
