@@ -406,7 +406,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 pg_admin: pg_admin_url,
                 ..kill9(h, p, kill_after, duration)
             };
-            results.national.push(progress(failover(&common, &o).await?));
+            results
+                .national
+                .push(progress(failover(&common, &o).await?));
         }
         Scenario::All => {
             // One failing scenario is reported and the others still run.
@@ -477,10 +479,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 results.memory.extend(r);
             }
             let (p, h) = if small { (500, 20) } else { (10000, 200) };
-            if let Some(r) = run!(
-                "kill9",
-                failover(&common, &kill9(h, p, 8, duration))
-            ) {
+            if let Some(r) = run!("kill9", failover(&common, &kill9(h, p, 8, duration))) {
                 results.kill9.push(r);
             }
             let step = Duration::from_secs(if small { 3 } else { 10 });

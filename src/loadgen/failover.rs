@@ -126,7 +126,9 @@ pub async fn failover(common: &Common, o: &FailoverOpts) -> Result<FailoverRepor
         };
         let mut started = Vec::with_capacity(proxies);
         for i in 0..proxies {
-            let log = common.work_dir.join(format!("haproxy-{}-{i}.log", std::process::id()));
+            let log = common
+                .work_dir
+                .join(format!("haproxy-{}-{i}.log", std::process::id()));
             started.push(Haproxy::start(&proxy::shipped_config(), &addrs, maxconn, &log).await?);
         }
         run(common, o, servers, started, load_before).await

@@ -227,7 +227,11 @@ async fn reconnect(url: &str, hello: &str, phase: &watch::Receiver<Phase>) -> Op
         }
         tokio::time::sleep(Duration::from_millis(100 + 20 * attempt.min(10))).await;
         if let Ok(mut ws) = connect(url).await {
-            if ws.send(Message::Text(hello.to_string().into())).await.is_ok() {
+            if ws
+                .send(Message::Text(hello.to_string().into()))
+                .await
+                .is_ok()
+            {
                 return Some(ws);
             }
         }

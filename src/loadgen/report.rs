@@ -226,7 +226,10 @@ pub fn failover_md(title: &str, runs: &[FailoverReport]) -> String {
     }
     let _ = writeln!(s, "### {title}\n");
     let _ = writeln!(s, "| nodes (store) | proxies | halls | clients | killed at, s | restarted in, s | acked | **acked but lost** | acked twice / at another seq | clients back | kill → back, ms p50/p95/p99/max | staff p99 before kill, ms (mod / chair / speaker / operator / display) | last phone p99 before kill, ms | staff p99 whole run, ms (mod / operator / display) | errors | check | load avg |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for r in runs {
         let b = &r.roles_before_kill;
         let _ = writeln!(
@@ -578,7 +581,10 @@ pub fn markdown(r: &Results, capacity_limit_ms: f64) -> String {
     s.push_str(&storm_md(&r.storm));
     s.push_str(&memory_md(&r.memory));
     s.push_str(&capacity_md(&r.capacity, capacity_limit_ms));
-    s.push_str(&failover_md("kill -9 under load (`loadgen kill9`)", &r.kill9));
+    s.push_str(&failover_md(
+        "kill -9 under load (`loadgen kill9`)",
+        &r.kill9,
+    ));
     s.push_str(&failover_md("National (`loadgen national`)", &r.national));
     if !r.failures.is_empty() {
         let _ = writeln!(s, "### Scenarios that failed\n");

@@ -360,7 +360,9 @@ http {{
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot start nginx (apt-get install nginx libnginx-mod-nchan): {e}"))?;
+            .map_err(|e| {
+                format!("cannot start nginx (apt-get install nginx libnginx-mod-nchan): {e}")
+            })?;
         let master = child.id().ok_or("nginx exited at once")?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         let worker = loop {
@@ -430,7 +432,10 @@ http {{
 
     /// `kill -9`: the process dies where it stands (no flush, no goodbye).
     pub async fn kill9(&mut self) -> Result<(), Error> {
-        let child = self.child.as_mut().ok_or("only a child process can be killed")?;
+        let child = self
+            .child
+            .as_mut()
+            .ok_or("only a child process can be killed")?;
         child.start_kill()?;
         child.wait().await?;
         Ok(())

@@ -239,7 +239,9 @@ impl Client {
     /// or ends before the welcome (a node going away behind a proxy).
     pub async fn try_join(url: &str, hello: Value) -> Option<Client> {
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
-        ws.send(Message::Text(hello.to_string().into())).await.ok()?;
+        ws.send(Message::Text(hello.to_string().into()))
+            .await
+            .ok()?;
         let mut c = Client {
             ws,
             welcome: Value::Null,

@@ -234,7 +234,11 @@ async fn through_haproxy_a_killed_node_loses_nothing_and_its_clients_resume() {
         operator_connects += s.connects;
         acked.extend(s.acked);
     }
-    assert_eq!(acked.len(), 4 * per_hall, "every submission was acknowledged");
+    assert_eq!(
+        acked.len(),
+        4 * per_hall,
+        "every submission was acknowledged"
+    );
     let log = read_log(&db.url, &event.id).await;
     let n = log.len() as u64;
     target_tx.send_replace(n);
@@ -277,7 +281,11 @@ async fn through_haproxy_a_killed_node_loses_nothing_and_its_clients_resume() {
             "acknowledged question {id} (seq {seq}) is in the log once, at its seq"
         );
     }
-    assert_eq!(submits.len(), acked.len(), "nothing unacknowledged slipped in");
+    assert_eq!(
+        submits.len(),
+        acked.len(),
+        "nothing unacknowledged slipped in"
+    );
 
     // Some clients were on the killed node and came back through the proxy.
     assert!(
