@@ -34,6 +34,14 @@ npm ci --prefix tests/axe --prefer-offline --no-audit --no-fund >/dev/null \
 [ -f tests/axe/node_modules/axe-core/axe.min.js ] \
   || { echo "error: tests/axe/node_modules/axe-core/axe.min.js is missing after npm ci" >&2; exit 1; }
 
+# HAProxy for the test of the deploy recipe (deploy/haproxy.cfg, Debian package).
+if ! command -v haproxy >/dev/null; then
+  need_root "haproxy" "haproxy"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+fi
+haproxy -c -f deploy/haproxy.cfg >/dev/null || { echo "error: deploy/haproxy.cfg is not valid (haproxy -c)" >&2; exit 1; }
+
 # PostgreSQL on 127.0.0.1:5432 for the PostgreSQL store and two-node tests.
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then

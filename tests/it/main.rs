@@ -16,6 +16,7 @@ mod http_api;
 mod keepalive;
 mod migrate_store;
 mod pages;
+mod proxy;
 mod reports;
 mod resume;
 mod session;
