@@ -240,6 +240,7 @@ fn question(id: Uuid, state: QState) -> Question {
         on_air_at: None,
         answered_at: None,
         submitted_by: "participant".into(),
+        device_key: None,
         version: 3,
     };
     if matches!(state, QState::OnAir | QState::Answered) {
@@ -337,6 +338,7 @@ fn submit(id: Uuid, text: &str) -> Command {
         consent: false,
         source_note: None,
         imported: false,
+        device: None,
     }
 }
 
@@ -356,6 +358,7 @@ fn submit_as(
         consent,
         source_note: None,
         imported: false,
+        device: None,
     }
 }
 
@@ -1018,6 +1021,7 @@ fn submit_source_note_and_import() {
         consent: false,
         source_note: Some(" thu thập trước: Huyện đoàn An Phú ".into()),
         imported,
+        device: None,
     };
     let q = run(&view, &moderator(), &with_note(true))
         .unwrap()
@@ -2325,6 +2329,7 @@ fn random_command(rng: &mut Rng, view: &TestView, step: u64) -> (Actor, Command)
                 consent: rng.percent(85),
                 source_note: None,
                 imported: rng.percent(20),
+                device: None,
             };
             (who, cmd)
         }

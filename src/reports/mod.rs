@@ -67,6 +67,8 @@ pub enum ReportError {
     Csv(String),
     #[error("cannot write the file: {0}")]
     Write(String),
+    #[error("the file is too large: {0}")]
+    TooLarge(String),
 }
 
 impl ReportError {
@@ -78,6 +80,7 @@ impl ReportError {
             ReportError::Spreadsheet(_) => "bad_spreadsheet",
             ReportError::Csv(_) => "bad_csv",
             ReportError::Write(_) => "write_failed",
+            ReportError::TooLarge(_) => "file_too_large",
         }
     }
 
@@ -89,6 +92,7 @@ impl ReportError {
             ReportError::Spreadsheet(e) => format!("Không đọc được bảng tính: {e}"),
             ReportError::Csv(e) => format!("Không đọc được tệp CSV: {e}"),
             ReportError::Write(_) => "Không tạo được tệp".into(),
+            ReportError::TooLarge(e) => format!("Tệp quá lớn: {e}"),
         }
     }
 }

@@ -11,6 +11,7 @@ mod cli;
 mod cluster;
 mod durability;
 mod events;
+mod hostile;
 mod http_api;
 mod keepalive;
 mod migrate_store;

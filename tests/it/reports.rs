@@ -78,6 +78,11 @@ async fn bytes(app: &TestApp, slot: &str, path: &str) -> Vec<u8> {
     r.bytes().await.expect("body").to_vec()
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// Upload as a raw body with the file name in the query.
 async fn import_raw(
     app: &TestApp,
@@ -86,10 +91,16 @@ async fn import_raw(
     filename: &str,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
+    // A commit names the previewed file by its SHA-256 (required).
+    let sha = sha256_hex(&body);
+    let mut query = vec![("filename", filename)];
+    if step == "commit" {
+        query.push(("sha256", sha.as_str()));
+    }
     let r = app
         .http()
         .post(format!("{}/api/import/{step}", app.base))
-        .query(&[("filename", filename)])
+        .query(&query)
         .header("authorization", bearer(app, slot))
         .body(body)
         .send()
@@ -107,10 +118,14 @@ async fn import_multipart(
     filename: &str,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let form = reqwest::multipart::Form::new().part(
+    let sha = sha256_hex(&body);
+    let mut form = reqwest::multipart::Form::new().part(
         "file",
         reqwest::multipart::Part::bytes(body).file_name(filename.to_string()),
     );
+    if step == "commit" {
+        form = form.text("sha256", sha);
+    }
     let r = app
         .http()
         .post(format!("{}/api/import/{step}", app.base))
