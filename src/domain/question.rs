@@ -544,7 +544,14 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 // The same asker retrying (a lost ack, an offline outbox) gets
                 // the receipt again; anyone else who learnt the id (displays
                 // show it) gets nothing (docs/PROTOCOL.md, `submit`).
-                let same_text = existing.original_text.as_deref().unwrap_or(&existing.text) == body;
+                let asked = existing.original_text.as_deref().unwrap_or(&existing.text);
+                let same_text = match source {
+                    // An import's id is derived from the row's duplicate key
+                    // (import.rs): a re-sent file with other tone placement
+                    // or punctuation is the same row.
+                    Source::Import => text::duplicate_key(asked) == text::duplicate_key(&body),
+                    _ => asked == body,
+                };
                 let same_asker = match source {
                     Source::Participant => {
                         device_key.is_some() && existing.device_key == device_key
