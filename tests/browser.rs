@@ -1174,6 +1174,12 @@ async fn join_sheets_keep_staff_links_off_the_hall_posters() {
     )
     .await;
     j.screenshot("join").await;
+    j.js(
+        "document.querySelector('#staff [data-sheet=\"staff-cho-moi\"]').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    j.screenshot("join-staff").await;
     j.close().await;
     app.stop().await;
 }
