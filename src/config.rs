@@ -112,7 +112,11 @@ pub struct NetConfig {
     /// Participant submissions one address may make per minute over the
     /// HTTP fallback, checked before the per-address bound that every phone
     /// behind the address shares (see `ParticipantLimits`).
-    #[arg(long, env = "DOITHOAI_HTTP_SUBMIT_PER_ADDRESS_PER_MINUTE", default_value_t = 60)]
+    #[arg(
+        long,
+        env = "DOITHOAI_HTTP_SUBMIT_PER_ADDRESS_PER_MINUTE",
+        default_value_t = 60
+    )]
     pub http_submit_per_address_per_minute: u32,
 }
 

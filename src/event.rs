@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn default_due_date_counts_from_the_event_day_or_today_if_later() {
         let e = EventConfig::builtin(); // 2024-03-26, 30 days
-        // Deferred a week before the dialogue (2024-03-19): still from the event day.
+                                        // Deferred a week before the dialogue (2024-03-19): still from the event day.
         assert_eq!(e.default_due_date(1_710_806_400_000), "2024-04-25");
         // Deferred two days after it (2024-03-28): from that day.
         assert_eq!(e.default_due_date(1_711_584_000_000), "2024-04-27");

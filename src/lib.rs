@@ -161,11 +161,19 @@ pub async fn serve(
             std::num::NonZeroU32::new(30).unwrap_or(std::num::NonZeroU32::MIN),
         ))),
     };
+    let limits = state.limits.clone();
+    let forget = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    });
     let engine = app.engine.clone();
     let changes = app.listener.clone();
     let router = http::router(state);
     http::server::raise_open_files_limit(&app.config.net);
-    http::server::run(listener, router, &app.config.net, async move {
+    let served = http::server::run(listener, router, &app.config.net, async move {
         shutdown.await;
         tracing::info!("shutting down: flushing writers and asking clients to reconnect");
         engine.shutdown().await;
@@ -173,5 +181,7 @@ pub async fn serve(
             l.stop();
         }
     })
-    .await
+    .await;
+    forget.abort();
+    served
 }

@@ -1148,7 +1148,12 @@ async fn join_sheets_keep_staff_links_off_the_hall_posters() {
     let poster = j.text("#posters [data-sheet=\"cho-moi\"]").await;
     assert!(poster.contains(&format!("/p/{EVENT}/cho-moi")), "{poster}");
     let posters = j.text("#posters").await;
-    for slot in ["hall_operator:cho-moi", "display:cho-moi", "admin", "moderator-1"] {
+    for slot in [
+        "hall_operator:cho-moi",
+        "display:cho-moi",
+        "admin",
+        "moderator-1",
+    ] {
         assert!(
             !posters.contains(&app.token(slot)),
             "no poster carries the {slot} token: {posters}"
@@ -1158,7 +1163,10 @@ async fn join_sheets_keep_staff_links_off_the_hall_posters() {
     // The staff sheet of the hall: its own seats, marked confidential.
     let staff = j.text("#staff [data-sheet=\"staff-cho-moi\"]").await;
     assert!(staff.contains("MẬT — chỉ dành cho ban tổ chức"), "{staff}");
-    assert!(staff.contains(&app.token("hall_operator:cho-moi")), "{staff}");
+    assert!(
+        staff.contains(&app.token("hall_operator:cho-moi")),
+        "{staff}"
+    );
     assert!(staff.contains(&app.token("display:cho-moi")), "{staff}");
     assert!(
         !staff.contains(&app.token("display:chau-doc")),
@@ -1166,7 +1174,10 @@ async fn join_sheets_keep_staff_links_off_the_hall_posters() {
     );
     // Department names, not slot ids.
     let central = j.text("#staff [data-sheet=\"staff-central\"]").await;
-    assert!(central.contains("Diễn giả — Sở Giáo dục và Đào tạo"), "{central}");
+    assert!(
+        central.contains("Diễn giả — Sở Giáo dục và Đào tạo"),
+        "{central}"
+    );
     assert!(!central.contains("speaker:gddt"), "{central}");
     j.js(
         "delete document.body.dataset.print; document.querySelector('#posters [data-sheet=\"cho-moi\"]').scrollIntoView();",

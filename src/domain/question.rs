@@ -570,9 +570,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                     let own = actor.hall.clone().ok_or(DomainError::Forbidden)?;
                     // An operator files questions for their own hall only.
                     match hall.as_deref().map(text::clean_line) {
-                        Some(h) if !h.is_empty() && h != own => {
-                            return Err(DomainError::Forbidden)
-                        }
+                        Some(h) if !h.is_empty() && h != own => return Err(DomainError::Forbidden),
                         _ => own,
                     }
                 }

@@ -1092,20 +1092,37 @@ fn submitting_the_same_id_twice_is_an_idempotent_retry_for_the_same_asker_only()
     let mut view = TestView::default();
     let phone = actor(Role::Participant);
     view.ok(&phone, from_device(submit(uid(1), TEXT), Some("phone-a")));
-    assert!(view.q(uid(1)).device_key.is_some(), "the device is kept, hashed");
+    assert!(
+        view.q(uid(1)).device_key.is_some(),
+        "the device is kept, hashed"
+    );
     assert_ne!(view.q(uid(1)).device_key.as_deref(), Some("phone-a"));
     // The same phone with the same text (NFC and trimming aside): a retry.
-    let again = run(&view, &phone, &from_device(submit(uid(1), &format!(" {TEXT} ")), Some("phone-a")))
-        .unwrap();
+    let again = run(
+        &view,
+        &phone,
+        &from_device(submit(uid(1), &format!(" {TEXT} ")), Some("phone-a")),
+    )
+    .unwrap();
     assert!(again.is_noop());
     assert_eq!(again.duplicate_of, Some(uid(1)));
     // Anyone else who learnt the id, or other text: refused, nothing learnt.
     for (case, cmd) in [
-        ("other text", from_device(submit(uid(1), "khác hẳn"), Some("phone-a"))),
-        ("other device", from_device(submit(uid(1), TEXT), Some("phone-b"))),
+        (
+            "other text",
+            from_device(submit(uid(1), "khác hẳn"), Some("phone-a")),
+        ),
+        (
+            "other device",
+            from_device(submit(uid(1), TEXT), Some("phone-b")),
+        ),
         ("no device", submit(uid(1), TEXT)),
     ] {
-        assert_eq!(run(&view, &phone, &cmd), Err(DomainError::Duplicate), "{case}");
+        assert_eq!(
+            run(&view, &phone, &cmd),
+            Err(DomainError::Duplicate),
+            "{case}"
+        );
     }
     assert_eq!(
         run(&view, &actor(Role::HallOperator), &submit(uid(1), TEXT)),
@@ -1116,9 +1133,14 @@ fn submitting_the_same_id_twice_is_an_idempotent_retry_for_the_same_asker_only()
     // A hall operator's retry is recognised by the seat; moderators by the text.
     let op = actor(Role::HallOperator);
     view.ok(&op, submit(uid(2), TEXT));
-    assert_eq!(run(&view, &op, &submit(uid(2), TEXT)).unwrap().duplicate_of, Some(uid(2)));
     assert_eq!(
-        run(&view, &moderator(), &submit(uid(2), TEXT)).unwrap().duplicate_of,
+        run(&view, &op, &submit(uid(2), TEXT)).unwrap().duplicate_of,
+        Some(uid(2))
+    );
+    assert_eq!(
+        run(&view, &moderator(), &submit(uid(2), TEXT))
+            .unwrap()
+            .duplicate_of,
         Some(uid(2))
     );
     // A forbidden role learns nothing.

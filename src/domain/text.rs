@@ -219,7 +219,10 @@ mod tests {
 
     #[test]
     fn single_line_fields_lose_their_newlines() {
-        assert_eq!(clean_line("Trường\nTHPT\r\nLong Xuyên"), "Trường THPT  Long Xuyên");
+        assert_eq!(
+            clean_line("Trường\nTHPT\r\nLong Xuyên"),
+            "Trường THPT  Long Xuyên"
+        );
         assert_eq!(clean_line_opt(Some("\n")), None);
     }
 }

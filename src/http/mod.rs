@@ -100,6 +100,18 @@ impl ParticipantLimits {
         device_ok && self.address.check_key(&address).is_ok()
     }
 
+    /// Forget devices and addresses whose buckets have refilled: without
+    /// this, every device id ever seen (rotated ones included) stays in
+    /// memory. Called every minute while serving.
+    pub fn forget_idle(&self) {
+        for limiter in [&self.address, &self.http_address] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        self.device.retain_recent();
+        self.device.shrink_to_fit();
+    }
+
     /// True when this submission over the HTTP fallback may go ahead.
     pub fn allow_http(&self, device: Option<&str>, address: IpAddr) -> bool {
         self.http_address.check_key(&address).is_ok() && self.allow(device, address)

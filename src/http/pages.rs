@@ -113,7 +113,12 @@ pub async fn admin_tokens(
         let mut seat = serde_json::to_value(t).map_err(|e| ApiError::internal("tokens", e))?;
         if let Some(obj) = seat.as_object_mut() {
             if let Some(h) = &t.hall {
-                let name = rt.config.halls.iter().find(|x| &x.id == h).map(|x| x.name.clone());
+                let name = rt
+                    .config
+                    .halls
+                    .iter()
+                    .find(|x| &x.id == h)
+                    .map(|x| x.name.clone());
                 obj.insert("hall_name".into(), name.unwrap_or_else(|| h.clone()).into());
             }
             if let Some(d) = &t.department {

@@ -16,12 +16,12 @@ use sha2::{Digest, Sha256};
 use super::api::Staff;
 use super::error::ApiError;
 use super::AppState;
-use std::sync::Arc;
 use crate::domain::{Audience, QState, Question, Role};
 use crate::engine::EventRuntime;
 use crate::reports::import::{self, Format, Plan};
 use crate::reports::{apply, conclusion, export, stats, vn_date, Access, ReportError};
 use crate::store::Change;
+use std::sync::Arc;
 
 /// Largest upload accepted for an import (a few thousand rows are well under 1 MiB).
 pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;
@@ -263,8 +263,10 @@ pub async fn import_gate(
     };
     let _ = tokio::time::timeout(DRAIN_TIME, axum::body::to_bytes(body, IMPORT_LIMIT)).await;
     let mut res = refusal.into_response();
-    res.headers_mut()
-        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    res.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
     res
 }
 

@@ -63,9 +63,10 @@ fn origin_allowed(app: &AppState, origin: Option<&str>) -> bool {
     match origin {
         None => true,
         Some(_) if allowed.is_empty() => true,
-        Some(o) => allowed
-            .iter()
-            .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(o.trim_end_matches('/'))),
+        Some(o) => allowed.iter().any(|a| {
+            a.trim_end_matches('/')
+                .eq_ignore_ascii_case(o.trim_end_matches('/'))
+        }),
     }
 }
 
@@ -135,8 +136,8 @@ async fn handshake(
             ))
         }
     };
-    let msg = parse(raw.as_str())
-        .map_err(|r| (r.code, "Tin nhắn không hợp lệ".to_string(), r.en))?;
+    let msg =
+        parse(raw.as_str()).map_err(|r| (r.code, "Tin nhắn không hợp lệ".to_string(), r.en))?;
     let ClientMessage::Hello {
         protocol,
         token,
@@ -473,7 +474,8 @@ async fn read_loop(
                         continue;
                     }
                 }
-                let cmd = with_participant_context(cmd, actor, device.as_deref().unwrap_or_default());
+                let cmd =
+                    with_participant_context(cmd, actor, device.as_deref().unwrap_or_default());
                 // Commands run concurrently so one slow commit does not stall this
                 // connection's reader; replies carry `req`.
                 let rt = rt.clone();

@@ -708,15 +708,20 @@ pub(crate) mod tests {
                 "=1+1".into(),
             ]],
         };
-        t.rows.push(vec!["-5".into(), "+84 912".into(), "\tx".into()]);
-        t.rows.push(vec!["Câu hỏi = thường".into(), "".into(), "\rx".into()]);
+        t.rows
+            .push(vec!["-5".into(), "+84 912".into(), "\tx".into()]);
+        t.rows
+            .push(vec!["Câu hỏi = thường".into(), "".into(), "\rx".into()]);
         let out = String::from_utf8(t.to_csv().unwrap()).unwrap();
         let mut reader = csv::Reader::from_reader(out.trim_start_matches('\u{FEFF}').as_bytes());
         let rows: Vec<Vec<String>> = reader
             .records()
             .map(|r| r.unwrap().iter().map(String::from).collect())
             .collect();
-        assert_eq!(rows[0], ["'=HYPERLINK(\"http://x\",\"bấm\")", "'@x", "'=1+1"]);
+        assert_eq!(
+            rows[0],
+            ["'=HYPERLINK(\"http://x\",\"bấm\")", "'@x", "'=1+1"]
+        );
         assert_eq!(rows[1], ["'-5", "'+84 912", "'\tx"]);
         assert_eq!(rows[2], ["Câu hỏi = thường", "", "'\rx"]);
     }

@@ -329,8 +329,11 @@ fn check_xlsx_size(bytes: &[u8]) -> Result<(), ReportError> {
     let mut left = MAX_XLSX_UNCOMPRESSED;
     for i in 0..archive.len() {
         let entry = archive.by_index(i).map_err(bad)?;
-        let read = std::io::copy(&mut std::io::Read::take(entry, left + 1), &mut std::io::sink())
-            .map_err(|e| ReportError::Spreadsheet(e.to_string()))?;
+        let read = std::io::copy(
+            &mut std::io::Read::take(entry, left + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| ReportError::Spreadsheet(e.to_string()))?;
         if read > left {
             return Err(too_large(format!(
                 "the workbook unpacks to more than {limit_mb} MB"

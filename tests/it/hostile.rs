@@ -16,7 +16,8 @@ fn assert_error(v: &Value, code: &str, case: &str) {
     assert_eq!(v["type"], "error", "{case}: expected error, got {v}");
     assert_eq!(v["code"], code, "{case}: {v}");
     assert!(
-        !v["message"].as_str().unwrap_or_default().is_empty() && !v["message_en"].as_str().unwrap_or_default().is_empty(),
+        !v["message"].as_str().unwrap_or_default().is_empty()
+            && !v["message_en"].as_str().unwrap_or_default().is_empty(),
         "{case}: both messages: {v}"
     );
 }
@@ -70,15 +71,24 @@ async fn slow_sockets_are_closed_and_healthz_still_answers() {
         let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
         slow.push(s);
     }
-    assert_eq!(healthz(&app).await, StatusCode::OK, "answered while 600 sockets dawdle");
+    assert_eq!(
+        healthz(&app).await,
+        StatusCode::OK,
+        "answered while 600 sockets dawdle"
+    );
     let closed = futures_util::future::join_all(slow.into_iter().map(closed_by_server)).await;
     let open = closed.iter().filter(|c| !**c).count();
     assert_eq!(open, 0, "{open} of 600 slow sockets were never closed");
     assert_eq!(healthz(&app).await, StatusCode::OK);
     // An idle keep-alive connection is closed by the same timer.
     let mut idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-    assert!(closed_by_server(idle).await, "idle keep-alive connection closed");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_by_server(idle).await,
+        "idle keep-alive connection closed"
+    );
     app.stop().await;
 }
 
@@ -89,15 +99,22 @@ async fn every_error_of_a_cmd_frame_echoes_its_req() {
     let (id, cmd) = submit("Câu hỏi để thử req", "tinh");
     m.ok(cmd).await;
     let cases = [
-        ("reject without reason", json!({"type":"reject","question":id,"version":1})),
+        (
+            "reject without reason",
+            json!({"type":"reject","question":id,"version":1}),
+        ),
         ("no version", json!({"type":"approve","question":id})),
         ("unknown command", json!({"type":"fly","question":id})),
-        ("not a UUID", json!({"type":"approve","question":"abc","version":1})),
+        (
+            "not a UUID",
+            json!({"type":"approve","question":"abc","version":1}),
+        ),
         ("not an object", json!("approve")),
     ];
     for (i, (case, cmd)) in cases.into_iter().enumerate() {
         let req = format!("q{i}");
-        m.send_raw(&json!({"type":"cmd","req":req,"cmd":cmd}).to_string()).await;
+        m.send_raw(&json!({"type":"cmd","req":req,"cmd":cmd}).to_string())
+            .await;
         let v = m.until(case, |v| v["type"] == "error").await;
         assert_error(&v, "invalid_message", case);
         assert_eq!(v["req"], req.as_str(), "{case}: {v}");
@@ -155,7 +172,11 @@ async fn a_receipt_request_without_r_gets_the_json_error_shape() {
     let app = spawn_app().await;
     let r = app
         .http()
-        .get(format!("{}/api/receipts/{}", app.base, uuid::Uuid::new_v4()))
+        .get(format!(
+            "{}/api/receipts/{}",
+            app.base,
+            uuid::Uuid::new_v4()
+        ))
         .send()
         .await
         .unwrap();
@@ -173,9 +194,12 @@ async fn public_frames_omit_the_empty_submitted_by() {
     let mut display = app.staff("display:tinh").await;
     let (id, cmd) = submit("Câu hỏi công khai", "tinh");
     m.ok(cmd).await;
-    m.ok(json!({"type":"approve","question":id,"version":1})).await;
+    m.ok(json!({"type":"approve","question":id,"version":1}))
+        .await;
     let change = display
-        .until("approved change", |v| v["type"] == "change" && v["questions"][0]["id"] == id.as_str())
+        .until("approved change", |v| {
+            v["type"] == "change" && v["questions"][0]["id"] == id.as_str()
+        })
         .await;
     let q = &change["questions"][0];
     assert!(q.get("submitted_by").is_none(), "{q}");
@@ -202,14 +226,19 @@ async fn a_known_id_gets_its_receipt_only_from_the_same_device_with_the_same_tex
     let app = spawn_app().await;
     let id = uuid::Uuid::new_v4().to_string();
     let text = "Em muốn hỏi về học bổng";
-    let body = |device: &str, text: &str| json!({"id":id,"text":text,"hall":"tinh","device":device});
+    let body =
+        |device: &str, text: &str| json!({"id":id,"text":text,"hall":"tinh","device":device});
     let (status, first) = http_submit(&app, body("phone-a", text)).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     let receipt = first["receipt"].as_str().unwrap().to_string();
     let (status, again) = http_submit(&app, body("phone-a", text)).await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["duplicate"], true);
-    assert_eq!(again["receipt"], receipt.as_str(), "the asker's retry gets the receipt again");
+    assert_eq!(
+        again["receipt"],
+        receipt.as_str(),
+        "the asker's retry gets the receipt again"
+    );
     for (case, b) in [
         ("another device", body("phone-b", text)),
         ("no device", json!({"id":id,"text":text,"hall":"tinh"})),
@@ -228,9 +257,13 @@ async fn a_known_id_gets_its_receipt_only_from_the_same_device_with_the_same_tex
         json!({"type":"hello","protocol":1,"event":EVENT,"hall":"tinh","device":"phone-b"}),
     )
     .await;
-    let v = phone.cmd(json!({"type":"submit","id":id,"text":text,"device":"phone-a"})).await;
+    let v = phone
+        .cmd(json!({"type":"submit","id":id,"text":text,"device":"phone-a"}))
+        .await;
     assert_error(&v, "invalid_message", "device is not a command field");
-    let v = phone.cmd(json!({"type":"submit","id":id,"text":text})).await;
+    let v = phone
+        .cmd(json!({"type":"submit","id":id,"text":text}))
+        .await;
     assert_error(&v, "duplicate", "another phone's id over WebSocket");
     assert!(v.get("receipt").is_none());
     let mut owner = Client::join(
@@ -282,15 +315,22 @@ async fn staff_websockets_from_other_origins_are_refused_when_origins_are_set() 
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tokio_tungstenite::tungstenite::Message;
-    let app = spawn_with(|c| c.net.allowed_origins = vec!["https://doithoai.example.vn".into()]).await;
+    let app =
+        spawn_with(|c| c.net.allowed_origins = vec!["https://doithoai.example.vn".into()]).await;
     let first_reply = |origin: &'static str, hello: Value| {
         let url = app.ws_url();
         async move {
             let mut req = url.into_client_request().unwrap();
             req.headers_mut().insert("origin", origin.parse().unwrap());
             let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-            ws.send(Message::Text(hello.to_string().into())).await.unwrap();
-            let msg = tokio::time::timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
+            ws.send(Message::Text(hello.to_string().into()))
+                .await
+                .unwrap();
+            let msg = tokio::time::timeout(WAIT, ws.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
             serde_json::from_str::<Value>(msg.to_text().unwrap()).unwrap()
         }
     };
@@ -298,8 +338,15 @@ async fn staff_websockets_from_other_origins_are_refused_when_origins_are_set() 
     let phone = json!({"type":"hello","protocol":1,"event":EVENT,"hall":"tinh","device":"d1"});
     let v = first_reply("https://evil.example", staff.clone()).await;
     assert_error(&v, "origin_not_allowed", "staff from another origin");
-    assert_eq!(first_reply("https://doithoai.example.vn", staff).await["type"], "welcome");
-    assert_eq!(first_reply("https://evil.example", phone).await["type"], "welcome", "phones from anywhere");
+    assert_eq!(
+        first_reply("https://doithoai.example.vn", staff).await["type"],
+        "welcome"
+    );
+    assert_eq!(
+        first_reply("https://evil.example", phone).await["type"],
+        "welcome",
+        "phones from anywhere"
+    );
     app.stop().await;
 }
 
@@ -321,16 +368,26 @@ async fn authenticated_responses_are_not_stored_by_caches() {
             }
             let r = r.send().await.unwrap();
             assert_eq!(
-                r.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+                r.headers()
+                    .get("cache-control")
+                    .and_then(|v| v.to_str().ok()),
                 Some("no-store"),
                 "{path} (token: {})",
                 token.is_some()
             );
         }
     }
-    let public = app.http().get(format!("{}/api/events", app.base)).send().await.unwrap();
+    let public = app
+        .http()
+        .get(format!("{}/api/events", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_ne!(
-        public.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        public
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
         Some("no-store"),
         "public routes stay cacheable"
     );
@@ -347,12 +404,20 @@ async fn text_is_cleaned_of_controls_and_bidi_and_invisible_text_is_empty() {
         "questioner":{"name":"Lê\u{2066}Văn\nTám","organization":"\u{85}Trường"},"consent":true}))
         .await;
     let all = app.questions("moderator-1").await;
-    let q = all["questions"].as_array().unwrap().iter().find(|q| q["id"] == id.as_str()).unwrap().clone();
+    let q = all["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == id.as_str())
+        .unwrap()
+        .clone();
     assert_eq!(q["text"], "Nghiệp đỏcba");
     assert_eq!(q["questioner"]["name"], "LêVăn Tám");
     assert_eq!(q["questioner"]["organization"], "Trường");
     for text in ["\u{200B}\u{200B}", "\u{FEFF} \u{2060}", "\u{202E}\u{0}"] {
-        let v = m.cmd(json!({"type":"submit","id":uuid::Uuid::new_v4(),"text":text})).await;
+        let v = m
+            .cmd(json!({"type":"submit","id":uuid::Uuid::new_v4(),"text":text}))
+            .await;
         assert_error(&v, "empty_text", &format!("{text:?}"));
     }
     app.stop().await;
@@ -368,16 +433,19 @@ async fn free_text_fields_are_capped_and_exports_neutralise_formulas() {
         .cmd(json!({"type":"reject","question":id,"version":1,"reason":"x".repeat(60_000)}))
         .await;
     assert_error(&v, "field_too_long", "60,000-character reason");
-    m.ok(json!({"type":"reject","question":id,"version":1,"reason":"ệ".repeat(500)})).await;
+    m.ok(json!({"type":"reject","question":id,"version":1,"reason":"ệ".repeat(500)}))
+        .await;
     let v = m
         .cmd(json!({"type":"submit","id":uuid::Uuid::new_v4(),"text":"x","source_note":"n".repeat(301)}))
         .await;
     assert_error(&v, "field_too_long", "301-character source note");
 
     let formula = "=HYPERLINK(\"http://x.example\",\"bấm\")";
-    m.ok(json!({"type":"submit","id":uuid::Uuid::new_v4(),"hall":"tinh","text":formula,
-        "questioner":{"name":"=1+1","organization":"@x","phone":"+84 912"},"consent":true}))
-        .await;
+    m.ok(
+        json!({"type":"submit","id":uuid::Uuid::new_v4(),"hall":"tinh","text":formula,
+        "questioner":{"name":"=1+1","organization":"@x","phone":"+84 912"},"consent":true}),
+    )
+    .await;
     let csv = app
         .http()
         .get(format!("{}/api/exports/questions.csv", app.base))
@@ -394,8 +462,14 @@ async fn free_text_fields_are_capped_and_exports_neutralise_formulas() {
         .flat_map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>())
         .collect();
     for dangerous in [formula, "=1+1", "@x", "+84 912"] {
-        assert!(!cells.iter().any(|c| c == dangerous), "{dangerous} left as is");
-        assert!(cells.iter().any(|c| *c == format!("'{dangerous}")), "{dangerous} neutralised");
+        assert!(
+            !cells.iter().any(|c| c == dangerous),
+            "{dangerous} left as is"
+        );
+        assert!(
+            cells.iter().any(|c| *c == format!("'{dangerous}")),
+            "{dangerous} neutralised"
+        );
     }
     let xlsx = app
         .http()
@@ -449,7 +523,13 @@ async fn audit_csv_lists_floor_requests() {
     app.stop().await;
 }
 
-async fn upload(app: &TestApp, token: Option<&str>, step: &str, name: &str, body: Vec<u8>) -> (StatusCode, Value) {
+async fn upload(
+    app: &TestApp,
+    token: Option<&str>,
+    step: &str,
+    name: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
     let mut r = app
         .http()
         .post(format!("{}/api/import/{step}", app.base))
@@ -466,24 +546,41 @@ async fn upload(app: &TestApp, token: Option<&str>, step: &str, name: &str, body
 #[tokio::test]
 async fn an_import_commit_needs_the_previewed_sha256() {
     let app = spawn_app().await;
-    let csv = "Nội dung câu hỏi,Điểm cầu\nCâu hỏi nhập trước,tinh\n".as_bytes().to_vec();
+    let csv = "Nội dung câu hỏi,Điểm cầu\nCâu hỏi nhập trước,tinh\n"
+        .as_bytes()
+        .to_vec();
     let moderator = app.token("moderator-1");
     let (status, v) = upload(&app, Some(&moderator), "commit", "a.csv", csv.clone()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     assert_eq!(v["code"], "sha256_required");
-    assert_eq!(app.questions("moderator-1").await["questions"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        app.questions("moderator-1").await["questions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     let (_, preview) = upload(&app, Some(&moderator), "preview", "a.csv", csv.clone()).await;
     let r = app
         .http()
         .post(format!("{}/api/import/commit", app.base))
-        .query(&[("filename", "a.csv"), ("sha256", preview["sha256"].as_str().unwrap())])
+        .query(&[
+            ("filename", "a.csv"),
+            ("sha256", preview["sha256"].as_str().unwrap()),
+        ])
         .bearer_auth(&moderator)
         .body(csv)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(app.questions("moderator-1").await["questions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.questions("moderator-1").await["questions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     app.stop().await;
 }
 
@@ -543,11 +640,33 @@ async fn crafted_spreadsheets_are_refused_before_they_are_read() {
         assert_eq!(v["code"], "file_too_large", "{case}: {v}");
     }
     let wide = format!("Nội dung câu hỏi{}\n", ",".repeat(100));
-    let (status, v) = upload(&app, Some(&moderator), "preview", "wide.csv", wide.into_bytes()).await;
-    assert_eq!((status, v["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("file_too_large")), "{v}");
+    let (status, v) = upload(
+        &app,
+        Some(&moderator),
+        "preview",
+        "wide.csv",
+        wide.into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("file_too_large")),
+        "{v}"
+    );
     let long = format!("Nội dung câu hỏi\n{}", "x\n".repeat(25_000));
-    let (status, v) = upload(&app, Some(&moderator), "preview", "long.csv", long.into_bytes()).await;
-    assert_eq!((status, v["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("file_too_large")), "{v}");
+    let (status, v) = upload(
+        &app,
+        Some(&moderator),
+        "preview",
+        "long.csv",
+        long.into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("file_too_large")),
+        "{v}"
+    );
 
     // Two large-but-allowed whitespace files at once: they are parsed off the
     // server's network threads, which keep answering.
@@ -563,7 +682,10 @@ async fn crafted_spreadsheets_are_refused_before_they_are_read() {
     let ((a, b), health) = tokio::join!(uploads, health);
     assert_eq!(health, StatusCode::OK);
     for (status, v) in [a, b] {
-        assert!(status.is_client_error() || status.is_success(), "{status}: {v}");
+        assert!(
+            status.is_client_error() || status.is_success(),
+            "{status}: {v}"
+        );
     }
     assert_eq!(healthz(&app).await, StatusCode::OK);
     app.stop().await;
