@@ -184,6 +184,7 @@ fn reports_router(state: &AppState) -> Router<AppState> {
             "/api/admin/erase-personal-data",
             post(reports::erase_personal_data),
         )
+        .route("/api/admin/close-event", post(reports::close_event))
 }
 
 /// Responses to an authenticated request (and the receipts, import and
