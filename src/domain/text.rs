@@ -75,15 +75,12 @@ fn strip(input: &str) -> String {
             '\t' => out.push(' '),
             '\u{1B}' => {
                 // CSI: ESC [ parameters… final byte (0x40–0x7E); other escapes: ESC + one char.
-                match chars.next() {
-                    Some('[') => {
-                        for n in chars.by_ref() {
-                            if ('\u{40}'..='\u{7E}').contains(&n) {
-                                break;
-                            }
+                if chars.next() == Some('[') {
+                    for n in chars.by_ref() {
+                        if ('\u{40}'..='\u{7E}').contains(&n) {
+                            break;
                         }
                     }
-                    Some(_) | None => {}
                 }
             }
             c if c.is_control() => {}

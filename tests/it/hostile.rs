@@ -611,12 +611,12 @@ fn whitespace_xlsx(mb: usize) -> Vec<u8> {
         if name == "xl/worksheets/sheet1.xml" {
             let text = String::from_utf8(data).unwrap();
             let at = text.find("<sheetData>").unwrap();
-            out.write_all(text[..at].as_bytes()).unwrap();
+            out.write_all(&text.as_bytes()[..at]).unwrap();
             let spaces = vec![b' '; 1024 * 1024];
             for _ in 0..mb {
                 out.write_all(&spaces).unwrap();
             }
-            out.write_all(text[at..].as_bytes()).unwrap();
+            out.write_all(&text.as_bytes()[at..]).unwrap();
         } else {
             out.write_all(&data).unwrap();
         }
