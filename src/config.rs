@@ -91,6 +91,61 @@ pub struct ServeConfig {
     /// (`doithoai tokens --event ID` prints them when needed).
     #[arg(long, env = "DOITHOAI_QUIET_TOKENS")]
     pub quiet_tokens: bool,
+    #[command(flatten)]
+    pub net: NetConfig,
+}
+
+/// How the server guards its sockets against clients that connect and do
+/// not finish (docs/PROTOCOL.md, limits).
+#[derive(Debug, Clone, Args)]
+pub struct NetConfig {
+    /// Milliseconds a connection may take to send a request's headers, and
+    /// the longest an idle keep-alive connection is kept between requests.
+    #[arg(long, env = "DOITHOAI_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Milliseconds a WebSocket client has to send its `hello`.
+    #[arg(long, env = "DOITHOAI_HELLO_TIMEOUT_MS", default_value_t = 10_000)]
+    pub hello_timeout_ms: u64,
+    /// Connections from one address that have not yet finished their first
+    /// request (or, for WebSocket, their hello). A hall's NAT shows many
+    /// phones as one address, but each is pending only for a moment.
+    #[arg(long, env = "DOITHOAI_PENDING_PER_ADDRESS", default_value_t = 256)]
+    pub pending_per_address: usize,
+    /// Such unfinished connections from all addresses together.
+    #[arg(long, env = "DOITHOAI_PENDING_TOTAL", default_value_t = 4096)]
+    pub pending_total: usize,
+    /// Open connections in all (joined WebSocket clients included); further
+    /// ones are closed at once. The open-files limit must allow this many.
+    #[arg(long, env = "DOITHOAI_MAX_CONNECTIONS", default_value_t = 30_000)]
+    pub max_connections: usize,
+    /// Origins (comma-separated, e.g. https://doithoai.angiang.gov.vn) from
+    /// which staff pages may open a WebSocket; empty: any. Phones may
+    /// connect from anywhere.
+    #[arg(long, env = "DOITHOAI_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Participant submissions one address may make per minute over the
+    /// HTTP fallback, checked before the per-address bound that every phone
+    /// behind the address shares (see `ParticipantLimits`).
+    #[arg(
+        long,
+        env = "DOITHOAI_HTTP_SUBMIT_PER_ADDRESS_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub http_submit_per_address_per_minute: u32,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            header_timeout_ms: 10_000,
+            hello_timeout_ms: 10_000,
+            pending_per_address: 256,
+            pending_total: 4096,
+            max_connections: 30_000,
+            allowed_origins: Vec::new(),
+            http_submit_per_address_per_minute: 60,
+        }
+    }
 }
 
 impl ServeConfig {
@@ -110,6 +165,10 @@ impl ServeConfig {
             phone_threads: 1,
             print_tokens: false,
             quiet_tokens: true,
+            net: NetConfig {
+                http_submit_per_address_per_minute: 100_000,
+                ..NetConfig::default()
+            },
         }
     }
 

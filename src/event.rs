@@ -258,13 +258,20 @@ impl EventConfig {
             .unwrap_or(id)
     }
 
-    /// Today + the event's written-answer delay, as `YYYY-MM-DD`.
+    /// Due date of a deferral that names none: `written_answer_due_days`
+    /// after the dialogue (the event's `date`), or after `now` when the
+    /// deferral comes later than that day, so no agency is ever given less
+    /// than the full period (docs/PROTOCOL.md, `defer`).
     pub fn default_due_date(&self, now_ms: i64) -> String {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
         let today = time::OffsetDateTime::from_unix_timestamp(now_ms / 1000)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
             .date();
-        let due = today + time::Duration::days(i64::from(self.written_answer_due_days));
-        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let start = match time::Date::parse(&self.date, format) {
+            Ok(day) if day > today => day,
+            _ => today,
+        };
+        let due = start + time::Duration::days(i64::from(self.written_answer_due_days));
         due.format(format).unwrap_or_default()
     }
 }
@@ -404,5 +411,14 @@ mod tests {
         let e = EventConfig::builtin();
         // 2024-03-26T00:00:00Z
         assert_eq!(e.default_due_date(1_711_411_200_000), "2024-04-25");
+    }
+
+    #[test]
+    fn default_due_date_counts_from_the_event_day_or_today_if_later() {
+        let e = EventConfig::builtin(); // 2024-03-26, 30 days
+                                        // Deferred a week before the dialogue (2024-03-19): still from the event day.
+        assert_eq!(e.default_due_date(1_710_806_400_000), "2024-04-25");
+        // Deferred two days after it (2024-03-28): from that day.
+        assert_eq!(e.default_due_date(1_711_584_000_000), "2024-04-27");
     }
 }

@@ -49,6 +49,9 @@ impl Default for HubConfig {
 pub enum EvictReason {
     SlowConsumer,
     Shutdown,
+    /// The client sent a frame that breaks the protocol's limits; the
+    /// connection sends what is queued (the error saying why) and closes.
+    FrameRejected,
 }
 
 impl EvictReason {
@@ -56,6 +59,7 @@ impl EvictReason {
         match self {
             EvictReason::SlowConsumer => "slow_consumer",
             EvictReason::Shutdown => "server_shutdown",
+            EvictReason::FrameRejected => "frame_rejected",
         }
     }
 }
@@ -136,6 +140,12 @@ impl Replies {
         self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
         tracing::warn!("slow consumer disconnected while replying");
         self.eviction.fire(EvictReason::SlowConsumer);
+    }
+
+    /// Close the connection once what is queued has been sent (its client
+    /// broke the protocol: the last queued reply says how).
+    pub fn close_after_queued(&self) {
+        self.eviction.fire(EvictReason::FrameRejected);
     }
 }
 

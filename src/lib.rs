@@ -44,7 +44,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::auth::Secret;
@@ -156,6 +155,7 @@ pub async fn serve(
         limits: Arc::new(http::ParticipantLimits::new(
             app.config.device_per_minute,
             app.config.address_per_minute,
+            app.config.net.http_submit_per_address_per_minute,
         )),
         config: app.config.clone(),
         listener: app.listener.clone(),
@@ -164,23 +164,19 @@ pub async fn serve(
             std::num::NonZeroU32::new(30).unwrap_or(std::num::NonZeroU32::MIN),
         ))),
     };
+    let limits = state.limits.clone();
+    let forget = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    });
     let engine = app.engine.clone();
     let changes = app.listener.clone();
     let router = http::router(state);
-    // Frames are small and latency matters. Without TCP_NODELAY, Nagle's
-    // algorithm holds a frame written right after another (a change, then
-    // the ack) until the client's delayed ACK: about 40 ms on Linux
-    // (measured by `loadgen event-day`, BENCHMARKS.md).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    http::server::raise_open_files_limit(&app.config.net);
+    let served = http::server::run(listener, router, &app.config.net, async move {
         shutdown.await;
         tracing::info!("shutting down: flushing writers and asking clients to reconnect");
         engine.shutdown().await;
@@ -188,5 +184,7 @@ pub async fn serve(
             l.stop();
         }
     })
-    .await
+    .await;
+    forget.abort();
+    served
 }

@@ -795,39 +795,6 @@ async fn english_switch_changes_the_interface_and_persists() {
     );
     p.close().await;
 
-    // The admin's join sheets: a QR code per hall that the browser can draw, and every seat's link.
-    let j = driver.session(1366, 768).await;
-    j.goto(&page(&app, "join.html", "admin")).await;
-    j.wait(
-        "13 sheets",
-        "return document.querySelectorAll('.sheet').length === 13;",
-        vec![],
-    )
-    .await;
-    j.wait(
-        "the QR code image loaded",
-        "const img = document.querySelector('[data-sheet=\"cho-moi\"] img.qr'); return !!img && img.complete && img.naturalWidth > 0;",
-        vec![],
-    )
-    .await;
-    let sheet = j.text("[data-sheet=\"cho-moi\"]").await;
-    assert!(sheet.contains(&format!("/p/{EVENT}/cho-moi")), "{sheet}");
-    assert!(
-        sheet.contains(&app.token("hall_operator:cho-moi")),
-        "{sheet}"
-    );
-    assert!(sheet.contains(&app.token("display:cho-moi")), "{sheet}");
-    assert!(
-        !sheet.contains(&app.token("display:chau-doc")),
-        "a hall's sheet has only its own seats"
-    );
-    j.js(
-        "document.querySelector('[data-sheet=\"cho-moi\"]').scrollIntoView();",
-        vec![],
-    )
-    .await;
-    j.screenshot("join").await;
-    j.close().await;
     app.stop().await;
 }
 
@@ -1899,5 +1866,75 @@ async fn phone_cold_load_on_emulated_3g() {
     browser::report("phone-3g", &report);
     assert!(total <= 25 * 1024, "{report}");
     phone.close().await;
+
+#[tokio::test]
+async fn join_sheets_keep_staff_links_off_the_hall_posters() {
+    let _one = serial().await;
+    let app = spawn_app().await;
+    let driver = Driver::start().await;
+    let j = driver.session(1366, 768).await;
+    j.goto(&page(&app, "join.html", "admin")).await;
+    j.wait(
+        "12 posters and a staff sheet for the host hall and each hall",
+        "return document.querySelectorAll('#posters .sheet').length === 12 && document.querySelectorAll('#staff .sheet').length === 13;",
+        vec![],
+    )
+    .await;
+    j.wait(
+        "the poster's QR code image loaded, and a seat's",
+        "const img = document.querySelector('#posters [data-sheet=\"cho-moi\"] img.qr'); \
+         const seat = document.querySelector('#staff [data-slot=\"hall_operator:cho-moi\"] img.seat-qr'); \
+         return !!img && img.complete && img.naturalWidth > 0 && !!seat && seat.complete && seat.naturalWidth > 0;",
+        vec![],
+    )
+    .await;
+    // The poster: the participant link and nothing that carries a token.
+    let poster = j.text("#posters [data-sheet=\"cho-moi\"]").await;
+    assert!(poster.contains(&format!("/p/{EVENT}/cho-moi")), "{poster}");
+    let posters = j.text("#posters").await;
+    for slot in [
+        "hall_operator:cho-moi",
+        "display:cho-moi",
+        "admin",
+        "moderator-1",
+    ] {
+        assert!(
+            !posters.contains(&app.token(slot)),
+            "no poster carries the {slot} token: {posters}"
+        );
+    }
+    assert!(!posters.contains("token="), "{posters}");
+    // The staff sheet of the hall: its own seats, marked confidential.
+    let staff = j.text("#staff [data-sheet=\"staff-cho-moi\"]").await;
+    assert!(staff.contains("MẬT — chỉ dành cho ban tổ chức"), "{staff}");
+    assert!(
+        staff.contains(&app.token("hall_operator:cho-moi")),
+        "{staff}"
+    );
+    assert!(staff.contains(&app.token("display:cho-moi")), "{staff}");
+    assert!(
+        !staff.contains(&app.token("display:chau-doc")),
+        "a hall's staff sheet has only its own seats"
+    );
+    // Department names, not slot ids.
+    let central = j.text("#staff [data-sheet=\"staff-central\"]").await;
+    assert!(
+        central.contains("Diễn giả — Sở Giáo dục và Đào tạo"),
+        "{central}"
+    );
+    assert!(!central.contains("speaker:gddt"), "{central}");
+    j.js(
+        "delete document.body.dataset.print; document.querySelector('#posters [data-sheet=\"cho-moi\"]').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    j.screenshot("join").await;
+    j.js(
+        "document.querySelector('#staff [data-sheet=\"staff-cho-moi\"]').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    j.screenshot("join-staff").await;
+    j.close().await;
     app.stop().await;
 }

@@ -156,10 +156,10 @@ pub struct Questioner {
 impl Questioner {
     fn cleaned(&self) -> Questioner {
         Questioner {
-            name: text::clean_opt(self.name.as_deref()),
+            name: text::clean_line_opt(self.name.as_deref()),
             age: self.age,
-            organization: text::clean_opt(self.organization.as_deref()),
-            phone: text::clean_opt(self.phone.as_deref()),
+            organization: text::clean_line_opt(self.organization.as_deref()),
+            phone: text::clean_line_opt(self.phone.as_deref()),
             show_name: self.show_name,
         }
     }
@@ -241,7 +241,14 @@ pub struct Question {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered_at: Option<i64>,
     /// Label of who submitted it (a role slot, never a person's name).
+    /// Omitted when empty (public projections clear it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub submitted_by: String,
+    /// SHA-256 of the submitting phone's device id (participants only): a
+    /// re-submission of the id gets the receipt again only from that device.
+    /// Kept in the store, never sent to any client ([`Question::for_wire`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
     /// Incremented on every change; commands carry the version they saw.
     pub version: u32,
     /// Set while merged: what the merge changed, so an `unmerge` can give it back.
@@ -277,6 +284,16 @@ impl Question {
     pub fn without_personal_data(&self) -> Question {
         Question {
             questioner: None,
+            device_key: None,
+            ..self.clone()
+        }
+    }
+
+    /// The full view for staff who may see personal data: everything but
+    /// the device key, which only the store keeps.
+    pub fn for_wire(&self) -> Question {
+        Question {
+            device_key: None,
             ..self.clone()
         }
     }
@@ -347,6 +364,11 @@ pub enum Command {
         /// Set by the import path only; ignored from the wire.
         #[serde(default, skip)]
         imported: bool,
+        /// The participant's device id, set by the transport (a WebSocket
+        /// connection's hello, the HTTP body's `device`); ignored from a
+        /// command's own fields.
+        #[serde(default, skip)]
+        device: Option<String>,
     },
     Approve {
         question: Uuid,
@@ -553,6 +575,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             consent,
             source_note,
             imported,
+            device,
         } => {
             let source = match actor.role {
                 Role::Participant => Source::Participant,
@@ -561,14 +584,46 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 Role::Moderator | Role::Admin => Source::Moderator,
                 _ => return Err(DomainError::Forbidden),
             };
+            let body = checked_text(ctx, body)?;
+            let device_key = match source {
+                Source::Participant => device.as_deref().map(device_key),
+                _ => None,
+            };
             if let Some(existing) = view.question(id) {
+                // The same asker retrying (a lost ack, an offline outbox) gets
+                // the receipt again; anyone else who learnt the id (displays
+                // show it) gets nothing (docs/PROTOCOL.md, `submit`).
+                let asked = existing.original_text.as_deref().unwrap_or(&existing.text);
+                let same_text = match source {
+                    // An import's id is derived from the row's duplicate key
+                    // (import.rs): a re-sent file with other tone placement
+                    // or punctuation is the same row.
+                    Source::Import => text::duplicate_key(asked) == text::duplicate_key(&body),
+                    _ => asked == body,
+                };
+                let same_asker = match source {
+                    Source::Participant => {
+                        device_key.is_some() && existing.device_key == device_key
+                    }
+                    Source::Hall => existing.submitted_by == actor.label,
+                    Source::Moderator | Source::Import => true,
+                };
+                if !(same_text && same_asker) {
+                    return Err(DomainError::Duplicate);
+                }
                 out.duplicate_of = Some(existing.id);
                 return Ok(out);
             }
-            let body = checked_text(ctx, body)?;
             let hall = match actor.role {
-                Role::HallOperator => actor.hall.clone().ok_or(DomainError::Forbidden)?,
-                _ => match hall.as_deref().map(text::clean) {
+                Role::HallOperator => {
+                    let own = actor.hall.clone().ok_or(DomainError::Forbidden)?;
+                    // An operator files questions for their own hall only.
+                    match hall.as_deref().map(text::clean_line) {
+                        Some(h) if !h.is_empty() && h != own => return Err(DomainError::Forbidden),
+                        _ => own,
+                    }
+                }
+                _ => match hall.as_deref().map(text::clean_line) {
                     Some(h) if !h.is_empty() => h,
                     _ => ctx.event.host_hall().to_string(),
                 },
@@ -585,17 +640,15 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 return Err(DomainError::ConsentRequired);
             }
             if let Some(q) = &questioner {
-                if q.name.as_deref().map(text::char_len).unwrap_or(0) > 200
-                    || q.organization.as_deref().map(text::char_len).unwrap_or(0) > 200
-                    || q.phone.as_deref().map(text::char_len).unwrap_or(0) > 32
-                {
-                    return Err(DomainError::FieldTooLong);
-                }
+                check_opt_len(&q.name, text::MAX_NAME_CHARS)?;
+                check_opt_len(&q.organization, text::MAX_ORGANIZATION_CHARS)?;
+                check_opt_len(&q.phone, text::MAX_PHONE_CHARS)?;
             }
             let source_note = match source {
-                Source::Import | Source::Moderator => text::clean_opt(source_note.as_deref()),
+                Source::Import | Source::Moderator => text::clean_line_opt(source_note.as_deref()),
                 _ => None,
             };
+            check_opt_len(&source_note, text::MAX_NOTE_CHARS)?;
             out.questions.push(QuestionUpdate {
                 from: None,
                 from_department: None,
@@ -623,6 +676,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                     on_air_at: None,
                     answered_at: None,
                     submitted_by: actor.label.clone(),
+                    device_key,
                     version: 1,
                     before_merge: None,
                 },
@@ -648,6 +702,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             if reason.is_empty() {
                 return Err(DomainError::ReasonRequired);
             }
+            check_len(&reason, text::MAX_REASON_CHARS)?;
             let mut next = q.clone();
             next.state = QState::Rejected;
             next.reject_reason = Some(reason);
@@ -918,7 +973,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                         action,
                         &[QState::Approved, QState::Queued, QState::OnAir],
                     )?;
-                    text::clean_opt(agency.as_deref()).ok_or(DomainError::AgencyRequired)?
+                    text::clean_line_opt(agency.as_deref()).ok_or(DomainError::AgencyRequired)?
                 }
                 // A speaker flags "will answer in writing" for their own department's question.
                 Role::Speaker => {
@@ -926,7 +981,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                         return Err(DomainError::Forbidden);
                     }
                     require_state(q, action, &[QState::Queued, QState::OnAir])?;
-                    match text::clean_opt(agency.as_deref()) {
+                    match text::clean_line_opt(agency.as_deref()) {
                         Some(a) => a,
                         None => ctx
                             .event
@@ -936,7 +991,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 }
                 _ => return Err(DomainError::Forbidden),
             };
-            check_len(&agency, 300)?;
+            check_len(&agency, text::MAX_AGENCY_CHARS)?;
             let due = match due {
                 Some(d) => checked_date(d)?,
                 None => ctx.event.default_due_date(ctx.now),
@@ -979,11 +1034,11 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                     from: q.state,
                 })?;
             if let Some(a) = agency {
-                let a = text::clean(a);
+                let a = text::clean_line(a);
                 if a.is_empty() {
                     return Err(DomainError::AgencyRequired);
                 }
-                check_len(&a, 300)?;
+                check_len(&a, text::MAX_AGENCY_CHARS)?;
                 f.agency = a;
             }
             if let Some(d) = due {
@@ -994,7 +1049,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 if a.is_empty() {
                     return Err(DomainError::EmptyText);
                 }
-                check_len(&a, 20_000)?;
+                check_len(&a, text::MAX_ANSWER_CHARS)?;
                 f.answer = Some(a);
                 f.drafted_at = Some(ctx.now);
                 f.drafted_by = Some(actor.label.clone());
@@ -1045,10 +1100,8 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             }) {
                 return Err(DomainError::FloorAlreadyRequested);
             }
-            let note = text::clean_opt(note.as_deref());
-            if let Some(n) = &note {
-                check_len(n, 300)?;
-            }
+            let note = text::clean_line_opt(note.as_deref());
+            check_opt_len(&note, text::MAX_NOTE_CHARS)?;
             out.floor.push(FloorRequest {
                 id: *id,
                 hall,
@@ -1226,8 +1279,19 @@ fn check_len(s: &str, max: usize) -> Result<(), DomainError> {
     }
 }
 
+fn check_opt_len(s: &Option<String>, max: usize) -> Result<(), DomainError> {
+    s.as_deref().map_or(Ok(()), |s| check_len(s, max))
+}
+
+/// What a question keeps of its phone's device id: a hash, enough to
+/// recognise the same device again.
+fn device_key(device: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(device.as_bytes())[..16])
+}
+
 fn checked_group(ctx: &Ctx, group: Option<&str>) -> Result<Option<String>, DomainError> {
-    match text::clean_opt(group) {
+    match text::clean_line_opt(group) {
         None => Ok(None),
         Some(g) if ctx.event.has_group(&g) => Ok(Some(g)),
         Some(g) => Err(DomainError::UnknownGroup(g)),

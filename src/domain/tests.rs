@@ -240,6 +240,7 @@ fn question(id: Uuid, state: QState) -> Question {
         on_air_at: None,
         answered_at: None,
         submitted_by: "participant".into(),
+        device_key: None,
         version: 3,
         before_merge: None,
     };
@@ -338,6 +339,7 @@ fn submit(id: Uuid, text: &str) -> Command {
         consent: false,
         source_note: None,
         imported: false,
+        device: None,
     }
 }
 
@@ -357,6 +359,7 @@ fn submit_as(
         consent,
         source_note: None,
         imported: false,
+        device: None,
     }
 }
 
@@ -978,19 +981,27 @@ fn unknown_question_or_request_is_not_found() {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn submit_forces_the_hall_operators_own_hall_and_defaults_to_the_host_hall() {
+fn submit_keeps_the_hall_operator_to_their_own_hall_and_defaults_to_the_host_hall() {
     let view = TestView::default();
-    let out = run(
-        &view,
-        &actor(Role::HallOperator),
-        &submit_as(uid(1), TEXT, Some("tinh"), None, false),
-    )
-    .unwrap();
     assert_eq!(
-        out.questions[0].question.hall, HALL,
+        run(
+            &view,
+            &actor(Role::HallOperator),
+            &submit_as(uid(1), TEXT, Some("tinh"), None, false),
+        ),
+        Err(DomainError::Forbidden),
         "hall operator cannot submit for another hall"
     );
-    assert_eq!(out.questions[0].question.source, Source::Hall);
+    for hall in [None, Some(HALL)] {
+        let out = run(
+            &view,
+            &actor(Role::HallOperator),
+            &submit_as(uid(1), TEXT, hall, None, false),
+        )
+        .unwrap();
+        assert_eq!(out.questions[0].question.hall, HALL, "{hall:?}");
+        assert_eq!(out.questions[0].question.source, Source::Hall);
+    }
 
     let out = run(
         &view,
@@ -1030,6 +1041,7 @@ fn submit_source_note_and_import() {
         consent: false,
         source_note: Some(" thu thập trước: Huyện đoàn An Phú ".into()),
         imported,
+        device: None,
     };
     let q = run(&view, &moderator(), &with_note(true))
         .unwrap()
@@ -1060,23 +1072,90 @@ fn submit_source_note_and_import() {
     assert_eq!(q.source_note, None);
 }
 
+fn from_device(cmd: Command, device: Option<&str>) -> Command {
+    match cmd {
+        Command::Submit {
+            id,
+            text,
+            hall,
+            group,
+            questioner,
+            consent,
+            source_note,
+            imported,
+            ..
+        } => Command::Submit {
+            id,
+            text,
+            hall,
+            group,
+            questioner,
+            consent,
+            source_note,
+            imported,
+            device: device.map(str::to_string),
+        },
+        other => other,
+    }
+}
+
 #[test]
-fn submitting_the_same_id_twice_is_an_idempotent_retry() {
+fn submitting_the_same_id_twice_is_an_idempotent_retry_for_the_same_asker_only() {
     let mut view = TestView::default();
-    view.ok(&actor(Role::Participant), submit(uid(1), TEXT));
+    let phone = actor(Role::Participant);
+    view.ok(&phone, from_device(submit(uid(1), TEXT), Some("phone-a")));
+    assert!(
+        view.q(uid(1)).device_key.is_some(),
+        "the device is kept, hashed"
+    );
+    assert_ne!(view.q(uid(1)).device_key.as_deref(), Some("phone-a"));
+    // The same phone with the same text (NFC and trimming aside): a retry.
     let again = run(
         &view,
-        &actor(Role::Participant),
-        &submit(uid(1), "khác hẳn"),
+        &phone,
+        &from_device(submit(uid(1), &format!(" {TEXT} ")), Some("phone-a")),
     )
     .unwrap();
     assert!(again.is_noop());
     assert_eq!(again.duplicate_of, Some(uid(1)));
+    // Anyone else who learnt the id, or other text: refused, nothing learnt.
+    for (case, cmd) in [
+        (
+            "other text",
+            from_device(submit(uid(1), "khác hẳn"), Some("phone-a")),
+        ),
+        (
+            "other device",
+            from_device(submit(uid(1), TEXT), Some("phone-b")),
+        ),
+        ("no device", submit(uid(1), TEXT)),
+    ] {
+        assert_eq!(
+            run(&view, &phone, &cmd),
+            Err(DomainError::Duplicate),
+            "{case}"
+        );
+    }
+    assert_eq!(
+        run(&view, &actor(Role::HallOperator), &submit(uid(1), TEXT)),
+        Err(DomainError::Duplicate),
+        "another seat"
+    );
     assert_eq!(view.q(uid(1)).text, TEXT);
-    // Even with text that would now be invalid: the retry is recognised first.
-    let again = run(&view, &actor(Role::Participant), &submit(uid(1), "   ")).unwrap();
-    assert_eq!(again.duplicate_of, Some(uid(1)));
-    // But a forbidden role learns nothing.
+    // A hall operator's retry is recognised by the seat; moderators by the text.
+    let op = actor(Role::HallOperator);
+    view.ok(&op, submit(uid(2), TEXT));
+    assert_eq!(
+        run(&view, &op, &submit(uid(2), TEXT)).unwrap().duplicate_of,
+        Some(uid(2))
+    );
+    assert_eq!(
+        run(&view, &moderator(), &submit(uid(2), TEXT))
+            .unwrap()
+            .duplicate_of,
+        Some(uid(2))
+    );
+    // A forbidden role learns nothing.
     assert_eq!(
         run(&view, &actor(Role::Display), &submit(uid(1), TEXT)),
         Err(DomainError::Forbidden)
@@ -2337,6 +2416,7 @@ fn random_command(rng: &mut Rng, view: &TestView, step: u64) -> (Actor, Command)
                 consent: rng.percent(85),
                 source_note: None,
                 imported: rng.percent(20),
+                device: None,
             };
             (who, cmd)
         }

@@ -123,7 +123,7 @@ pub async fn submit_question(
     })?;
     let rt = app.event(&event).await?;
     let address = super::client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
-    if !app.limits.allow(body.device.as_deref(), address) {
+    if !app.limits.allow_http(body.device.as_deref(), address) {
         app.engine
             .metrics()
             .rate_limited
@@ -139,6 +139,7 @@ pub async fn submit_question(
         consent: body.consent,
         source_note: None,
         imported: false,
+        device: body.device,
     };
     let ack = rt
         .execute(Actor::new(Role::Participant, "participant"), cmd)
@@ -162,7 +163,10 @@ pub async fn submit_question(
 
 #[derive(Deserialize)]
 pub struct ReceiptQuery {
-    pub r: String,
+    /// The receipt from the submission's ack; absent is refused with the
+    /// usual JSON error, like every other bad request.
+    #[serde(default)]
+    pub r: Option<String>,
 }
 
 /// What the asker may see of their own question: its state and, once
@@ -223,12 +227,22 @@ impl ReceiptView {
 pub async fn receipt(
     State(app): State<AppState>,
     Path(question): Path<String>,
-    Query(query): Query<ReceiptQuery>,
+    query: Result<Query<ReceiptQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ReceiptView>, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request("invalid_message", "Tham số không hợp lệ", e.body_text())
+    })?;
+    let receipt = query.r.ok_or_else(|| {
+        ApiError::bad_request(
+            "receipt_required",
+            "Thiếu mã biên nhận (r)",
+            "the receipt (query parameter r) is missing",
+        )
+    })?;
     let id = Uuid::parse_str(&question).map_err(|_| ApiError::not_found())?;
     for rt in app.engine.events() {
         if let Some(q) = rt.question(&id) {
-            if !rt.verify_receipt(&id, &query.r) {
+            if !rt.verify_receipt(&id, &receipt) {
                 return Err(ApiError::not_found());
             }
             // A merged question's asker follows the question it was merged into.

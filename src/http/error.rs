@@ -106,9 +106,10 @@ impl From<DomainError> for ApiError {
         let status = match &e {
             DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::NotFound => StatusCode::NOT_FOUND,
-            DomainError::Conflict(_) | DomainError::OnAirBusy(_) | DomainError::StaleOrder => {
-                StatusCode::CONFLICT
-            }
+            DomainError::Conflict(_)
+            | DomainError::OnAirBusy(_)
+            | DomainError::StaleOrder
+            | DomainError::Duplicate => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.message_vi(), e.message_en())

@@ -920,6 +920,7 @@ async fn direct_store(common: &Common, batch: usize) -> Result<(Summary, f64, f6
                     on_air_at: None,
                     answered_at: None,
                     submitted_by: "hall_operator:tinh".into(),
+                    device_key: None,
                     version: 1,
                     before_merge: None,
                 },

@@ -69,6 +69,8 @@ pub enum ReportError {
     NotUtf8 { row: usize },
     #[error("cannot write the file: {0}")]
     Write(String),
+    #[error("the file is too large: {0}")]
+    TooLarge(String),
 }
 
 impl ReportError {
@@ -80,6 +82,7 @@ impl ReportError {
             ReportError::Spreadsheet(_) => "bad_spreadsheet",
             ReportError::Csv(_) | ReportError::NotUtf8 { .. } => "bad_csv",
             ReportError::Write(_) => "write_failed",
+            ReportError::TooLarge(_) => "file_too_large",
         }
     }
 
@@ -97,6 +100,7 @@ impl ReportError {
                 "Dòng {row} không phải mã UTF-8; trong Excel chọn Lưu thành (Save As) «CSV UTF-8»"
             ),
             ReportError::Write(_) => "Không tạo được tệp".into(),
+            ReportError::TooLarge(e) => format!("Tệp quá lớn: {e}"),
         }
     }
 }

@@ -12,6 +12,7 @@ mod cli_serving;
 mod cluster;
 mod durability;
 mod events;
+mod hostile;
 mod http_api;
 mod keepalive;
 mod migrate_store;

@@ -78,6 +78,11 @@ async fn bytes(app: &TestApp, slot: &str, path: &str) -> Vec<u8> {
     r.bytes().await.expect("body").to_vec()
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// Upload as a raw body with the file name in the query.
 async fn import_raw(
     app: &TestApp,
@@ -86,10 +91,16 @@ async fn import_raw(
     filename: &str,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
+    // A commit names the previewed file by its SHA-256 (required).
+    let sha = sha256_hex(&body);
+    let mut query = vec![("filename", filename)];
+    if step == "commit" {
+        query.push(("sha256", sha.as_str()));
+    }
     let r = app
         .http()
         .post(format!("{}/api/import/{step}", app.base))
-        .query(&[("filename", filename)])
+        .query(&query)
         .header("authorization", bearer(app, slot))
         .body(body)
         .send()
@@ -107,10 +118,14 @@ async fn import_multipart(
     filename: &str,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let form = reqwest::multipart::Form::new().part(
+    let sha = sha256_hex(&body);
+    let mut form = reqwest::multipart::Form::new().part(
         "file",
         reqwest::multipart::Part::bytes(body).file_name(filename.to_string()),
     );
+    if step == "commit" {
+        form = form.text("sha256", sha);
+    }
     let r = app
         .http()
         .post(format!("{}/api/import/{step}", app.base))
@@ -401,12 +416,15 @@ async fn csv_and_xlsx_import_report_rows_and_never_add_twice() {
     assert_eq!(questions(&app, "moderator-1").await.len(), 3);
 
     // XLSX: the tone-placement variant of an imported row is recognised; bad age reported.
+    // One copy of the file: the workbook records its creation time, so two
+    // builds a second apart have different SHA-256s.
+    let xlsx = sample_xlsx();
     let (status, x) = import_multipart(
         &app,
         "moderator-1",
         "preview",
         "Tân Châu.xlsx",
-        sample_xlsx(),
+        xlsx.clone(),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{x}");
@@ -437,12 +455,13 @@ async fn csv_and_xlsx_import_report_rows_and_never_add_twice() {
         .post(format!("{}/api/import/commit", app.base))
         .query(&[("filename", "Tân Châu.xlsx"), ("sha256", sha.as_str())])
         .header("authorization", bearer(&app, "moderator-1"))
-        .body(sample_xlsx())
+        .body(xlsx)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let status = r.status();
     let x: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{x}");
     assert_eq!(x["summary"]["imported"], 2);
     let thuy = question(&app, row(&x, 5)["id"].as_str().unwrap()).await;
     assert_eq!(thuy["questioner"]["name"], "Võ Thị Thuỷ");

@@ -104,6 +104,7 @@ fn question(text: &str, hall: &str, questioner: Option<Questioner>) -> Question 
         on_air_at: None,
         answered_at: None,
         submitted_by: format!("hall_operator:{hall}"),
+        device_key: None,
         version: 1,
         before_merge: None,
     }
