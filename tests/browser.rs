@@ -1866,6 +1866,8 @@ async fn phone_cold_load_on_emulated_3g() {
     browser::report("phone-3g", &report);
     assert!(total <= 25 * 1024, "{report}");
     phone.close().await;
+    app.stop().await;
+}
 
 #[tokio::test]
 async fn join_sheets_keep_staff_links_off_the_hall_posters() {
