@@ -45,6 +45,8 @@ pub enum DomainError {
     FloorAlreadyRequested,
     #[error("this floor request is no longer open")]
     FloorNotOpen,
+    #[error("the event is closed; nothing can be changed")]
+    EventClosed,
 }
 
 impl DomainError {
@@ -69,6 +71,7 @@ impl DomainError {
             DomainError::StaleOrder => "stale_order",
             DomainError::FloorAlreadyRequested => "floor_already_requested",
             DomainError::FloorNotOpen => "floor_not_open",
+            DomainError::EventClosed => "event_closed",
         }
     }
 
@@ -104,6 +107,7 @@ impl DomainError {
             DomainError::StaleOrder => "Hàng chờ vừa thay đổi; hãy sắp xếp lại".into(),
             DomainError::FloorAlreadyRequested => "Điểm cầu này đã xin phát biểu".into(),
             DomainError::FloorNotOpen => "Yêu cầu phát biểu này đã được xử lý".into(),
+            DomainError::EventClosed => "Sự kiện đã kết thúc, không nhận thêm thay đổi".into(),
         }
     }
 }
