@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -110,11 +110,14 @@ pub async fn event_info(
     Ok(Json(info).into_response())
 }
 
-/// `/p/{event}/{hall}`: the short link inside a hall's QR code.
+/// `/p/{event}/{hall}`: the short link inside a hall's QR code. It answers
+/// with the participant page itself, which reads the event and hall from
+/// this address: no redirect, so one round trip less on a phone's 3G.
 pub async fn participant_link(
     State(app): State<AppState>,
     Path((event, hall)): Path<(String, String)>,
-) -> Result<Redirect, ApiError> {
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
     // A mistyped or stale QR link says so now, not when the question is sent.
     let rt = app.event(&event).await?;
     if !rt.config.has_hall(&hall) {
@@ -125,10 +128,7 @@ pub async fn participant_link(
             format!("unknown hall {hall}"),
         ));
     }
-    // Both are validated slugs, safe to put in the URL fragment as they are.
-    Ok(Redirect::to(&format!(
-        "/phone.html#event={event}&hall={hall}"
-    )))
+    Ok(super::web::serve("phone.html", &headers))
 }
 
 #[derive(Deserialize)]

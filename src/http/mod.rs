@@ -18,6 +18,7 @@ use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::ServeConfig;
@@ -150,10 +151,12 @@ fn reports_router() -> Router<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // JSON and other dynamic bodies are gzipped per response for browsers
+    // that accept it (embedded pages come precompressed from `web`). The
+    // WebSocket upgrade stays outside: it has no body to compress.
+    let compressed = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
-        .route("/ws", get(ws::upgrade))
         .route("/api/events", get(api::list_events))
         .route("/api/events/{event}", get(api::event_info))
         .route("/api/events/{event}/questions", post(api::submit_question))
@@ -170,6 +173,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events/{event}/qr/{file}", get(pages::qr_svg))
         .route("/api/admin/tokens", get(pages::admin_tokens))
         .fallback(web::asset)
+        .layer(CompressionLayer::new());
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .merge(compressed)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
