@@ -21,6 +21,14 @@ pub struct StoreConfig {
     /// created on first use). Every node of one deployment must share it.
     #[arg(long, env = "DOITHOAI_SECRET_FILE")]
     pub secret_file: Option<PathBuf>,
+    /// Giới hạn số trang (4 KiB) của cơ sở dữ liệu SQLite, quá thì từ chối
+    /// như khi đầy đĩa / refuse commits that would grow the SQLite database
+    /// past this many pages (4 KiB each) with `disk_full`, exactly as a full disk would
+    /// (SQLite's `max_page_count`, set on every connection). Unset: only the
+    /// disk limits it. The test suite fills a database with it; an operator
+    /// may use it to stop before a disk shared with other programs fills.
+    #[arg(long, env = "DOITHOAI_SQLITE_MAX_PAGES")]
+    pub sqlite_max_pages: Option<u32>,
 }
 
 impl StoreConfig {
@@ -29,6 +37,7 @@ impl StoreConfig {
             data_dir: dir.into(),
             database_url: None,
             secret_file: None,
+            sqlite_max_pages: None,
         }
     }
     pub fn secret_path(&self) -> PathBuf {

@@ -11,6 +11,8 @@
 //! - [`cluster`]: with PostgreSQL, hear other nodes' commits (LISTEN/NOTIFY).
 //! - [`engine`]: each event's in-memory state and single writer
 //!   (validate → commit → publish → acknowledge, with group commit).
+//! - [`health`]: whether the store can commit now (disk full, database file
+//!   lost), read by writers and `/healthz`; cleared by a probe commit.
 //! - [`hub`]: per-event fan-out, sequence history, backpressure, presence. No sockets.
 //! - [`http`]: axum routes, the WebSocket connection, embedded pages, errors.
 //! - [`reports`]: before and after the live hour: imports, exports, the
@@ -32,6 +34,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod event;
+pub mod health;
 pub mod http;
 pub mod hub;
 pub mod loadgen;

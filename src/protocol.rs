@@ -130,6 +130,9 @@ pub enum ServerMessage<'a> {
         /// The event's current sequence number.
         seq: u64,
         server_time: i64,
+        /// When the event was closed (Unix ms): it then refuses every change.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        closed_at: Option<i64>,
     },
     /// Full state for this client's role as of `seq`.
     Snapshot {

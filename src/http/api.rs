@@ -14,16 +14,52 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::{Actor, Command, QState, Question, Questioner, Role};
 
+/// `GET /healthz`: `200 {"status":"ok"}`, or `503` with the reason's code
+/// and messages (and since when, for a store fault), so that a proxy takes
+/// this node out and an operator sees why.
 pub async fn healthz(State(app): State<AppState>) -> Response {
+    let unhealthy = |code: &str, vi: &str, en: &str, since: Option<i64>| {
+        let mut body = serde_json::json!({
+            "status": "unavailable", "code": code, "message": vi, "message_en": en,
+        });
+        if let Some(since) = since {
+            body["since"] = since.into();
+        }
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    };
     if app.listener.as_ref().is_some_and(|l| !l.is_up()) {
         // This node would not hear other nodes' changes: send clients elsewhere.
-        return (StatusCode::SERVICE_UNAVAILABLE, "change listener down").into_response();
+        return unhealthy(
+            "change_listener_down",
+            "Máy chủ này không nghe được thay đổi từ các máy chủ khác",
+            "change listener down",
+            None,
+        );
     }
-    match app.engine.store().health().await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
+    let engine = &app.engine;
+    // A stat or two: a deleted database is reported at once, not at the next tick.
+    if let Err(e) = engine.store().check_files() {
+        engine.health().failed(&e);
+    }
+    if let Some(fault) = engine.health().fault() {
+        let kind = fault.kind;
+        return unhealthy(
+            kind.code(),
+            kind.message_vi(),
+            kind.message_en(),
+            Some(fault.since),
+        );
+    }
+    match engine.store().health().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+            unhealthy(
+                "store_unavailable",
+                "Không kết nối được cơ sở dữ liệu",
+                "store unavailable",
+                None,
+            )
         }
     }
 }
@@ -65,7 +101,13 @@ pub async fn event_info(
     Path(event): Path<String>,
 ) -> Result<Response, ApiError> {
     let rt = app.event(&event).await?;
-    Ok(Json(&*rt.config).into_response())
+    let mut info =
+        serde_json::to_value(&*rt.config).map_err(|e| ApiError::internal("event definition", e))?;
+    if let Some(at) = rt.closed_at() {
+        // Pages show "the event has ended" instead of the question form.
+        info["closed_at"] = at.into();
+    }
+    Ok(Json(info).into_response())
 }
 
 /// `/p/{event}/{hall}`: the short link inside a hall's QR code. It answers

@@ -181,11 +181,11 @@ fn reports_router(state: &AppState) -> Router<AppState> {
         )
         .route("/api/stats", get(reports::stats))
         .route("/api/events/{event}/answers", get(reports::public_answers))
+        .route("/api/admin/close-event", post(reports::close_event))
         .route(
             "/api/admin/erase-personal-data",
             post(reports::erase_personal_data),
         )
-        .route("/api/admin/close-event", post(reports::close_event))
 }
 
 /// Responses to an authenticated request (and the receipts, import and

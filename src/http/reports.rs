@@ -581,7 +581,19 @@ pub async fn public_answers(
     .into_response())
 }
 
-// ---------------------------------------------------------------- erase
+// ---------------------------------------------------------------- close and erase
+
+/// `POST /api/admin/close-event`: admin only; closes the token's event.
+/// Commands queued before it are committed first; from then on every change
+/// is refused with `event_closed`. Closing again answers the first time.
+/// `doithoai event close` calls it when a server runs on the data directory.
+pub async fn close_event(Staff { rt, actor }: Staff) -> Result<Response, ApiError> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::forbidden());
+    }
+    let at = rt.close().await?;
+    Ok(Json(serde_json::json!({ "event": rt.id(), "closed_at": at })).into_response())
+}
 
 /// `POST /api/admin/erase-personal-data`: admin only, closed events only.
 /// Erases the store's copy and the running engine's in-memory copy.
@@ -604,27 +616,4 @@ pub async fn erase_personal_data(
     rt.forget_personal_data();
     tracing::info!(event = rt.id(), erased, "personal data erased");
     Ok(Json(serde_json::json!({ "event": rt.id(), "erased": erased })).into_response())
-}
-
-/// `POST /api/admin/close-event`: admin only; closes the admin's event
-/// (again is fine: the first closing time stays). `doithoai event close`
-/// calls it when a server runs on the data directory.
-pub async fn close_event(
-    Staff { rt, actor }: Staff,
-    State(app): State<AppState>,
-) -> Result<Response, ApiError> {
-    if actor.role != Role::Admin {
-        return Err(ApiError::forbidden());
-    }
-    let store = app.engine.store();
-    let closed_at = match store.event_closed_at(rt.id()).await? {
-        Some(at) => at,
-        None => {
-            let at = crate::now_ms();
-            store.close_event(rt.id(), at).await?;
-            tracing::info!(event = rt.id(), "event closed");
-            at
-        }
-    };
-    Ok(Json(serde_json::json!({ "event": rt.id(), "closed_at": closed_at })).into_response())
 }

@@ -346,6 +346,7 @@ async fn join(
         },
         seq: rt.seq(),
         server_time: crate::now_ms(),
+        closed_at: rt.closed_at(),
     }
     .to_json();
     socket.send(text(welcome)).await.ok()?;

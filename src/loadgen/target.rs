@@ -756,6 +756,7 @@ pub async fn doithoai_pg_nodes(
         data_dir: dir.clone(),
         database_url: Some(url.to_string()),
         secret_file: Some(secret_file.clone()),
+        sqlite_max_pages: None,
     };
     // Created once, before any node starts, so every node reads the same one.
     let secret = crate::load_secret(&store_config)?;

@@ -222,6 +222,13 @@ async fn events_put_list_close(store: Arc<dyn Store>) {
     assert_eq!(store.event_closed_at(&ev.id).await.unwrap(), None);
     store.close_event(&ev.id, 42).await.unwrap();
     assert_eq!(store.event_closed_at(&ev.id).await.unwrap(), Some(42));
+    store.close_event(&ev.id, 43).await.unwrap();
+    assert_eq!(
+        store.event_closed_at(&ev.id).await.unwrap(),
+        Some(42),
+        "the first close time stays"
+    );
+    store.probe().await.unwrap();
     assert!(matches!(
         store.close_event("no-such", 1).await,
         Err(StoreError::UnknownEvent(_))
@@ -552,15 +559,18 @@ async fn export_import_round_trip(source: Arc<dyn Store>, target: Arc<dyn Store>
         target.changes_since(&ev.id, 0, 100).await.unwrap(),
         source.changes_since(&ev.id, 0, 100).await.unwrap()
     );
-    // The copy goes on from the same sequence number.
+    // The copy is closed like its source: it refuses every commit.
     let q3 = question("Câu sau khi chuyển", "tinh", None);
-    target.commit(&ev.id, 4, &[submit(5, &q3)]).await.unwrap();
+    assert!(matches!(
+        target.commit(&ev.id, 4, &[submit(5, &q3)]).await,
+        Err(StoreError::EventClosed(77))
+    ));
     // A second import would duplicate history: refused, nothing written.
     assert!(matches!(
         target.import_event(&dump).await,
         Err(StoreError::Exists(_))
     ));
-    assert_eq!(target.load(&ev.id).await.unwrap().seq, 5);
+    assert_eq!(target.load(&ev.id).await.unwrap().seq, 4);
 }
 both!(export_import_round_trip, two);
 

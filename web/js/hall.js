@@ -43,7 +43,7 @@ const OUTBOX = `doithoai.outbox.${(hashParams().get('token') ?? '').slice(0, 12)
 let flushing = false;
 /** Failures after which the same submission is tried again later. */
 // Submissions are idempotent by id, so resending after an unknown outcome is safe.
-const RETRY = new Set(['disconnected', 'store_unavailable', 'outcome_unknown', 'busy', 'shutting_down', 'rate_limited']);
+const RETRY = new Set(['disconnected', 'store_unavailable', 'disk_full', 'outcome_unknown', 'busy', 'shutting_down', 'rate_limited']);
 /** Outbox items the server refused for good (invalid), shown with the reason. */
 const refused = new Map();
 
