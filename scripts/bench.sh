@@ -6,7 +6,9 @@
 # (ws, pinned by bench/node/package-lock.json), then runs `loadgen all`,
 # which writes docs/bench/results.md, results.json and latency.svg, then
 # `loadgen two-node` (two nodes on PostgreSQL vs one on SQLite), whose
-# timestamped results go to docs/bench/two-node/.
+# timestamped results go to docs/bench/two-node/, and `loadgen national`
+# (--small unless NATIONAL_FULL=1: four nodes behind HAProxy, one killed),
+# results in docs/bench/national/. `loadgen all` includes `kill9`.
 # Only loopback addresses are used. Takes about 12 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,14 @@ if [ "$(ulimit -n)" -lt 20000 ]; then
 fi
 
 command -v node >/dev/null || { echo "error: node (v20) is needed for the Node.js baseline" >&2; exit 1; }
+# The C baseline: nginx with the nchan pub/sub module (Debian packages).
+if [ ! -e /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-nchan >/dev/null
+  else
+    echo "error: nginx + nchan is needed for the C baseline (apt-get install libnginx-mod-nchan), or pass --no-nchan" >&2; exit 1
+  fi
+fi
 npm ci --prefix bench/node --no-audit --no-fund --loglevel=error
 
 cargo build --release --bins
@@ -29,6 +39,13 @@ cargo run --release --bin loadgen -- all "$@"
 if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   mkdir -p docs/bench/two-node
   cargo run --release --bin loadgen -- two-node --out docs/bench/two-node
+  command -v haproxy >/dev/null || { echo "error: haproxy is needed for loadgen national (apt-get install haproxy)" >&2; exit 1; }
+  mkdir -p docs/bench/national
+  if [ "${NATIONAL_FULL:-0}" = 1 ]; then
+    cargo run --release --bin loadgen -- national --out docs/bench/national
+  else
+    cargo run --release --bin loadgen -- national --small --out docs/bench/national
+  fi
 else
   echo "warning: PostgreSQL is not answering on 127.0.0.1:5432; the two-node row was NOT measured" >&2
 fi

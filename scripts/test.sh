@@ -20,6 +20,28 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# axe-core for the browser tests' accessibility check (tests/axe, pinned by
+# its package-lock.json). npm ci prefers its cache, so a machine that has
+# installed it once needs no network; without npm or the package the
+# browser tests cannot check accessibility, so stop here and say why.
+if ! command -v npm >/dev/null; then
+  need_root "npm (for axe-core)" "npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+fi
+npm ci --prefix tests/axe --prefer-offline --no-audit --no-fund >/dev/null \
+  || { echo "error: npm ci in tests/axe failed: the browser tests need axe-core (no network and no npm cache?)" >&2; exit 1; }
+[ -f tests/axe/node_modules/axe-core/axe.min.js ] \
+  || { echo "error: tests/axe/node_modules/axe-core/axe.min.js is missing after npm ci" >&2; exit 1; }
+
+# HAProxy for the test of the deploy recipe (deploy/haproxy.cfg, Debian package).
+if ! command -v haproxy >/dev/null; then
+  need_root "haproxy" "haproxy"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+fi
+haproxy -c -f deploy/haproxy.cfg >/dev/null || { echo "error: deploy/haproxy.cfg is not valid (haproxy -c)" >&2; exit 1; }
+
 # PostgreSQL on 127.0.0.1:5432 for the PostgreSQL store and two-node tests.
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then

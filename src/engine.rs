@@ -9,9 +9,17 @@
 //!
 //! When the store says another writer (another node) moved the event first,
 //! the writer catches up from the log and validates the batch again.
+//!
+//! A failed commit is never acknowledged: the batch is refused with the
+//! store's fault (`disk_full`, `store_unavailable`) and [`Health`] records
+//! it; a watch task probes the store until it commits again, and checks
+//! every second that the database file is still there. A closed event
+//! refuses every change (`event_closed`); the store refuses to commit to one
+//! too, so a close made elsewhere (the CLI, another node) is never missed.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -26,6 +34,7 @@ use crate::domain::{
     View,
 };
 use crate::event::EventConfig;
+use crate::health::{FaultKind, Health};
 use crate::hub::{self, Hub, HubConfig, ResumeError, Subscription};
 use crate::metrics::Metrics;
 use crate::moderation::order::{self, Suggestions};
@@ -39,6 +48,12 @@ const MAX_BATCH: usize = 512;
 const STALE_RETRIES: u64 = 50;
 /// Commands waiting for an event's writer before callers are told "busy".
 const QUEUE_DEPTH: usize = 8192;
+/// How often the watch task looks at the database files and closed events.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+/// First and longest pause between probe commits while the store fails:
+/// space coming back is noticed within about a second.
+const PROBE_FIRST: Duration = Duration::from_millis(100);
+const PROBE_MAX: Duration = Duration::from_millis(800);
 
 /// An event's committed state, as in memory.
 #[derive(Debug, Default)]
@@ -169,6 +184,10 @@ pub enum CommandError {
     Domain(#[from] DomainError),
     #[error("storage is unavailable; nothing was changed")]
     Unavailable,
+    #[error("the server's disk is full; nothing was changed; it will be accepted again when there is space")]
+    DiskFull,
+    #[error("the database file was deleted or replaced; nothing was changed; an operator must restore it or restart the server")]
+    DatabaseLost,
     /// The database went away while committing and could not be asked
     /// afterwards: the change may be saved or not.
     #[error("the database connection was lost while saving: the change may or may not be saved; check before sending it again (a submission may simply be resent)")]
@@ -190,8 +209,20 @@ enum Job {
     /// Another node committed changes: read them from the log, then tell
     /// the sender (if any) that it is done.
     CatchUp(Option<oneshot::Sender<()>>),
+    /// Mark the event closed (after the commands queued before it).
+    Close(oneshot::Sender<Result<i64, CommandError>>),
     /// Finish what is queued, then stop.
     Stop,
+}
+
+impl From<FaultKind> for CommandError {
+    fn from(kind: FaultKind) -> Self {
+        match kind {
+            FaultKind::DiskFull => CommandError::DiskFull,
+            FaultKind::Unavailable => CommandError::Unavailable,
+            FaultKind::DatabaseLost => CommandError::DatabaseLost,
+        }
+    }
 }
 
 /// One event, live.
@@ -208,6 +239,8 @@ pub struct EventRuntime {
     suggestions: Mutex<Arc<Suggestions>>,
     /// Phones' votable list, rendered once per sequence number.
     public_list: Mutex<Option<(u64, Arc<Vec<Bytes>>)>>,
+    /// Unix ms when the event was closed; 0 while it is open.
+    closed_at: AtomicI64,
 }
 
 /// Questions a phone's voting list shows per page.
@@ -325,6 +358,37 @@ impl EventRuntime {
 
     pub fn seq(&self) -> u64 {
         self.read().seq
+    }
+
+    /// When the event was closed (Unix ms), if it is.
+    pub fn closed_at(&self) -> Option<i64> {
+        Some(self.closed_at.load(Ordering::Acquire)).filter(|&at| at != 0)
+    }
+
+    fn mark_closed(&self, at: i64) {
+        if self
+            .closed_at
+            .compare_exchange(0, at.max(1), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            tracing::info!(
+                event = self.id(),
+                at,
+                "event closed: refusing every change from now on"
+            );
+        }
+    }
+
+    /// Close the event: after the commands queued before this one, it is
+    /// marked closed in the store and refuses every change from then on.
+    /// Returns when it was closed (the first close's time, if closed before).
+    pub async fn close(&self) -> Result<i64, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Close(reply))
+            .await
+            .map_err(|_| CommandError::Closed)?;
+        answer.await.unwrap_or(Err(CommandError::Closed))
     }
 
     /// Run a command through the writer; returns after it is committed and published.
@@ -480,6 +544,7 @@ struct Writer {
     rt: Arc<EventRuntime>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
+    health: Arc<Health>,
 }
 
 struct Pending {
@@ -498,6 +563,7 @@ impl Writer {
             let mut batch = Vec::new();
             let mut catch_up = false;
             let mut waiting = Vec::new();
+            let mut close = None;
             let mut next = Some(first);
             while let Some(job) = next.take() {
                 match job {
@@ -506,9 +572,11 @@ impl Writer {
                         catch_up = true;
                         waiting.extend(done);
                     }
+                    // Commands after the close wait for the next round, which refuses them.
+                    Job::Close(reply) => close = Some(reply),
                     Job::Stop => stopping = true,
                 }
-                if batch.len() < MAX_BATCH && !stopping {
+                if batch.len() < MAX_BATCH && !stopping && close.is_none() {
                     next = jobs.try_recv().ok();
                 }
             }
@@ -521,6 +589,9 @@ impl Writer {
             if !batch.is_empty() {
                 self.process(batch).await;
             }
+            if let Some(reply) = close {
+                let _ = reply.send(self.close().await);
+            }
         }
         jobs.close();
         // Anything that slipped in after Stop is refused, not lost silently.
@@ -529,6 +600,32 @@ impl Writer {
                 let _ = reply.send(Err(CommandError::Closed));
             }
         }
+    }
+
+    async fn close(&self) -> Result<i64, CommandError> {
+        if let Some(at) = self.rt.closed_at() {
+            return Ok(at);
+        }
+        if self.health.kind() == Some(FaultKind::DatabaseLost) {
+            return Err(CommandError::DatabaseLost);
+        }
+        let refused = |e: StoreError| {
+            tracing::error!(event = self.rt.id(), error = %e, "closing the event failed");
+            CommandError::from(FaultKind::of(&e))
+        };
+        self.store
+            .close_event(self.rt.id(), crate::now_ms())
+            .await
+            .map_err(refused)?;
+        // Closed before (by the command line, another node)? That time stays.
+        let at = self
+            .store
+            .event_closed_at(self.rt.id())
+            .await
+            .map_err(refused)?
+            .unwrap_or_else(crate::now_ms);
+        self.rt.mark_closed(at);
+        Ok(at)
     }
 
     async fn catch_up(&self) {
@@ -586,6 +683,7 @@ impl Writer {
         let mut attempt: u64 = 0;
         loop {
             let now = crate::now_ms();
+            let closed = self.rt.closed_at().is_some();
             let (base, changes, results) = {
                 let state = self.rt.read();
                 let mut overlay = Overlay::new(&state);
@@ -603,12 +701,17 @@ impl Writer {
                         _ => None,
                     };
                     match domain::apply(&overlay, &ctx, &p.cmd) {
+                        // A resent submission of a closed event is still
+                        // answered: it was saved before the close.
                         Ok(outcome) if outcome.is_noop() => results.push(Ok(Ack {
                             seq: None,
                             id: outcome.duplicate_of,
                             receipt,
                             duplicate: true,
                         })),
+                        _ if closed => {
+                            results.push(Err(CommandError::Domain(DomainError::EventClosed)))
+                        }
                         Ok(outcome) => {
                             seq += 1;
                             overlay.absorb(&outcome);
@@ -616,7 +719,8 @@ impl Writer {
                                 .questions
                                 .first()
                                 .map(|u| u.question.id)
-                                .or_else(|| outcome.floor.last().map(|f| f.id));
+                                .or_else(|| outcome.floor.last().map(|f| f.id))
+                                .or_else(|| outcome.notes.first().map(|n| n.id));
                             changes.push(Change {
                                 seq,
                                 at: now,
@@ -624,6 +728,7 @@ impl Writer {
                                 action: outcome.action.to_string(),
                                 questions: outcome.questions,
                                 floor: outcome.floor,
+                                notes: outcome.notes,
                             });
                             results.push(Ok(Ack {
                                 seq: Some(seq),
@@ -640,13 +745,31 @@ impl Writer {
             if changes.is_empty() {
                 return reply_all(batch, results);
             }
+            if self.health.kind() == Some(FaultKind::DatabaseLost) {
+                // A commit would "succeed" into a file nobody will read again.
+                return self.refuse(batch, results, CommandError::DatabaseLost);
+            }
             let started = Instant::now();
             match self.store.commit(self.rt.id(), base, &changes).await {
                 Ok(()) => {
+                    self.health.committed();
                     self.metrics
                         .observe_commit(changes.len(), started.elapsed());
                     self.rt.publish(changes);
                     return reply_all(batch, results);
+                }
+                Err(StoreError::EventClosed(at)) => {
+                    // Closed elsewhere (the command line, another node):
+                    // validate again, which now refuses every change.
+                    self.rt.mark_closed(at);
+                }
+                Err(e @ StoreError::Lost(_)) => {
+                    // Committed, perhaps, but to the old file: never acknowledged.
+                    self.health.failed(&e);
+                    self.metrics
+                        .commit_errors
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return self.refuse(batch, results, CommandError::DatabaseLost);
                 }
                 Err(StoreError::Stale) if attempt < STALE_RETRIES => {
                     attempt += 1;
@@ -663,26 +786,40 @@ impl Writer {
                     let refusal = match outcome {
                         CommitOutcome::Committed => {
                             // Published by the catch-up that found them.
+                            self.health.committed();
                             self.metrics
                                 .observe_commit(changes.len(), started.elapsed());
                             tracing::warn!(event = self.rt.id(), error = %e, "commit reported an error, but the batch is in the log: acknowledged");
                             return reply_all(batch, results);
                         }
-                        CommitOutcome::NotCommitted => CommandError::Unavailable,
+                        CommitOutcome::NotCommitted => FaultKind::of(&e).into(),
                         CommitOutcome::Unknown => CommandError::OutcomeUnknown,
                     };
+                    self.health.failed(&e);
                     self.metrics
                         .commit_errors
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::error!(event = self.rt.id(), error = %e, ?outcome, "commit failed; batch refused");
-                    let refused = results
-                        .into_iter()
-                        .map(|r| r.and(Err(refusal.clone())))
-                        .collect();
-                    return reply_all(batch, refused);
+                    tracing::warn!(event = self.rt.id(), error = %e, ?outcome, "commit failed; batch refused");
+                    return self.refuse(batch, results, refusal);
                 }
             }
         }
+    }
+
+    /// Answer every command of a batch that was to be acknowledged with
+    /// `refusal`; refused ones keep their own error. Duplicates are refused
+    /// too: one may be a resend of a submission earlier in this very batch.
+    fn refuse(
+        &self,
+        batch: Vec<Pending>,
+        results: Vec<Result<Ack, CommandError>>,
+        refusal: CommandError,
+    ) {
+        let refused = results
+            .into_iter()
+            .map(|r| r.and(Err(refusal.clone())))
+            .collect();
+        reply_all(batch, refused);
     }
 }
 
@@ -732,8 +869,12 @@ pub struct Engine {
     secret: Secret,
     metrics: Arc<Metrics>,
     hub_config: HubConfig,
+    /// Whether the store can commit; shared with every writer.
+    health: Arc<Health>,
     events: DashMap<String, Arc<EventRuntime>>,
     writers: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// The task that probes a failing store and watches files and closes.
+    watch: std::sync::Mutex<Option<JoinHandle<()>>>,
     /// Held while opening an event found after start, so that one event
     /// never gets two writers; `true` once shutting down (open no more).
     opening: tokio::sync::Mutex<bool>,
@@ -755,8 +896,10 @@ impl Engine {
             secret,
             metrics,
             hub_config,
+            health: Arc::new(Health::default()),
             events: DashMap::new(),
             writers: std::sync::Mutex::new(Vec::new()),
+            watch: std::sync::Mutex::new(None),
             opening: tokio::sync::Mutex::new(false),
             lookups: governor::RateLimiter::direct(governor::Quota::per_second(
                 std::num::NonZeroU32::new(20).unwrap_or(std::num::NonZeroU32::MIN),
@@ -765,11 +908,14 @@ impl Engine {
         for config in store.events().await? {
             engine.open_event(config).await?;
         }
+        let watch = tokio::spawn(watch(Arc::downgrade(&engine)));
+        *engine.watch.lock().unwrap_or_else(|p| p.into_inner()) = Some(watch);
         Ok(engine)
     }
 
     async fn open_event(&self, config: EventConfig) -> Result<Arc<EventRuntime>, StoreError> {
         let loaded = self.store.load(&config.id).await?;
+        let closed_at = self.store.event_closed_at(&config.id).await?;
         let halls: Vec<String> = config.halls.iter().map(|h| h.id.clone()).collect();
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let mut assistant = Assistant::new(&config);
@@ -799,6 +945,7 @@ impl Engine {
             }),
             jobs: tx,
             secret: self.secret.clone(),
+            closed_at: AtomicI64::new(closed_at.unwrap_or(0)),
         });
         rt.hub
             .set_annotator(Arc::new(move |q: &mut Question| annotate(&assistant, q)));
@@ -806,6 +953,7 @@ impl Engine {
             rt: rt.clone(),
             store: self.store.clone(),
             metrics: self.metrics.clone(),
+            health: self.health.clone(),
         };
         let handle = tokio::spawn(writer.run(rx));
         self.writers
@@ -822,6 +970,11 @@ impl Engine {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// Whether the store can commit right now (read by `/healthz`).
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     pub fn secret(&self) -> &Secret {
@@ -917,6 +1070,9 @@ impl Engine {
     /// then tell every connection to reconnect elsewhere.
     pub async fn shutdown(&self) {
         *self.opening.lock().await = true;
+        if let Some(watch) = self.watch.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            watch.abort();
+        }
         for rt in self.events() {
             let _ = rt.jobs.send(Job::Stop).await;
         }
@@ -941,6 +1097,62 @@ impl Engine {
                 .any(|rt| rt.hub.live_subscriptions() > 0)
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// While the store fails, probe it (backing off from [`PROBE_FIRST`] to
+/// [`PROBE_MAX`]) until a commit succeeds again; every [`WATCH_EVERY`],
+/// check the database files and learn of events closed elsewhere. Ends with
+/// the engine.
+async fn watch(engine: Weak<Engine>) {
+    let mut pause = PROBE_FIRST;
+    let mut next_look = Instant::now() + WATCH_EVERY;
+    loop {
+        let failing = match engine.upgrade() {
+            Some(engine) => engine.watch_once(&mut next_look).await,
+            None => return,
+        };
+        if failing {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(PROBE_MAX);
+        } else {
+            pause = PROBE_FIRST;
+            tokio::time::sleep(PROBE_FIRST).await;
+        }
+    }
+}
+
+impl Engine {
+    /// One round of [`watch`]; true while the store still fails to commit.
+    async fn watch_once(&self, next_look: &mut Instant) -> bool {
+        if Instant::now() >= *next_look {
+            *next_look = Instant::now() + WATCH_EVERY;
+            match self.store.check_files() {
+                Ok(()) => self.health.files_ok(),
+                Err(e) => self.health.failed(&e),
+            }
+            for rt in self.events() {
+                if rt.closed_at().is_some() {
+                    continue;
+                }
+                if let Ok(Some(at)) = self.store.event_closed_at(rt.id()).await {
+                    rt.mark_closed(at);
+                }
+            }
+        }
+        match self.health.kind() {
+            Some(FaultKind::DiskFull | FaultKind::Unavailable) => match self.store.probe().await {
+                Ok(()) => {
+                    self.health.committed();
+                    false
+                }
+                Err(e) => {
+                    self.health.failed(&e);
+                    true
+                }
+            },
+            _ => false,
         }
     }
 }

@@ -49,6 +49,9 @@ impl Default for HubConfig {
 pub enum EvictReason {
     SlowConsumer,
     Shutdown,
+    /// The client sent a frame that breaks the protocol's limits; the
+    /// connection sends what is queued (the error saying why) and closes.
+    FrameRejected,
 }
 
 impl EvictReason {
@@ -56,6 +59,7 @@ impl EvictReason {
         match self {
             EvictReason::SlowConsumer => "slow_consumer",
             EvictReason::Shutdown => "server_shutdown",
+            EvictReason::FrameRejected => "frame_rejected",
         }
     }
 }
@@ -136,6 +140,12 @@ impl Replies {
         self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
         tracing::warn!("slow consumer disconnected while replying");
         self.eviction.fire(EvictReason::SlowConsumer);
+    }
+
+    /// Close the connection once what is queued has been sent (its client
+    /// broke the protocol: the last queued reply says how).
+    pub fn close_after_queued(&self) {
+        self.eviction.fire(EvictReason::FrameRejected);
     }
 }
 
@@ -563,6 +573,11 @@ fn sees_presence(audience: &Audience) -> bool {
     matches!(audience, Audience::Full | Audience::Staff)
 }
 
+/// Who receives backstage notes: moderators, follow-up and admins (full) and the chair (staff).
+fn sees_notes(audience: &Audience) -> bool {
+    matches!(audience, Audience::Full | Audience::Staff)
+}
+
 fn presence_frame(halls: Vec<HallPresence>) -> Bytes {
     Bytes::from(ServerMessage::Presence { halls }.to_json())
 }
@@ -598,7 +613,9 @@ fn annotated_frame(
             None => {}
         }
     }
-    if questions.is_empty() && removed.is_empty() && change.floor.is_empty() {
+    // Backstage notes are for the people running the dialogue, never the public.
+    let note = change.notes.first().filter(|_| sees_notes(audience));
+    if questions.is_empty() && removed.is_empty() && change.floor.is_empty() && note.is_none() {
         return None;
     }
     let msg = ServerMessage::Change {
@@ -609,6 +626,7 @@ fn annotated_frame(
         questions,
         removed,
         floor: change.floor.clone(),
+        note,
     };
     Some(Bytes::from(msg.to_json()))
 }

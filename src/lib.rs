@@ -13,12 +13,16 @@
 //! - [`cluster`]: with PostgreSQL, hear other nodes' commits (LISTEN/NOTIFY).
 //! - [`engine`]: each event's in-memory state and single writer
 //!   (validate → commit → publish → acknowledge, with group commit).
+//! - [`health`]: whether the store can commit now (disk full, database file
+//!   lost), read by writers and `/healthz`; cleared by a probe commit.
 //! - [`hub`]: per-event fan-out, sequence history, backpressure, presence. No sockets.
 //! - [`http`]: axum routes, the WebSocket connection, embedded pages, errors.
 //! - [`reports`]: before and after the live hour: imports, exports, the
 //!   conclusion-report draft, statistics. Pure over questions and the log.
 //! - [`auth`]: role tokens and receipts. [`metrics`]: Prometheus counters.
 //! - [`config`]: command-line and environment settings.
+//! - [`cli`]: what the `doithoai` command does (serve with one server per
+//!   data directory, events, tokens, imports, backups, the pre-flight check).
 //! - [`loadgen`]: the load generator and benchmarks (BENCHMARKS.md); the
 //!   `loadgen` binary is a thin CLI over it.
 //!
@@ -26,11 +30,13 @@
 //! benchmarks embed the real thing on port 0.
 
 pub mod auth;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod event;
+pub mod health;
 pub mod http;
 pub mod hub;
 pub mod loadgen;
@@ -44,7 +50,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::auth::Secret;
@@ -156,6 +161,7 @@ pub async fn serve(
         limits: Arc::new(http::ParticipantLimits::new(
             app.config.device_per_minute,
             app.config.address_per_minute,
+            app.config.net.http_submit_per_address_per_minute,
         )),
         vote_limits: Arc::new(http::ParticipantLimits::new(
             app.config
@@ -170,23 +176,19 @@ pub async fn serve(
             std::num::NonZeroU32::new(30).unwrap_or(std::num::NonZeroU32::MIN),
         ))),
     };
+    let limits = state.limits.clone();
+    let forget = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    });
     let engine = app.engine.clone();
     let changes = app.listener.clone();
     let router = http::router(state);
-    // Frames are small and latency matters. Without TCP_NODELAY, Nagle's
-    // algorithm holds a frame written right after another (a change, then
-    // the ack) until the client's delayed ACK: about 40 ms on Linux
-    // (measured by `loadgen event-day`, BENCHMARKS.md).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    http::server::raise_open_files_limit(&app.config.net);
+    let served = http::server::run(listener, router, &app.config.net, async move {
         shutdown.await;
         tracing::info!("shutting down: flushing writers and asking clients to reconnect");
         engine.shutdown().await;
@@ -194,5 +196,7 @@ pub async fn serve(
             l.stop();
         }
     })
-    .await
+    .await;
+    forget.abort();
+    served
 }

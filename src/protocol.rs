@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Command, FloorRequest, Question, Role};
-use crate::event::{EventConfig, Hall};
+use crate::domain::{BackstageNote, Command, FloorRequest, Question, Role};
+use crate::event::{EventConfig, Group, Hall};
 
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -148,6 +148,9 @@ pub enum ServerMessage<'a> {
         /// The event's current sequence number.
         seq: u64,
         server_time: i64,
+        /// When the event was closed (Unix ms): it then refuses every change.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        closed_at: Option<i64>,
     },
     /// Full state for this client's role as of `seq`.
     Snapshot {
@@ -170,6 +173,10 @@ pub enum ServerMessage<'a> {
         removed: Vec<Uuid>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         floor: Vec<FloorRequest>,
+        /// A backstage note (action `backstage_note`): moderators, follow-up,
+        /// admins and the chair only.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<&'a BackstageNote>,
     },
     Ack {
         req: &'a str,

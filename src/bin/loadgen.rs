@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use doithoai::loadgen::failover::{failover, FailoverOpts};
 use doithoai::loadgen::report::{self, Results};
 use doithoai::loadgen::scenario::{
     self, Baselines, BurstOpts, CapacityOpts, Common, EventDayOpts, StormOpts,
@@ -58,6 +59,9 @@ struct Cli {
     /// Skip the Node.js baseline.
     #[arg(long, global = true)]
     no_node: bool,
+    /// Skip the nginx + nchan baseline.
+    #[arg(long, global = true)]
+    no_nchan: bool,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -136,7 +140,42 @@ enum Scenario {
         #[arg(long, default_value_t = 500.0)]
         limit_ms: f64,
     },
-    /// Everything above, then results.md, results.json and latency.svg.
+    /// kill -9 the server mid-run (SQLite), restart it on the same data
+    /// directory: every acknowledged submission must be there exactly once.
+    Kill9 {
+        #[arg(long, default_value_t = 10000)]
+        participants: usize,
+        #[arg(long, default_value_t = 200)]
+        halls: usize,
+        /// Seconds into the measured phase when the server is killed.
+        #[arg(long, default_value_t = 8)]
+        kill_after: u64,
+    },
+    /// A national dialogue: doithoai nodes on one PostgreSQL behind HAProxy
+    /// (deploy/haproxy.cfg), every staff seat of every hall, phones; one node
+    /// is killed with SIGKILL mid-run. Needs `haproxy` and PostgreSQL.
+    National {
+        #[arg(long, default_value_t = 4)]
+        nodes: usize,
+        /// 63 provinces × 11 halls.
+        #[arg(long, default_value_t = 700)]
+        halls: usize,
+        #[arg(long, default_value_t = 60000)]
+        participants: usize,
+        /// HAProxy processes (0: as many as the open-files limit needs).
+        #[arg(long, default_value_t = 0)]
+        proxies: usize,
+        /// Seconds into the measured phase when one node is killed.
+        #[arg(long, default_value_t = 8)]
+        kill_after: u64,
+        #[arg(
+            long,
+            env = "LOADGEN_PG_ADMIN_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        pg_admin_url: String,
+    },
+    /// Everything above but `national`, then results.md, results.json and latency.svg.
     All,
     /// Baseline (a): serve the bare fan-out on --listen (used as a child process).
     BareServer {
@@ -209,6 +248,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let mut kinds = vec![Kind::Doithoai, Kind::Bare];
     if !cli.no_node {
         kinds.push(Kind::Node);
+    }
+    if !cli.no_nchan {
+        kinds.push(Kind::Nchan);
     }
     let baselines = Baselines {
         kinds,
@@ -331,6 +373,43 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 .await?,
             );
         }
+        Scenario::Kill9 {
+            participants,
+            halls,
+            kill_after,
+        } => {
+            let (p, h) = if small {
+                (scale(vec![participants])[0], (halls / 10).max(12))
+            } else {
+                (participants, halls)
+            };
+            let r = progress(failover(&common, &kill9(h, p, kill_after, duration)).await?);
+            results.kill9.push(r);
+        }
+        Scenario::National {
+            nodes,
+            halls,
+            participants,
+            proxies,
+            kill_after,
+            pg_admin_url,
+        } => {
+            // --small: a tenth of the halls, a thirtieth of the phones.
+            let (p, h) = if small {
+                ((participants / 30).max(100), (halls / 10).max(12))
+            } else {
+                (participants, halls)
+            };
+            let o = FailoverOpts {
+                nodes,
+                proxies,
+                pg_admin: pg_admin_url,
+                ..kill9(h, p, kill_after, duration)
+            };
+            results
+                .national
+                .push(progress(failover(&common, &o).await?));
+        }
         Scenario::All => {
             // One failing scenario is reported and the others still run.
             macro_rules! run {
@@ -399,6 +478,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
             ) {
                 results.memory.extend(r);
             }
+            let (p, h) = if small { (500, 20) } else { (10000, 200) };
+            if let Some(r) = run!("kill9", failover(&common, &kill9(h, p, 8, duration))) {
+                results.kill9.push(r);
+            }
             let step = Duration::from_secs(if small { 3 } else { 10 });
             let ladder = scale(vec![1000, 2500, 5000, 10000, 15000, 19000]);
             if let Some(r) = run!(
@@ -440,6 +523,24 @@ fn burst(submitters: usize, window: usize, duration: Duration) -> BurstOpts {
         window,
         duration,
         direct_batch: 64,
+    }
+}
+
+/// The event-day load with one SQLite server killed `kill_after` seconds in.
+fn kill9(halls: usize, participants: usize, kill_after: u64, duration: Duration) -> FailoverOpts {
+    let kill_after = Duration::from_secs(kill_after).min(duration / 2);
+    FailoverOpts {
+        halls,
+        participants,
+        // Ten times the event day's rate: more acknowledgements at stake.
+        submit_rate: 200.0,
+        moderate_rate: 2.0,
+        on_air_every: Duration::from_secs(5),
+        duration,
+        kill_after,
+        nodes: 1,
+        proxies: 0,
+        pg_admin: String::new(),
     }
 }
 

@@ -47,6 +47,10 @@ pub enum DomainError {
     FloorNotOpen,
     #[error("a vote needs the device id the phone sent in its hello")]
     DeviceRequired,
+    #[error("a different question with this id already exists")]
+    Duplicate,
+    #[error("the event is closed; nothing can be changed")]
+    EventClosed,
 }
 
 impl DomainError {
@@ -72,6 +76,8 @@ impl DomainError {
             DomainError::FloorAlreadyRequested => "floor_already_requested",
             DomainError::FloorNotOpen => "floor_not_open",
             DomainError::DeviceRequired => "device_required",
+            DomainError::Duplicate => "duplicate",
+            DomainError::EventClosed => "event_closed",
         }
     }
 
@@ -108,6 +114,8 @@ impl DomainError {
             DomainError::FloorAlreadyRequested => "Điểm cầu này đã xin phát biểu".into(),
             DomainError::FloorNotOpen => "Yêu cầu phát biểu này đã được xử lý".into(),
             DomainError::DeviceRequired => "Cần mã thiết bị để bình chọn".into(),
+            DomainError::Duplicate => "Mã câu hỏi này đã được dùng cho một câu hỏi khác".into(),
+            DomainError::EventClosed => "Sự kiện đã kết thúc, không nhận thêm thay đổi".into(),
         }
     }
 }

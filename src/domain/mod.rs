@@ -12,7 +12,7 @@ mod tests;
 
 pub use error::DomainError;
 pub use question::{
-    apply, Command, Ctx, FloorRequest, FloorState, FollowUp, Outcome, QState, Question,
-    QuestionUpdate, Questioner, Source, View,
+    apply, BackstageNote, BeforeMerge, Command, Ctx, FloorRequest, FloorState, FollowUp, Outcome,
+    QState, Question, QuestionUpdate, Questioner, Source, View,
 };
 pub use role::{Actor, Audience, Role};

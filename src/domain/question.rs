@@ -156,10 +156,10 @@ pub struct Questioner {
 impl Questioner {
     fn cleaned(&self) -> Questioner {
         Questioner {
-            name: text::clean_opt(self.name.as_deref()),
+            name: text::clean_line_opt(self.name.as_deref()),
             age: self.age,
-            organization: text::clean_opt(self.organization.as_deref()),
-            phone: text::clean_opt(self.phone.as_deref()),
+            organization: text::clean_line_opt(self.organization.as_deref()),
+            phone: text::clean_line_opt(self.phone.as_deref()),
             show_name: self.show_name,
         }
     }
@@ -245,16 +245,60 @@ pub struct Question {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered_at: Option<i64>,
     /// Label of who submitted it (a role slot, never a person's name).
+    /// Omitted when empty (public projections clear it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub submitted_by: String,
+    /// SHA-256 of the submitting phone's device id (participants only): a
+    /// re-submission of the id gets the receipt again only from that device.
+    /// Kept in the store, never sent to any client ([`Question::for_wire`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
     /// Incremented on every change; commands carry the version they saw.
     pub version: u32,
+    /// Set while merged: what the merge changed, so an `unmerge` can give it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_merge: Option<BeforeMerge>,
 }
+
+/// Kept on a merged question: its state before the merge and the questions
+/// merged into it earlier that the merge carried on to the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeforeMerge {
+    pub state: QState,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<Uuid>,
+}
+
+/// A short message from the podium (a speaker or the chair) to the
+/// moderators: "Xin chuyển câu tiếp". Never shown to the public.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackstageNote {
+    pub id: Uuid,
+    /// The seat that sent it ("speaker:gddt", "chair").
+    pub from: String,
+    pub text: String,
+    /// Unix ms.
+    pub at: i64,
+}
+
+/// Longest backstage note, in characters after NFC.
+pub const MAX_NOTE_CHARS: usize = 140;
 
 impl Question {
     pub fn without_personal_data(&self) -> Question {
         Question {
             questioner: None,
             hints: None,
+            device_key: None,
+            ..self.clone()
+        }
+    }
+
+    /// The full view for staff who may see personal data: everything but
+    /// the device key, which only the store keeps.
+    pub fn for_wire(&self) -> Question {
+        Question {
+            device_key: None,
             ..self.clone()
         }
     }
@@ -263,6 +307,7 @@ impl Question {
     pub fn public_view(&self) -> Question {
         let mut q = self.without_personal_data();
         q.original_text = None;
+        q.before_merge = None;
         q.reject_reason = None;
         q.submitted_by = String::new();
         if let Some(f) = q.followup.as_mut() {
@@ -324,6 +369,11 @@ pub enum Command {
         /// Set by the import path only; ignored from the wire.
         #[serde(default, skip)]
         imported: bool,
+        /// The participant's device id, set by the transport (a WebSocket
+        /// connection's hello, the HTTP body's `device`); ignored from a
+        /// command's own fields.
+        #[serde(default, skip)]
+        device: Option<String>,
     },
     Approve {
         question: Uuid,
@@ -370,6 +420,22 @@ pub enum Command {
     MarkAnswered {
         question: Uuid,
         version: u32,
+    },
+    /// Undo: an answered question goes back to its department's queue, a
+    /// rejected one back to pending.
+    Reopen {
+        question: Uuid,
+        version: u32,
+    },
+    /// Undo a merge: `question` (the merged one, at `version`) gets back its
+    /// state, votes and halls from the question it was merged into.
+    Unmerge {
+        question: Uuid,
+        version: u32,
+    },
+    /// A speaker or the chair tells the moderators something (≤ 140 characters).
+    BackstageNote {
+        text: String,
     },
     Defer {
         question: Uuid,
@@ -439,6 +505,9 @@ impl Command {
             Command::PutOnAir { .. } => "put_on_air",
             Command::TakeOffAir { .. } => "take_off_air",
             Command::MarkAnswered { .. } => "mark_answered",
+            Command::Reopen { .. } => "reopen",
+            Command::Unmerge { .. } => "unmerge",
+            Command::BackstageNote { .. } => "backstage_note",
             Command::Defer { .. } => "defer",
             Command::UpdateFollowUp { .. } => "update_follow_up",
             Command::MarkSent { .. } => "mark_sent",
@@ -473,13 +542,14 @@ pub struct Outcome {
     pub action: &'static str,
     pub questions: Vec<QuestionUpdate>,
     pub floor: Vec<FloorRequest>,
+    pub notes: Vec<BackstageNote>,
     /// Set when a submission with this id already exists.
     pub duplicate_of: Option<Uuid>,
 }
 
 impl Outcome {
     pub fn is_noop(&self) -> bool {
-        self.questions.is_empty() && self.floor.is_empty()
+        self.questions.is_empty() && self.floor.is_empty() && self.notes.is_empty()
     }
 }
 
@@ -520,6 +590,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
         action,
         questions: Vec::new(),
         floor: Vec::new(),
+        notes: Vec::new(),
         duplicate_of: None,
     };
     let actor = ctx.actor;
@@ -533,6 +604,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             consent,
             source_note,
             imported,
+            device,
         } => {
             let source = match actor.role {
                 Role::Participant => Source::Participant,
@@ -541,14 +613,46 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 Role::Moderator | Role::Admin => Source::Moderator,
                 _ => return Err(DomainError::Forbidden),
             };
+            let body = checked_text(ctx, body)?;
+            let device_key = match source {
+                Source::Participant => device.as_deref().map(device_key),
+                _ => None,
+            };
             if let Some(existing) = view.question(id) {
+                // The same asker retrying (a lost ack, an offline outbox) gets
+                // the receipt again; anyone else who learnt the id (displays
+                // show it) gets nothing (docs/PROTOCOL.md, `submit`).
+                let asked = existing.original_text.as_deref().unwrap_or(&existing.text);
+                let same_text = match source {
+                    // An import's id is derived from the row's duplicate key
+                    // (import.rs): a re-sent file with other tone placement
+                    // or punctuation is the same row.
+                    Source::Import => text::duplicate_key(asked) == text::duplicate_key(&body),
+                    _ => asked == body,
+                };
+                let same_asker = match source {
+                    Source::Participant => {
+                        device_key.is_some() && existing.device_key == device_key
+                    }
+                    Source::Hall => existing.submitted_by == actor.label,
+                    Source::Moderator | Source::Import => true,
+                };
+                if !(same_text && same_asker) {
+                    return Err(DomainError::Duplicate);
+                }
                 out.duplicate_of = Some(existing.id);
                 return Ok(out);
             }
-            let body = checked_text(ctx, body)?;
             let hall = match actor.role {
-                Role::HallOperator => actor.hall.clone().ok_or(DomainError::Forbidden)?,
-                _ => match hall.as_deref().map(text::clean) {
+                Role::HallOperator => {
+                    let own = actor.hall.clone().ok_or(DomainError::Forbidden)?;
+                    // An operator files questions for their own hall only.
+                    match hall.as_deref().map(text::clean_line) {
+                        Some(h) if !h.is_empty() && h != own => return Err(DomainError::Forbidden),
+                        _ => own,
+                    }
+                }
+                _ => match hall.as_deref().map(text::clean_line) {
                     Some(h) if !h.is_empty() => h,
                     _ => ctx.event.host_hall().to_string(),
                 },
@@ -565,17 +669,15 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 return Err(DomainError::ConsentRequired);
             }
             if let Some(q) = &questioner {
-                if q.name.as_deref().map(text::char_len).unwrap_or(0) > 200
-                    || q.organization.as_deref().map(text::char_len).unwrap_or(0) > 200
-                    || q.phone.as_deref().map(text::char_len).unwrap_or(0) > 32
-                {
-                    return Err(DomainError::FieldTooLong);
-                }
+                check_opt_len(&q.name, text::MAX_NAME_CHARS)?;
+                check_opt_len(&q.organization, text::MAX_ORGANIZATION_CHARS)?;
+                check_opt_len(&q.phone, text::MAX_PHONE_CHARS)?;
             }
             let source_note = match source {
-                Source::Import | Source::Moderator => text::clean_opt(source_note.as_deref()),
+                Source::Import | Source::Moderator => text::clean_line_opt(source_note.as_deref()),
                 _ => None,
             };
+            check_opt_len(&source_note, text::MAX_NOTE_CHARS)?;
             out.questions.push(QuestionUpdate {
                 from: None,
                 voter: None,
@@ -605,7 +707,9 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                     on_air_at: None,
                     answered_at: None,
                     submitted_by: actor.label.clone(),
+                    device_key,
                     version: 1,
+                    before_merge: None,
                 },
             });
         }
@@ -629,6 +733,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             if reason.is_empty() {
                 return Err(DomainError::ReasonRequired);
             }
+            check_len(&reason, text::MAX_REASON_CHARS)?;
             let mut next = q.clone();
             next.state = QState::Rejected;
             next.reject_reason = Some(reason);
@@ -707,6 +812,10 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                     grown.merged_from.push(c.id);
                 }
             }
+            merged.before_merge = Some(BeforeMerge {
+                state: source.state,
+                carried: moved.iter().map(|(c, _)| c.id).collect(),
+            });
             push(&mut out, source, merged, ctx.now);
             push(&mut out, target, grown, ctx.now);
             for (c, next) in moved {
@@ -821,6 +930,54 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             next.answered_at = Some(ctx.now);
             push(&mut out, q, next, ctx.now);
         }
+        Command::Reopen { question, version } => {
+            require_moderator(actor)?;
+            let q = current(view, question, *version)?;
+            require_state(q, action, &[QState::Answered, QState::Rejected])?;
+            let mut next = q.clone();
+            if q.state == QState::Answered {
+                let dept = q
+                    .department
+                    .as_deref()
+                    .ok_or(DomainError::InvalidTransition {
+                        action,
+                        from: q.state,
+                    })?;
+                next.state = QState::Queued;
+                next.answered_at = None;
+                next.queue_pos = free_queue_pos(view, q, dept);
+            } else {
+                // The log keeps the reason; the question no longer carries it.
+                next.state = QState::Pending;
+                next.reject_reason = None;
+            }
+            push(&mut out, q, next, ctx.now);
+        }
+        Command::Unmerge { question, version } => {
+            require_moderator(actor)?;
+            let q = current(view, question, *version)?;
+            require_state(q, action, &[QState::Merged])?;
+            unmerge(view, q, ctx, &mut out)?;
+        }
+        Command::BackstageNote { text: body } => {
+            if !matches!(actor.role, Role::Speaker | Role::Chair) {
+                return Err(DomainError::Forbidden);
+            }
+            let body = text::clean(body);
+            if body.is_empty() {
+                return Err(DomainError::EmptyText);
+            }
+            check_len(&body, MAX_NOTE_CHARS)?;
+            // Deterministic, so the domain stays pure: the same seat sending the
+            // same words in the same millisecond is one note.
+            let key = format!("{}\n{}\n{}", actor.label, ctx.now, body);
+            out.notes.push(BackstageNote {
+                id: Uuid::new_v5(&Uuid::NAMESPACE_OID, key.as_bytes()),
+                from: actor.label.clone(),
+                text: body,
+                at: ctx.now,
+            });
+        }
         Command::Defer {
             question,
             version,
@@ -847,7 +1004,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                         action,
                         &[QState::Approved, QState::Queued, QState::OnAir],
                     )?;
-                    text::clean_opt(agency.as_deref()).ok_or(DomainError::AgencyRequired)?
+                    text::clean_line_opt(agency.as_deref()).ok_or(DomainError::AgencyRequired)?
                 }
                 // A speaker flags "will answer in writing" for their own department's question.
                 Role::Speaker => {
@@ -855,7 +1012,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                         return Err(DomainError::Forbidden);
                     }
                     require_state(q, action, &[QState::Queued, QState::OnAir])?;
-                    match text::clean_opt(agency.as_deref()) {
+                    match text::clean_line_opt(agency.as_deref()) {
                         Some(a) => a,
                         None => ctx
                             .event
@@ -865,7 +1022,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 }
                 _ => return Err(DomainError::Forbidden),
             };
-            check_len(&agency, 300)?;
+            check_len(&agency, text::MAX_AGENCY_CHARS)?;
             let due = match due {
                 Some(d) => checked_date(d)?,
                 None => ctx.event.default_due_date(ctx.now),
@@ -908,11 +1065,11 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                     from: q.state,
                 })?;
             if let Some(a) = agency {
-                let a = text::clean(a);
+                let a = text::clean_line(a);
                 if a.is_empty() {
                     return Err(DomainError::AgencyRequired);
                 }
-                check_len(&a, 300)?;
+                check_len(&a, text::MAX_AGENCY_CHARS)?;
                 f.agency = a;
             }
             if let Some(d) = due {
@@ -923,7 +1080,7 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
                 if a.is_empty() {
                     return Err(DomainError::EmptyText);
                 }
-                check_len(&a, 20_000)?;
+                check_len(&a, text::MAX_ANSWER_CHARS)?;
                 f.answer = Some(a);
                 f.drafted_at = Some(ctx.now);
                 f.drafted_by = Some(actor.label.clone());
@@ -974,10 +1131,8 @@ pub fn apply(view: &dyn View, ctx: &Ctx, cmd: &Command) -> Result<Outcome, Domai
             }) {
                 return Err(DomainError::FloorAlreadyRequested);
             }
-            let note = text::clean_opt(note.as_deref());
-            if let Some(n) = &note {
-                check_len(n, 300)?;
-            }
+            let note = text::clean_line_opt(note.as_deref());
+            check_opt_len(&note, text::MAX_NOTE_CHARS)?;
             out.floor.push(FloorRequest {
                 id: *id,
                 hall,
@@ -1186,8 +1341,19 @@ fn check_len(s: &str, max: usize) -> Result<(), DomainError> {
     }
 }
 
+fn check_opt_len(s: &Option<String>, max: usize) -> Result<(), DomainError> {
+    s.as_deref().map_or(Ok(()), |s| check_len(s, max))
+}
+
+/// What a question keeps of its phone's device id: a hash, enough to
+/// recognise the same device again.
+fn device_key(device: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(device.as_bytes())[..16])
+}
+
 fn checked_group(ctx: &Ctx, group: Option<&str>) -> Result<Option<String>, DomainError> {
-    match text::clean_opt(group) {
+    match text::clean_line_opt(group) {
         None => Ok(None),
         Some(g) if ctx.event.has_group(&g) => Ok(Some(g)),
         Some(g) => Err(DomainError::UnknownGroup(g)),
@@ -1208,4 +1374,98 @@ fn last_queue_pos(view: &dyn View, department: &str) -> i64 {
         .map(|q| q.queue_pos)
         .max()
         .unwrap_or(0)
+}
+
+/// `q`'s own queue position in `department` if no other queued question
+/// holds it now, else the end of the queue.
+fn free_queue_pos(view: &dyn View, q: &Question, department: &str) -> i64 {
+    let taken = view.questions().into_iter().any(|o| {
+        o.id != q.id
+            && o.state == QState::Queued
+            && o.department.as_deref() == Some(department)
+            && o.queue_pos == q.queue_pos
+    });
+    if taken || q.queue_pos <= 0 {
+        last_queue_pos(view, department) + 1
+    } else {
+        q.queue_pos
+    }
+}
+
+/// Give a merged question back its life: its state before the merge, the
+/// questions the merge carried along (if they still sit with the target),
+/// their votes, and the halls only they brought to the target.
+fn unmerge(view: &dyn View, q: &Question, ctx: &Ctx, out: &mut Outcome) -> Result<(), DomainError> {
+    let action = "unmerge";
+    let target_id = q.merged_into.ok_or(DomainError::InvalidTransition {
+        action,
+        from: q.state,
+    })?;
+    let target = view.question(&target_id).ok_or(DomainError::NotFound)?;
+    // Merged before undo existed: nothing recorded, so it starts over as pending.
+    let before = q.before_merge.clone().unwrap_or(BeforeMerge {
+        state: QState::Pending,
+        carried: Vec::new(),
+    });
+    let (returning, stayed): (Vec<&Question>, Vec<&Question>) = before
+        .carried
+        .iter()
+        .filter_map(|id| view.question(id))
+        .partition(|c| c.state == QState::Merged && c.merged_into == Some(target_id));
+    let stayed_votes: u32 = stayed.iter().map(|c| c.votes).sum();
+
+    let mut back = q.clone();
+    back.state = match (before.state, back.department.as_deref()) {
+        (QState::Queued, Some(dept)) => {
+            back.queue_pos = free_queue_pos(view, q, dept);
+            QState::Queued
+        }
+        (QState::Queued, None) => QState::Approved,
+        (state, _) => state,
+    };
+    back.merged_into = None;
+    back.before_merge = None;
+    back.votes = q.votes.saturating_sub(stayed_votes).max(1);
+    for c in &returning {
+        if !back.merged_from.contains(&c.id) {
+            back.merged_from.push(c.id);
+        }
+    }
+    back.halls.retain(|h| {
+        !stayed.iter().any(|c| brings(c, h))
+            || back
+                .merged_from
+                .iter()
+                .any(|id| view.question(id).is_some_and(|c| brings(c, h)))
+    });
+
+    let mut shrunk = target.clone();
+    shrunk.votes = target.votes.saturating_sub(back.votes).max(1);
+    shrunk
+        .merged_from
+        .retain(|id| *id != q.id && !returning.iter().any(|c| c.id == *id));
+    // Halls this question or its returning children brought leave the
+    // target, unless another question still merged into it brings them too.
+    shrunk.halls.retain(|h| {
+        let ours = brings(q, h) || returning.iter().any(|c| brings(c, h));
+        !ours
+            || shrunk
+                .merged_from
+                .iter()
+                .any(|id| view.question(id).is_some_and(|c| brings(c, h)))
+    });
+
+    push(out, q, back, ctx.now);
+    push(out, target, shrunk, ctx.now);
+    for c in returning {
+        let mut next = c.clone();
+        next.merged_into = Some(q.id);
+        push(out, c, next, ctx.now);
+    }
+    Ok(())
+}
+
+/// Whether question `c` (with what was merged into it) was asked in hall `h`.
+fn brings(c: &Question, h: &str) -> bool {
+    c.hall == h || c.halls.iter().any(|x| x == h)
 }

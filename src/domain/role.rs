@@ -153,7 +153,7 @@ impl Audience {
             return None;
         }
         let mut view = match self {
-            Audience::Full => q.clone(),
+            Audience::Full => q.for_wire(),
             Audience::Public | Audience::Phone => q.public_view(),
             _ => q.without_personal_data(),
         };

@@ -241,7 +241,9 @@ fn question(id: Uuid, state: QState) -> Question {
         on_air_at: None,
         answered_at: None,
         submitted_by: "participant".into(),
+        device_key: None,
         version: 3,
+        before_merge: None,
     };
     if matches!(state, QState::OnAir | QState::Answered) {
         q.on_air_at = Some(NOW - 20_000);
@@ -338,6 +340,7 @@ fn submit(id: Uuid, text: &str) -> Command {
         consent: false,
         source_note: None,
         imported: false,
+        device: None,
     }
 }
 
@@ -357,6 +360,7 @@ fn submit_as(
         consent,
         source_note: None,
         imported: false,
+        device: None,
     }
 }
 
@@ -377,10 +381,12 @@ enum Kind {
     UpdateFollowUp,
     MarkSent,
     Publish,
+    Reopen,
+    Unmerge,
 }
 
 impl Kind {
-    const ALL: [Kind; 14] = [
+    const ALL: [Kind; 16] = [
         Kind::Approve,
         Kind::Reject,
         Kind::Edit,
@@ -395,6 +401,8 @@ impl Kind {
         Kind::UpdateFollowUp,
         Kind::MarkSent,
         Kind::Publish,
+        Kind::Reopen,
+        Kind::Unmerge,
     ];
 }
 
@@ -454,6 +462,8 @@ fn command_at(kind: Kind, q: &Question, version: u32) -> Command {
         },
         Kind::MarkSent => Command::MarkSent { question, version },
         Kind::Publish => Command::Publish { question, version },
+        Kind::Reopen => Command::Reopen { question, version },
+        Kind::Unmerge => Command::Unmerge { question, version },
     }
 }
 
@@ -534,6 +544,10 @@ fn expected(role: Role, kind: Kind, from: QState) -> Expect {
         ),
         Kind::MarkSent => (follows_up, vec![(AnswerDrafted, AnswerSent)]),
         Kind::Publish => (follows_up, vec![(AnswerSent, Published)]),
+        // Undo. The matrix's merged subject predates undo (nothing recorded
+        // about its state before the merge), so it starts over as pending.
+        Kind::Reopen => (moderates, vec![(Answered, Queued), (Rejected, Pending)]),
+        Kind::Unmerge => (moderates, vec![(Merged, Pending)]),
     };
     if !may {
         return FORBIDDEN;
@@ -605,12 +619,13 @@ fn matrix_every_role_every_command_every_state() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(cases, 8 * 14 * 11);
-    // Pin the size of the table: 35 allowed (command, state) pairs each for
-    // moderator and admin, 5 for the follow-up officer, 2 for the speaker.
+    assert_eq!(cases, 8 * 16 * 11);
+    // Pin the size of the table: 38 allowed (command, state) pairs each for
+    // moderator and admin (35 + reopen ×2 + unmerge), 5 for the follow-up
+    // officer, 2 for the speaker.
     assert_eq!(
         allowed,
-        2 * 35 + 5 + 2,
+        2 * 38 + 5 + 2,
         "allowed cases in the table changed"
     );
 }
@@ -967,19 +982,27 @@ fn unknown_question_or_request_is_not_found() {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn submit_forces_the_hall_operators_own_hall_and_defaults_to_the_host_hall() {
+fn submit_keeps_the_hall_operator_to_their_own_hall_and_defaults_to_the_host_hall() {
     let view = TestView::default();
-    let out = run(
-        &view,
-        &actor(Role::HallOperator),
-        &submit_as(uid(1), TEXT, Some("tinh"), None, false),
-    )
-    .unwrap();
     assert_eq!(
-        out.questions[0].question.hall, HALL,
+        run(
+            &view,
+            &actor(Role::HallOperator),
+            &submit_as(uid(1), TEXT, Some("tinh"), None, false),
+        ),
+        Err(DomainError::Forbidden),
         "hall operator cannot submit for another hall"
     );
-    assert_eq!(out.questions[0].question.source, Source::Hall);
+    for hall in [None, Some(HALL)] {
+        let out = run(
+            &view,
+            &actor(Role::HallOperator),
+            &submit_as(uid(1), TEXT, hall, None, false),
+        )
+        .unwrap();
+        assert_eq!(out.questions[0].question.hall, HALL, "{hall:?}");
+        assert_eq!(out.questions[0].question.source, Source::Hall);
+    }
 
     let out = run(
         &view,
@@ -1019,6 +1042,7 @@ fn submit_source_note_and_import() {
         consent: false,
         source_note: Some(" thu thập trước: Huyện đoàn An Phú ".into()),
         imported,
+        device: None,
     };
     let q = run(&view, &moderator(), &with_note(true))
         .unwrap()
@@ -1049,23 +1073,90 @@ fn submit_source_note_and_import() {
     assert_eq!(q.source_note, None);
 }
 
+fn from_device(cmd: Command, device: Option<&str>) -> Command {
+    match cmd {
+        Command::Submit {
+            id,
+            text,
+            hall,
+            group,
+            questioner,
+            consent,
+            source_note,
+            imported,
+            ..
+        } => Command::Submit {
+            id,
+            text,
+            hall,
+            group,
+            questioner,
+            consent,
+            source_note,
+            imported,
+            device: device.map(str::to_string),
+        },
+        other => other,
+    }
+}
+
 #[test]
-fn submitting_the_same_id_twice_is_an_idempotent_retry() {
+fn submitting_the_same_id_twice_is_an_idempotent_retry_for_the_same_asker_only() {
     let mut view = TestView::default();
-    view.ok(&actor(Role::Participant), submit(uid(1), TEXT));
+    let phone = actor(Role::Participant);
+    view.ok(&phone, from_device(submit(uid(1), TEXT), Some("phone-a")));
+    assert!(
+        view.q(uid(1)).device_key.is_some(),
+        "the device is kept, hashed"
+    );
+    assert_ne!(view.q(uid(1)).device_key.as_deref(), Some("phone-a"));
+    // The same phone with the same text (NFC and trimming aside): a retry.
     let again = run(
         &view,
-        &actor(Role::Participant),
-        &submit(uid(1), "khác hẳn"),
+        &phone,
+        &from_device(submit(uid(1), &format!(" {TEXT} ")), Some("phone-a")),
     )
     .unwrap();
     assert!(again.is_noop());
     assert_eq!(again.duplicate_of, Some(uid(1)));
+    // Anyone else who learnt the id, or other text: refused, nothing learnt.
+    for (case, cmd) in [
+        (
+            "other text",
+            from_device(submit(uid(1), "khác hẳn"), Some("phone-a")),
+        ),
+        (
+            "other device",
+            from_device(submit(uid(1), TEXT), Some("phone-b")),
+        ),
+        ("no device", submit(uid(1), TEXT)),
+    ] {
+        assert_eq!(
+            run(&view, &phone, &cmd),
+            Err(DomainError::Duplicate),
+            "{case}"
+        );
+    }
+    assert_eq!(
+        run(&view, &actor(Role::HallOperator), &submit(uid(1), TEXT)),
+        Err(DomainError::Duplicate),
+        "another seat"
+    );
     assert_eq!(view.q(uid(1)).text, TEXT);
-    // Even with text that would now be invalid: the retry is recognised first.
-    let again = run(&view, &actor(Role::Participant), &submit(uid(1), "   ")).unwrap();
-    assert_eq!(again.duplicate_of, Some(uid(1)));
-    // But a forbidden role learns nothing.
+    // A hall operator's retry is recognised by the seat; moderators by the text.
+    let op = actor(Role::HallOperator);
+    view.ok(&op, submit(uid(2), TEXT));
+    assert_eq!(
+        run(&view, &op, &submit(uid(2), TEXT)).unwrap().duplicate_of,
+        Some(uid(2))
+    );
+    assert_eq!(
+        run(&view, &moderator(), &submit(uid(2), TEXT))
+            .unwrap()
+            .duplicate_of,
+        Some(uid(2))
+    );
+    // A forbidden role learns nothing.
     assert_eq!(
         run(&view, &actor(Role::Display), &submit(uid(1), TEXT)),
         Err(DomainError::Forbidden)
@@ -2288,9 +2379,9 @@ fn random_command(rng: &mut Rng, view: &TestView, step: u64) -> (Actor, Command)
     };
     let mods = [moderator(), actor(Role::Admin)];
     // Arm numbers below, repeated by weight.
-    const WEIGHTED: [usize; 36] = [
+    const WEIGHTED: [usize; 39] = [
         0, 1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 11, 11, 12, 13, 13, 14, 14, 14, 15, 15, 15,
-        16, 16, 17, 17, 18, 19, 19, 20, 20, 1,
+        16, 16, 17, 17, 18, 19, 19, 20, 20, 1, 21, 22, 22,
     ];
     let kind = if ids.len() < 3 {
         0
@@ -2326,6 +2417,7 @@ fn random_command(rng: &mut Rng, view: &TestView, step: u64) -> (Actor, Command)
                 consent: rng.percent(85),
                 source_note: None,
                 imported: rng.percent(20),
+                device: None,
             };
             (who, cmd)
         }
@@ -2514,6 +2606,14 @@ fn random_command(rng: &mut Rng, view: &TestView, step: u64) -> (Actor, Command)
                 staff(rng, &[follow_up()]),
                 Command::Publish { question, version },
             )
+        }
+        21 => {
+            let (question, version) = pick_q(rng, &[QState::Answered, QState::Rejected]);
+            (staff(rng, &mods), Command::Reopen { question, version })
+        }
+        22 => {
+            let (question, version) = pick_q(rng, &[QState::Merged]);
+            (staff(rng, &mods), Command::Unmerge { question, version })
         }
         18 => {
             let ops = [
@@ -2901,4 +3001,276 @@ fn votes_only_for_live_public_questions_by_participants_with_a_device() {
         vote(&view(QState::Approved), &phone, uid(9), "d").unwrap_err(),
         DomainError::NotFound
     );
+}
+
+// ---------------------------------------------------------------------------
+// Undo: reopen and unmerge (issue 13)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn reopen_puts_an_answered_question_back_in_its_place_and_a_rejected_one_back_to_pending() {
+    let a = uid(1);
+    let mut view = TestView::of([queued(a, DEPT, 2), queued(uid(2), DEPT, 1)]);
+    view.ok(&moderator(), command(Kind::PutOnAir, view.q(a)));
+    view.ok(&moderator(), command(Kind::MarkAnswered, view.q(a)));
+    assert_eq!(view.q(a).state, QState::Answered);
+    let v = view.q(a).version;
+    view.ok(
+        &moderator(),
+        Command::Reopen {
+            question: a,
+            version: v,
+        },
+    );
+    let q = view.q(a);
+    assert_eq!(
+        (q.state, q.queue_pos, q.version),
+        (QState::Queued, 2, v + 1)
+    );
+    assert_eq!(q.answered_at, None);
+
+    // Its place taken meanwhile: it goes to the end instead of sharing it.
+    let b = uid(3);
+    let mut answered = question_at(b, QState::Answered, HALL, DEPT);
+    answered.queue_pos = 1;
+    let mut view = TestView::of([answered, queued(uid(4), DEPT, 1), queued(uid(5), DEPT, 3)]);
+    view.ok(&moderator(), command(Kind::Reopen, view.q(b)));
+    assert_eq!((view.q(b).state, view.q(b).queue_pos), (QState::Queued, 4));
+    check_invariants(&view);
+
+    let r = uid(6);
+    let mut view = TestView::of([question(r, QState::Pending)]);
+    view.ok(&moderator(), command(Kind::Reject, view.q(r)));
+    view.ok(&moderator(), command(Kind::Reopen, view.q(r)));
+    assert_eq!(view.q(r).state, QState::Pending);
+    assert_eq!(
+        view.q(r).reject_reason,
+        None,
+        "the log keeps the reason, not the question"
+    );
+}
+
+#[test]
+fn reopen_and_unmerge_are_for_moderators_and_check_the_version() {
+    let view = matrix_view(QState::Answered);
+    let q = view.q(SUBJECT).clone();
+    for role in [
+        Role::Chair,
+        Role::Speaker,
+        Role::HallOperator,
+        Role::Display,
+        Role::FollowUp,
+        Role::Participant,
+    ] {
+        assert_eq!(
+            err(&view, &actor(role), command(Kind::Reopen, &q)),
+            DomainError::Forbidden,
+            "{role:?}"
+        );
+    }
+    assert!(matches!(
+        err(
+            &view,
+            &moderator(),
+            command_at(Kind::Reopen, &q, q.version - 1)
+        ),
+        DomainError::Conflict(_)
+    ));
+    for state in [
+        QState::Pending,
+        QState::OnAir,
+        QState::Deferred,
+        QState::Merged,
+    ] {
+        let view = matrix_view(state);
+        assert_eq!(
+            err(&view, &moderator(), command(Kind::Reopen, view.q(SUBJECT))).code(),
+            "invalid_transition",
+            "{state:?}"
+        );
+    }
+    let view = matrix_view(QState::Approved);
+    assert_eq!(
+        err(&view, &moderator(), command(Kind::Unmerge, view.q(SUBJECT))).code(),
+        "invalid_transition"
+    );
+}
+
+#[test]
+fn unmerge_gives_back_state_votes_and_halls_and_bumps_the_target() {
+    // source: queued in gddt, asked in chau-doc, with two "me too" votes;
+    // target: asked in long-xuyen, and in tan-chau (x, merged into it before).
+    let (source, target, x) = (uid(1), uid(2), uid(3));
+    let mut s = queued(source, DEPT, 1);
+    s.hall = OTHER_HALL.into();
+    s.votes = 3;
+    s.halls = vec!["tan-chau".into()]; // also brought by the source
+    let mut t = question(target, QState::Approved);
+    t.hall = "long-xuyen".into();
+    t.halls = vec!["tan-chau".into()];
+    t.merged_from = vec![x];
+    t.votes = 2;
+    let mut qx = question(x, QState::Merged);
+    qx.hall = "tan-chau".into();
+    qx.merged_into = Some(target);
+    let mut view = TestView::of([s, t, qx, queued(uid(9), DEPT, 2)]);
+    view.ok(
+        &moderator(),
+        command(Kind::Merge, view.q(source)).retarget(target),
+    );
+    assert_eq!(view.q(target).votes, 5);
+    assert_eq!(
+        view.q(target).halls,
+        vec!["tan-chau".to_string(), OTHER_HALL.into()]
+    );
+    let merged_version = view.q(source).version;
+    let target_version = view.q(target).version;
+
+    // The version is the merged question's: an older one is a conflict.
+    assert!(matches!(
+        err(
+            &view,
+            &moderator(),
+            Command::Unmerge {
+                question: source,
+                version: merged_version - 1
+            }
+        ),
+        DomainError::Conflict(_)
+    ));
+    let out = view.ok(
+        &moderator(),
+        Command::Unmerge {
+            question: source,
+            version: merged_version,
+        },
+    );
+    assert_eq!(out.action, "unmerge");
+    let back = view.q(source);
+    assert_eq!(
+        back.state,
+        QState::Queued,
+        "the state it had before the merge"
+    );
+    assert_eq!(back.queue_pos, 1, "its old place was free");
+    assert_eq!((back.merged_into, back.before_merge.clone()), (None, None));
+    assert_eq!(back.votes, 3);
+    assert_eq!(back.version, merged_version + 1);
+    let t2 = view.q(target);
+    assert_eq!(t2.votes, 2, "votes given back");
+    assert_eq!(t2.merged_from, vec![x]);
+    assert_eq!(
+        t2.halls,
+        vec!["tan-chau".to_string()],
+        "chau-doc only came with the merge; tan-chau is still brought by x"
+    );
+    assert_eq!(
+        t2.version,
+        target_version + 1,
+        "the target's version increases"
+    );
+    check_invariants_except_votes(&view);
+}
+
+#[test]
+fn unmerge_brings_back_the_questions_the_merge_carried_along() {
+    // a → b, then b → c; unmerging b takes a (and its vote and hall) back to b.
+    let (a, b, c) = (uid(1), uid(2), uid(3));
+    let mut qa = question(a, QState::Pending);
+    qa.hall = "tri-ton".into();
+    let mut view = TestView::of([
+        qa,
+        question(b, QState::Pending),
+        question(c, QState::Approved),
+    ]);
+    view.ok(&moderator(), command(Kind::Merge, view.q(a)).retarget(b));
+    view.ok(&moderator(), command(Kind::Merge, view.q(b)).retarget(c));
+    assert_eq!(view.q(c).votes, 3);
+    assert!(view.q(c).halls.contains(&"tri-ton".to_string()));
+    view.ok(&moderator(), command(Kind::Unmerge, view.q(b)));
+    assert_eq!(view.q(b).state, QState::Pending);
+    assert_eq!(view.q(b).merged_from, vec![a]);
+    assert_eq!(view.q(b).votes, 2);
+    assert_eq!(view.q(a).merged_into, Some(b));
+    assert_eq!(view.q(c).votes, 1);
+    assert!(view.q(c).merged_from.is_empty());
+    assert!(!view.q(c).halls.contains(&"tri-ton".to_string()));
+    check_invariants(&view);
+
+    // Had a been unmerged from c on its own first, b comes back without it.
+    let mut view = TestView::of([
+        question(a, QState::Pending),
+        question(b, QState::Approved),
+        question(c, QState::Approved),
+    ]);
+    view.ok(&moderator(), command(Kind::Merge, view.q(a)).retarget(b));
+    view.ok(&moderator(), command(Kind::Merge, view.q(b)).retarget(c));
+    view.ok(&moderator(), command(Kind::Unmerge, view.q(a)));
+    assert_eq!(view.q(a).merged_into, None);
+    assert_eq!(view.q(c).votes, 2);
+    view.ok(&moderator(), command(Kind::Unmerge, view.q(b)));
+    assert_eq!(view.q(b).state, QState::Approved);
+    assert_eq!((view.q(b).votes, view.q(c).votes), (1, 1));
+    assert!(view.q(b).merged_from.is_empty());
+    check_invariants(&view);
+}
+
+/// `check_invariants` but for the votes rule, which "me too" votes break on purpose.
+fn check_invariants_except_votes(view: &TestView) {
+    let mut copy = view.clone();
+    for q in copy.questions.values_mut() {
+        q.votes = 1 + q.merged_from.len() as u32;
+    }
+    check_invariants(&copy);
+}
+
+// ---------------------------------------------------------------------------
+// Backstage notes (issue 13)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn backstage_notes_come_from_speakers_and_the_chair_only_and_are_short() {
+    let view = TestView::default();
+    let note = |text: &str| Command::BackstageNote { text: text.into() };
+    for who in [speaker_of(DEPT), actor(Role::Chair)] {
+        let out = run(&view, &who, &note("  Xin chuyển câu tiếp ")).expect("note");
+        assert_eq!(out.action, "backstage_note");
+        assert!(out.questions.is_empty() && out.floor.is_empty());
+        assert_eq!(out.notes.len(), 1);
+        assert_eq!(out.notes[0].text, "Xin chuyển câu tiếp");
+        assert_eq!(
+            (out.notes[0].from.as_str(), out.notes[0].at),
+            (who.label.as_str(), NOW)
+        );
+    }
+    for role in [
+        Role::Moderator,
+        Role::Admin,
+        Role::HallOperator,
+        Role::Display,
+        Role::FollowUp,
+        Role::Participant,
+    ] {
+        assert_eq!(
+            err(&view, &actor(role), note("Cần thêm 2 phút")),
+            DomainError::Forbidden,
+            "{role:?}"
+        );
+    }
+    let chair = actor(Role::Chair);
+    assert_eq!(err(&view, &chair, note(" \n ")), DomainError::EmptyText);
+    assert!(
+        run(&view, &chair, &note(&"ư".repeat(140))).is_ok(),
+        "140 characters, not bytes"
+    );
+    assert_eq!(
+        err(&view, &chair, note(&"a".repeat(141))),
+        DomainError::FieldTooLong
+    );
+    // NFC before counting and storing: decomposed "Cần" is stored composed.
+    let out = run(&view, &chair, &note("Ca\u{0302}\u{0300}n thêm 2 phút")).expect("nfd");
+    assert_eq!(out.notes[0].text, "Cần thêm 2 phút");
+    // Distinct notes get distinct ids; the same words a moment later too.
+    let later = run_at(&view, &chair, &note("Cần thêm 2 phút"), NOW + 1).expect("later");
+    assert_ne!(later.notes[0].id, out.notes[0].id);
 }

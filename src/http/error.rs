@@ -106,9 +106,11 @@ impl From<DomainError> for ApiError {
         let status = match &e {
             DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::NotFound => StatusCode::NOT_FOUND,
-            DomainError::Conflict(_) | DomainError::OnAirBusy(_) | DomainError::StaleOrder => {
-                StatusCode::CONFLICT
-            }
+            DomainError::Conflict(_)
+            | DomainError::OnAirBusy(_)
+            | DomainError::StaleOrder
+            | DomainError::Duplicate
+            | DomainError::EventClosed => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.message_vi(), e.message_en())
@@ -132,6 +134,15 @@ pub fn command_error_code(e: &CommandError) -> (&'static str, String) {
         CommandError::Unavailable => (
             "store_unavailable",
             "Không lưu được; chưa có gì thay đổi, vui lòng thử lại".into(),
+        ),
+        CommandError::DiskFull => (
+            "disk_full",
+            "Máy chủ hết chỗ lưu trữ; chưa có gì thay đổi, sẽ nhận lại khi có chỗ trống (câu hỏi được gửi lại tự động)".into(),
+        ),
+        // For clients it is one more reason to keep the change and resend.
+        CommandError::DatabaseLost => (
+            "store_unavailable",
+            "Tệp cơ sở dữ liệu bị mất; chưa có gì thay đổi, vui lòng đợi người vận hành xử lý".into(),
         ),
         CommandError::OutcomeUnknown => (
             "outcome_unknown",

@@ -7,6 +7,7 @@ pub mod error;
 pub mod pages;
 pub mod phones;
 pub mod reports;
+pub mod server;
 pub mod web;
 pub mod ws;
 
@@ -18,6 +19,7 @@ use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::ServeConfig;
@@ -61,13 +63,28 @@ pub const VOTES_PER_SUBMISSION: u32 = 5;
 /// Participants need no token, so their submissions are rate-limited per
 /// device (the id their browser keeps) and per address (many phones share a
 /// hall's Wi-Fi, so that bound is looser).
+///
+/// A device id is whatever the client says. Over WebSocket that is fixed at
+/// `hello` for the connection's life (a connection is one device, with its
+/// own limit), so rotating ids means opening connections, which the pending
+/// caps of [`server`] and the address bound slow down. Over the HTTP fallback
+/// every request can claim a new id: those submissions first pass a stricter
+/// per-address bound of their own (`--http-submit-per-address-per-minute`),
+/// so an attacker rotating ids over HTTP can spend only that much of the
+/// address's shared bound, and the phones on the same hall Wi-Fi keep the
+/// rest.
 pub struct ParticipantLimits {
     device: DefaultKeyedRateLimiter<String>,
     address: DefaultKeyedRateLimiter<IpAddr>,
+    http_address: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl ParticipantLimits {
-    pub fn new(per_device_per_minute: u32, per_address_per_minute: u32) -> Self {
+    pub fn new(
+        per_device_per_minute: u32,
+        per_address_per_minute: u32,
+        http_per_address_per_minute: u32,
+    ) -> Self {
         let quota = |n: u32| {
             let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
             Quota::per_minute(n).allow_burst(n)
@@ -75,10 +92,11 @@ impl ParticipantLimits {
         ParticipantLimits {
             device: RateLimiter::keyed(quota(per_device_per_minute)),
             address: RateLimiter::keyed(quota(per_address_per_minute)),
+            http_address: RateLimiter::keyed(quota(http_per_address_per_minute)),
         }
     }
 
-    /// True when this submission may go ahead.
+    /// True when this submission (over WebSocket) may go ahead.
     pub fn allow(&self, device: Option<&str>, address: IpAddr) -> bool {
         let device_ok = match device {
             Some(d) => self
@@ -88,6 +106,23 @@ impl ParticipantLimits {
             None => true,
         };
         device_ok && self.address.check_key(&address).is_ok()
+    }
+
+    /// Forget devices and addresses whose buckets have refilled: without
+    /// this, every device id ever seen (rotated ones included) stays in
+    /// memory. Called every minute while serving.
+    pub fn forget_idle(&self) {
+        for limiter in [&self.address, &self.http_address] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        self.device.retain_recent();
+        self.device.shrink_to_fit();
+    }
+
+    /// True when this submission over the HTTP fallback may go ahead.
+    pub fn allow_http(&self, device: Option<&str>, address: IpAddr) -> bool {
+        self.http_address.check_key(&address).is_ok() && self.allow(device, address)
     }
 }
 
@@ -117,11 +152,15 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    frame-ancestors 'self'; report-uri /api/csp-report";
 
 /// Before and after the live hour: import, exports, conclusion, statistics.
-fn reports_router() -> Router<AppState> {
+fn reports_router(state: &AppState) -> Router<AppState> {
     use axum::extract::DefaultBodyLimit;
     Router::new()
         .route("/api/import/preview", post(reports::import_preview))
         .route("/api/import/commit", post(reports::import_commit))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            reports::import_gate,
+        ))
         .layer(DefaultBodyLimit::max(reports::IMPORT_LIMIT))
         .route("/api/import/template.xlsx", get(reports::template_xlsx))
         .route("/api/import/template.csv", get(reports::template_csv))
@@ -149,17 +188,49 @@ fn reports_router() -> Router<AppState> {
         )
         .route("/api/stats", get(reports::stats))
         .route("/api/events/{event}/answers", get(reports::public_answers))
+        .route("/api/admin/close-event", post(reports::close_event))
         .route(
             "/api/admin/erase-personal-data",
             post(reports::erase_personal_data),
         )
 }
 
+/// Responses to an authenticated request (and the receipts, import and
+/// token routes whatever the outcome) must not be kept by a browser or proxy
+/// cache: they hold tokens, questions or personal data.
+async fn no_store_when_private(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    const PRIVATE: [&str; 9] = [
+        "/api/admin/",
+        "/api/questions",
+        "/api/commands",
+        "/api/stats",
+        "/api/followup/",
+        "/api/exports/",
+        "/api/reports/",
+        "/api/import/",
+        "/api/receipts/",
+    ];
+    let path = req.uri().path();
+    let private = req.headers().contains_key(header::AUTHORIZATION)
+        || PRIVATE.iter().any(|p| path.starts_with(p));
+    let mut res = next.run(req).await;
+    if private {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // JSON and other dynamic bodies are gzipped per response for browsers
+    // that accept it (embedded pages come precompressed from `web`). The
+    // WebSocket upgrade stays outside: it has no body to compress.
+    let compressed = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
-        .route("/ws", get(ws::upgrade))
         .route("/api/events", get(api::list_events))
         .route("/api/events/{event}", get(api::event_info))
         .route(
@@ -177,10 +248,16 @@ pub fn router(state: AppState) -> Router {
             post(api::csp_report)
                 .layer(axum::extract::DefaultBodyLimit::max(api::CSP_REPORT_LIMIT)),
         )
-        .merge(reports_router())
+        .merge(reports_router(&state))
         .route("/api/events/{event}/qr/{file}", get(pages::qr_svg))
         .route("/api/admin/tokens", get(pages::admin_tokens))
         .fallback(web::asset)
+        .layer(CompressionLayer::new());
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .merge(compressed)
+        .layer(axum::middleware::from_fn(no_store_when_private))
+        .layer(axum::middleware::from_fn(server::finish_pending))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -1,5 +1,6 @@
 //! Server help for the join sheets (web/join.html): each hall's QR code as
-//! SVG, and the admin's list of every seat's token with its join link.
+//! SVG, and the admin's list of every seat's token with its join link (and,
+//! on request, a QR code of that link for the confidential staff sheet).
 //!
 //! Links are built from `--public-url` when set, otherwise from the Host the
 //! request came in on, so a sheet printed from the laptop at the hall points
@@ -55,14 +56,7 @@ pub async fn qr_svg(
         return Err(ApiError::not_found());
     }
     let url = participant_url(&base_url(&app, &headers), rt.id(), hall);
-    // Medium error correction survives a creased or smudged printout.
-    let code = QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| ApiError::internal("QR code", e))?;
-    let image = code
-        .render::<svg::Color>()
-        .min_dimensions(240, 240)
-        .quiet_zone(true)
-        .build();
+    let image = qr_svg_of(&url)?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
@@ -73,11 +67,32 @@ pub async fn qr_svg(
         .into_response())
 }
 
-/// `GET /api/admin/tokens` (admin token): every seat of the admin's event
-/// with its token and join link, plus each hall's participant link.
+/// `url` as a QR code in SVG. Medium error correction survives a creased
+/// or smudged printout.
+fn qr_svg_of(url: &str) -> Result<String, ApiError> {
+    let code = QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| ApiError::internal("QR code", e))?;
+    Ok(code
+        .render::<svg::Color>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build())
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct TokensQuery {
+    /// `1`: add each seat's join link as a QR code (`qr_svg`), for the staff sheet.
+    #[serde(default)]
+    qr: Option<String>,
+}
+
+/// `GET /api/admin/tokens[?qr=1]` (admin token): every seat of the admin's
+/// event with its token and join link (and the names of its hall and
+/// department, for people to read), plus each hall's participant link.
 pub async fn admin_tokens(
     State(app): State<AppState>,
     Staff { rt, actor }: Staff,
+    axum::extract::Query(query): axum::extract::Query<TokensQuery>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if actor.role != Role::Admin {
@@ -92,6 +107,32 @@ pub async fn admin_tokens(
         None,
     )
     .await?;
+    let with_qr = query.qr.as_deref() == Some("1");
+    let mut seats = Vec::with_capacity(tokens.len());
+    for t in &tokens {
+        let mut seat = serde_json::to_value(t).map_err(|e| ApiError::internal("tokens", e))?;
+        if let Some(obj) = seat.as_object_mut() {
+            if let Some(h) = &t.hall {
+                let name = rt
+                    .config
+                    .halls
+                    .iter()
+                    .find(|x| &x.id == h)
+                    .map(|x| x.name.clone());
+                obj.insert("hall_name".into(), name.unwrap_or_else(|| h.clone()).into());
+            }
+            if let Some(d) = &t.department {
+                obj.insert(
+                    "department_name".into(),
+                    rt.config.department_name(d).to_string().into(),
+                );
+            }
+            if with_qr {
+                obj.insert("qr_svg".into(), qr_svg_of(&t.url)?.into());
+            }
+        }
+        seats.push(seat);
+    }
     let halls: Vec<serde_json::Value> = rt
         .config
         .halls
@@ -109,6 +150,6 @@ pub async fn admin_tokens(
         "event": { "id": rt.id(), "name": rt.config.name, "theme": rt.config.theme, "date": rt.config.date },
         "base_url": base,
         "halls": halls,
-        "tokens": tokens,
+        "tokens": seats,
     })))
 }

@@ -21,6 +21,7 @@ use crate::engine::EventRuntime;
 use crate::reports::import::{self, Format, Plan};
 use crate::reports::{apply, conclusion, export, stats, vn_date, Access, ReportError};
 use crate::store::Change;
+use std::sync::Arc;
 
 /// Largest upload accepted for an import (a few thousand rows are well under 1 MiB).
 pub const IMPORT_LIMIT: usize = 20 * 1024 * 1024;
@@ -29,6 +30,12 @@ impl From<ReportError> for ApiError {
     fn from(e: ReportError) -> Self {
         match e {
             ReportError::Write(_) => ApiError::internal("report generation failed", e),
+            ReportError::TooLarge(_) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                e.code(),
+                e.message_vi(),
+                e.to_string(),
+            ),
             other => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 other.code(),
@@ -186,27 +193,85 @@ pub struct ImportResponse {
     pub rows: Vec<import::RowReport>,
 }
 
-/// Read and check an uploaded file against the event as it is now.
-fn plan_upload(
-    rt: &EventRuntime,
+/// Imports parsed at once. Parsing a 20 MB file takes a core for a while;
+/// imports are rare (an admin before the event), so one at a time, the
+/// next waiting at most [`IMPORT_WAIT`].
+static IMPORT_PARSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+const IMPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Read and check an uploaded file against the event as it is now, on a
+/// blocking thread: the async workers keep serving everyone else.
+async fn plan_upload(
+    rt: &Arc<EventRuntime>,
     actor: &crate::domain::Actor,
-    upload: &Upload,
-) -> Result<(Format, String, Plan), ApiError> {
+    upload: Upload,
+) -> Result<(Format, String, Plan, Upload), ApiError> {
     let format = Format::detect(
         upload.query.format.as_deref(),
         upload.query.filename.as_deref(),
     )
     .ok_or(ReportError::UnsupportedFormat)?;
-    let sha = hex::encode(Sha256::digest(&upload.bytes));
-    let plan = apply::plan_file(
-        rt,
-        actor,
-        &upload.bytes,
-        format,
-        upload.query.source.as_deref(),
-    )?;
-    Ok((format, sha, plan))
+    let busy = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "Đang đọc một tệp khác; vui lòng thử lại sau ít phút",
+            "another import is being read; try again in a few minutes",
+        )
+    };
+    let _permit = tokio::time::timeout(IMPORT_WAIT, IMPORT_PARSING.acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    let (rt, actor) = (rt.clone(), actor.clone());
+    tokio::task::spawn_blocking(move || {
+        let sha = hex::encode(Sha256::digest(&upload.bytes));
+        let plan = apply::plan_file(
+            &rt,
+            &actor,
+            &upload.bytes,
+            format,
+            upload.query.source.as_deref(),
+        )?;
+        Ok((format, sha, plan, upload))
+    })
+    .await
+    .map_err(|e| ApiError::internal("import parsing", e))?
 }
+
+/// Middleware on the import routes: refuse a missing token or a role that
+/// may not import *before* the upload is read, and read (discard) the body
+/// anyway so the client, still sending, is not reset before it reads the
+/// refusal (closing a socket with unread data sends a TCP reset). Bounded
+/// by [`IMPORT_LIMIT`] and [`DRAIN_TIME`]; past those the connection closes.
+pub async fn import_gate(
+    State(app): State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let refusal = match <Staff as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts, &app,
+    )
+    .await
+    {
+        Ok(staff) => require_importer(staff.actor.role).err(),
+        Err(e) => Some(e),
+    };
+    let Some(refusal) = refusal else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, axum::body::to_bytes(body, IMPORT_LIMIT)).await;
+    let mut res = refusal.into_response();
+    res.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    res
+}
+
+/// Longest a refused upload is read (and discarded) before closing.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn require_importer(role: Role) -> Result<(), ApiError> {
     if role.moderates() {
@@ -226,7 +291,7 @@ pub async fn import_preview(
 ) -> Result<Json<ImportResponse>, ApiError> {
     require_importer(actor.role)?;
     let upload = read_upload(&app, &headers, query, req).await?;
-    let (format, sha256, plan) = plan_upload(&rt, &actor, &upload)?;
+    let (format, sha256, plan, upload) = plan_upload(&rt, &actor, upload).await?;
     Ok(Json(ImportResponse {
         event: rt.id().to_string(),
         filename: upload.query.filename.clone(),
@@ -248,16 +313,23 @@ pub async fn import_commit(
 ) -> Result<Json<ImportResponse>, ApiError> {
     require_importer(actor.role)?;
     let upload = read_upload(&app, &headers, query, req).await?;
-    let (format, sha256, plan) = plan_upload(&rt, &actor, &upload)?;
-    if let Some(expected) = upload.query.sha256.as_deref() {
-        if !expected.trim().eq_ignore_ascii_case(&sha256) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "file_changed",
-                "Tệp khác với tệp đã xem trước; hãy xem trước lại",
-                "the file differs from the one previewed; preview it again",
-            ));
-        }
+    // The commit names the file the person accepted (the preview's sha256):
+    // nobody imports rows they have not seen.
+    let Some(expected) = upload.query.sha256.clone() else {
+        return Err(ApiError::bad_request(
+            "sha256_required",
+            "Thiếu mã sha256 của tệp đã xem trước; hãy xem trước rồi xác nhận",
+            "sha256 (from the preview) is required to commit",
+        ));
+    };
+    let (format, sha256, plan, upload) = plan_upload(&rt, &actor, upload).await?;
+    if !expected.trim().eq_ignore_ascii_case(&sha256) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "file_changed",
+            "Tệp khác với tệp đã xem trước; hãy xem trước lại",
+            "the file differs from the one previewed; preview it again",
+        ));
     }
     let plan = apply::run(&rt, &actor, plan).await;
     Ok(Json(ImportResponse {
@@ -388,8 +460,7 @@ pub async fn export_audit_csv(
     Staff { rt, actor }: Staff,
 ) -> Result<Response, ApiError> {
     access(actor.role)?;
-    let history = export::transitions(&all_changes(&app, rt.id()).await?);
-    let table = export::audit_table(&rt.config, &history);
+    let table = export::audit_table(&rt.config, &all_changes(&app, rt.id()).await?);
     Ok(download(
         CSV,
         &format!("nhat-ky-{}.csv", rt.id()),
@@ -510,7 +581,19 @@ pub async fn public_answers(
     .into_response())
 }
 
-// ---------------------------------------------------------------- erase
+// ---------------------------------------------------------------- close and erase
+
+/// `POST /api/admin/close-event`: admin only; closes the token's event.
+/// Commands queued before it are committed first; from then on every change
+/// is refused with `event_closed`. Closing again answers the first time.
+/// `doithoai event close` calls it when a server runs on the data directory.
+pub async fn close_event(Staff { rt, actor }: Staff) -> Result<Response, ApiError> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::forbidden());
+    }
+    let at = rt.close().await?;
+    Ok(Json(serde_json::json!({ "event": rt.id(), "closed_at": at })).into_response())
+}
 
 /// `POST /api/admin/erase-personal-data`: admin only, closed events only.
 /// Erases the store's copy and the running engine's in-memory copy.

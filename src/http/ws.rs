@@ -29,7 +29,6 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// command of a few hundred bytes); a longer frame grows the buffer. (Not
 /// tungstenite's 128 KiB default: that would be over a gigabyte at 10,000 phones.)
 pub const READ_BUFFER_BYTES: usize = 1024;
-const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longest wait for a catch-up before a resume that is ahead gets a snapshot.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(5);
 
@@ -37,15 +36,38 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ticket: Option<axum::Extension<super::server::ConnTicket>>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     let peer = super::client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let ticket = ticket.map(|t| t.0);
     ws.read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(app.config.queue_bytes.max(MAX_FRAME_BYTES) * 2)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| connection(socket, app, peer))
+        .on_upgrade(move |socket| connection(socket, app, peer, origin, ticket))
+}
+
+/// Browsers send `Origin` with every WebSocket handshake; a staff seat's
+/// connection from a page on another site (a hijacked session) is refused
+/// when `--allowed-origins` is set. Non-browser clients send none and are
+/// not affected (they could claim any origin anyway); participants'
+/// phones may connect from anywhere.
+fn origin_allowed(app: &AppState, origin: Option<&str>) -> bool {
+    let allowed = &app.config.net.allowed_origins;
+    match origin {
+        None => true,
+        Some(_) if allowed.is_empty() => true,
+        Some(o) => allowed.iter().any(|a| {
+            a.trim_end_matches('/')
+                .eq_ignore_ascii_case(o.trim_end_matches('/'))
+        }),
+    }
 }
 
 fn error_json(req: Option<&str>, code: &str, message: &str, message_en: &str) -> String {
@@ -85,8 +107,10 @@ struct Joined {
 async fn handshake(
     socket: &mut WebSocket,
     app: &AppState,
+    origin: Option<&str>,
 ) -> Result<Joined, (&'static str, String, String)> {
-    let first = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
+    let hello_timeout = Duration::from_millis(app.config.net.hello_timeout_ms.max(1));
+    let first = tokio::time::timeout(hello_timeout, socket.recv()).await;
     let raw = match first {
         Ok(Some(Ok(Message::Text(t)))) => t,
         Ok(Some(Ok(_))) => {
@@ -94,6 +118,14 @@ async fn handshake(
                 "hello_expected",
                 "Cần gửi hello trước".into(),
                 "send hello first".into(),
+            ))
+        }
+        // Too large (over MAX_FRAME_BYTES) or not WebSocket at all.
+        Ok(Some(Err(e))) => {
+            return Err((
+                "frame_rejected",
+                "Khung dữ liệu bị từ chối (quá lớn hoặc sai giao thức)".into(),
+                format!("frame rejected: {e}"),
             ))
         }
         _ => {
@@ -104,8 +136,8 @@ async fn handshake(
             ))
         }
     };
-    let msg = parse(raw.as_str())
-        .map_err(|(code, en)| (code, "Tin nhắn không hợp lệ".to_string(), en))?;
+    let msg =
+        parse(raw.as_str()).map_err(|r| (r.code, "Tin nhắn không hợp lệ".to_string(), r.en))?;
     let ClientMessage::Hello {
         protocol,
         token,
@@ -128,11 +160,26 @@ async fn handshake(
             format!("protocol {protocol} is not supported (server speaks {PROTOCOL_VERSION})"),
         ));
     }
+    // A device id is at most 64 characters (the rate limiter's key). A phone
+    // that sends none still is one device: this connection.
+    let device = device
+        .map(|d| d.chars().take(64).collect::<String>())
+        .filter(|d| !d.trim().is_empty());
     if let Some(token) = token {
         let (rt, actor) = app.engine.authenticate(&token).await.map_err(|e| {
             let (code, vi) = auth_error_code(&e);
             (code, vi.to_string(), e.to_string())
         })?;
+        if !origin_allowed(app, origin) {
+            return Err((
+                "origin_not_allowed",
+                "Trang này không được phép kết nối với vai trò này".into(),
+                format!(
+                    "staff connections from origin {} are not allowed",
+                    origin.unwrap_or_default()
+                ),
+            ));
+        }
         return Ok(Joined {
             rt,
             actor,
@@ -156,32 +203,80 @@ async fn handshake(
     if let Some(h) = hall.filter(|h| rt.config.has_hall(h)) {
         actor.hall = Some(h);
     }
+    let device = device.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     Ok(Joined {
         rt,
         actor,
-        device,
+        device: Some(device),
         last_seq,
     })
 }
 
-/// Parse a client frame into a message, or an error code with an English detail.
-fn parse(raw: &str) -> Result<ClientMessage, (&'static str, String)> {
-    let value: serde_json::Value = serde_json::from_str(raw)
-        .map_err(|e| ("malformed_json", format!("malformed JSON: {e}")))?;
+/// Longest `req` a client may send (it is echoed in the reply).
+const MAX_REQ_BYTES: usize = 128;
+
+/// Why a frame could not be read, and the `req` to echo when it was a `cmd`
+/// that carried one (docs/PROTOCOL.md §4: every error caused by a `cmd`
+/// frame echoes its `req`).
+struct Unreadable {
+    code: &'static str,
+    en: String,
+    req: Option<String>,
+}
+
+/// Parse a client frame in two steps, the envelope and then what it
+/// carries, so a malformed command is still answered under its `req`.
+fn parse(raw: &str) -> Result<ClientMessage, Unreadable> {
+    let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| Unreadable {
+        code: "malformed_json",
+        en: format!("malformed JSON: {e}"),
+        req: None,
+    })?;
     let kind = value
         .get("type")
         .and_then(|t| t.as_str())
         .unwrap_or_default();
     if !matches!(kind, "hello" | "cmd" | "ping" | "pong") {
-        return Err(("unknown_type", format!("unknown message type «{kind}»")));
+        return Err(Unreadable {
+            code: "unknown_type",
+            en: format!("unknown message type «{kind}»"),
+            req: None,
+        });
     }
-    serde_json::from_value(value).map_err(|e| ("invalid_message", e.to_string()))
+    let req = match (kind, value.get("req")) {
+        ("cmd", Some(serde_json::Value::String(r))) if r.len() <= MAX_REQ_BYTES => Some(r.clone()),
+        ("cmd", Some(serde_json::Value::String(_))) => {
+            return Err(Unreadable {
+                code: "invalid_message",
+                en: format!("req is longer than {MAX_REQ_BYTES} bytes"),
+                req: None,
+            })
+        }
+        _ => None,
+    };
+    serde_json::from_value(value).map_err(|e| Unreadable {
+        code: "invalid_message",
+        en: e.to_string(),
+        req,
+    })
 }
 
-async fn connection(mut socket: WebSocket, app: AppState, peer: IpAddr) {
+async fn connection(
+    mut socket: WebSocket,
+    app: AppState,
+    peer: IpAddr,
+    origin: Option<String>,
+    ticket: Option<super::server::ConnTicket>,
+) {
     // Joining is boxed: its state (hello, welcome, catch-up) is freed once
     // joined instead of sitting in every connection's task for its lifetime.
-    let Some((rt, actor, device, subscription)) = Box::pin(join(&mut socket, &app)).await else {
+    let joined = Box::pin(join(&mut socket, &app, origin.as_deref())).await;
+    // The hello is in (or refused): no longer a pending connection. The
+    // ticket itself lives as long as the connection (server.rs).
+    if let Some(t) = &ticket {
+        t.finished();
+    }
+    let Some((rt, actor, device, subscription)) = joined else {
         return;
     };
     let metrics = app.engine.metrics().clone();
@@ -201,28 +296,34 @@ async fn connection(mut socket: WebSocket, app: AppState, peer: IpAddr) {
         tokio::spawn(write)
     };
     tokio::select! {
-        // The client left or misbehaved: stop the writer too.
-        _ = read_loop(stream, &app, &rt, &actor, device, peer, replies) => {
-            writer.abort();
+        end = read_loop(stream, &app, &rt, &actor, device, peer, replies) => {
+            match end {
+                // The writer sends the error, then a Close frame (within 2 s).
+                ReadEnd::Rejected => {}
+                // The client left: stop the writer too.
+                ReadEnd::Gone => writer.abort(),
+            }
             let _ = writer.await;
         }
         // Evicted (slow, or shutdown) or the socket failed: dropping the reader closes the connection.
         _ = &mut writer => {}
     }
     metrics.disconnected(actor.role);
+    drop(ticket);
 }
 
 /// Handshake, welcome and subscription; `None` once the client was refused.
 async fn join(
     socket: &mut WebSocket,
     app: &AppState,
+    origin: Option<&str>,
 ) -> Option<(Arc<EventRuntime>, Actor, Option<String>, Subscription)> {
     let Joined {
         rt,
         actor,
         device,
         last_seq,
-    } = match handshake(socket, app).await {
+    } = match handshake(socket, app, origin).await {
         Ok(j) => j,
         Err((code, vi, en)) => {
             reject(socket, code, &vi, &en).await;
@@ -245,6 +346,7 @@ async fn join(
         },
         seq: rt.seq(),
         server_time: crate::now_ms(),
+        closed_at: rt.closed_at(),
     }
     .to_json();
     socket.send(text(welcome)).await.ok()?;
@@ -278,6 +380,14 @@ async fn join(
     Some((rt, actor, device, subscription))
 }
 
+/// How a connection's reader stopped.
+enum ReadEnd {
+    /// The client left, or was silent too long.
+    Gone,
+    /// The client broke the protocol: the writer sends the error and a Close frame.
+    Rejected,
+}
+
 async fn read_loop(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     app: &AppState,
@@ -286,7 +396,7 @@ async fn read_loop(
     device: Option<String>,
     peer: IpAddr,
     replies: Replies,
-) {
+) -> ReadEnd {
     let metrics = app.engine.metrics();
     // Silent this long (no frame, not even a pong) = dead.
     let idle_limit = Duration::from_millis(app.config.idle_timeout_ms);
@@ -301,16 +411,16 @@ async fn read_loop(
                     "Khung dữ liệu bị từ chối (quá lớn hoặc sai giao thức)",
                     &format!("frame rejected: {e}"),
                 ));
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                return;
+                replies.close_after_queued();
+                return ReadEnd::Rejected;
             }
-            Ok(None) => return,
-            Err(_) => return, // silent for too long
+            Ok(None) => return ReadEnd::Gone,
+            Err(_) => return ReadEnd::Gone, // silent for too long
         };
         metrics.messages_in.fetch_add(1, Ordering::Relaxed);
         let raw = match next {
             Message::Text(t) => t,
-            Message::Close(_) => return,
+            Message::Close(_) => return ReadEnd::Gone,
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Binary(_) => {
                 replies.send(error_json(
@@ -324,8 +434,13 @@ async fn read_loop(
         };
         let msg = match parse(raw.as_str()) {
             Ok(m) => m,
-            Err((code, en)) => {
-                replies.send(error_json(None, code, "Tin nhắn không hợp lệ", &en));
+            Err(r) => {
+                replies.send(error_json(
+                    r.req.as_deref(),
+                    r.code,
+                    "Tin nhắn không hợp lệ",
+                    &r.en,
+                ));
                 continue;
             }
         };
@@ -347,15 +462,6 @@ async fn read_loop(
             }
             ClientMessage::Pong { .. } => {}
             ClientMessage::Cmd { req, cmd } => {
-                if req.len() > 128 {
-                    replies.send(error_json(
-                        None,
-                        "invalid_message",
-                        "Mã yêu cầu quá dài",
-                        "req is too long",
-                    ));
-                    continue;
-                }
                 if actor.role == Role::Participant {
                     let limits = match cmd {
                         Command::Submit { .. } => &app.limits,
@@ -381,7 +487,8 @@ async fn read_loop(
                         continue;
                     }
                 }
-                let cmd = with_participant_context(cmd, actor, device.as_deref());
+                let cmd =
+                    with_participant_context(cmd, actor, device.as_deref().unwrap_or_default());
                 // Commands run concurrently so one slow commit does not stall this
                 // connection's reader; replies carry `req`.
                 let rt = rt.clone();
@@ -410,32 +517,35 @@ async fn read_loop(
     }
 }
 
-/// A participant who joined through a hall's QR code submits to that hall;
-/// a participant's vote is their hello's device's.
-fn with_participant_context(cmd: Command, actor: &Actor, device: Option<&str>) -> Command {
+/// A participant's submission comes from the connection's device (set at
+/// hello, never changed by a command) and, when they joined through a hall's
+/// QR code and name none, from that hall; a participant's vote is that device's.
+fn with_participant_context(cmd: Command, actor: &Actor, device: &str) -> Command {
     match cmd {
         Command::Vote { question, .. } if actor.role == Role::Participant => Command::Vote {
             question,
-            device: device.unwrap_or_default().to_string(),
+            device: device.to_string(),
         },
         Command::Submit {
             id,
             text,
-            hall: None,
+            hall,
             group,
             questioner,
             consent,
             source_note,
             imported,
+            device: _,
         } if actor.role == Role::Participant => Command::Submit {
             id,
             text,
-            hall: actor.hall.clone(),
+            hall: hall.or_else(|| actor.hall.clone()),
             group,
             questioner,
             consent,
             source_note,
             imported,
+            device: Some(device.to_string()),
         },
         other => other,
     }
@@ -524,28 +634,38 @@ async fn heartbeat(sink: &mut WsSink, rt: &EventRuntime) -> bool {
 }
 
 /// Frames and replies already queued go out, then `bye` and a close; all
-/// within 2 s, since a stuck client may never read them.
+/// within 2 s, since a stuck client may never read them. A client that broke
+/// the protocol gets no `bye` (it must not simply reconnect and resend): its
+/// last queued frame is the error saying why, then a Close frame.
 async fn goodbye(mut sink: WsSink, mut sub: Subscription, reason: EvictReason) {
-    let (vi, en, retry) = match reason {
+    let bye = |message, message_en, retry_ms| ServerMessage::Bye {
+        code: reason.code(),
+        message,
+        message_en,
+        retry_ms,
+    };
+    let (bye, close_code) = match reason {
         EvictReason::SlowConsumer => (
-            "Kết nối quá chậm; đang kết nối lại",
-            "connection too slow; reconnect and resume",
-            500,
+            Some(bye(
+                "Kết nối quá chậm; đang kết nối lại",
+                "connection too slow; reconnect and resume",
+                500,
+            )),
+            1013,
         ),
         EvictReason::Shutdown => (
-            "Máy chủ đang khởi động lại; kết nối lại sau giây lát",
-            "server restarting; reconnect shortly",
-            1000,
+            Some(bye(
+                "Máy chủ đang khởi động lại; kết nối lại sau giây lát",
+                "server restarting; reconnect shortly",
+                1000,
+            )),
+            1013,
         ),
-    };
-    let bye = ServerMessage::Bye {
-        code: reason.code(),
-        message: vi,
-        message_en: en,
-        retry_ms: retry,
+        // 1008: policy violation.
+        EvictReason::FrameRejected => (None, 1008),
     };
     let close = CloseFrame {
-        code: 1013,
+        code: close_code,
         reason: Utf8Bytes::from(reason.code().to_string()),
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
@@ -557,7 +677,9 @@ async fn goodbye(mut sink: WsSink, mut sub: Subscription, reason: EvictReason) {
                 return;
             }
         }
-        let _ = sink.send(text(bye.to_json())).await;
+        if let Some(bye) = bye {
+            let _ = sink.send(text(bye.to_json())).await;
+        }
         let _ = sink.send(Message::Close(Some(close))).await;
     })
     .await;

@@ -119,6 +119,9 @@ pub struct ClientLog {
     pub acks: Vec<(u64, u64)>,
     /// Sequence number → send time (µs) of this client's own acknowledged commands.
     pub origins: Vec<(u64, u64)>,
+    /// Question id and sequence number of every acknowledged submission
+    /// (the kill -9 scenarios look each one up in the log afterwards).
+    pub acked_ids: Vec<(uuid::Uuid, u64)>,
     pub errors: Vec<String>,
     pub connects: u32,
     pub evictions: u32,
@@ -160,6 +163,10 @@ pub struct Shared {
     pub caught_up: AtomicUsize,
     pub submitted: AtomicU64,
     pub acked: AtomicU64,
+    /// Changes and snapshots received by all clients (to wait for quiet).
+    pub received: AtomicU64,
+    /// Clients whose connection was lost and who have not joined again.
+    pub away: AtomicU64,
 }
 
 /// How a client joins and behaves.
@@ -241,6 +248,7 @@ pub async fn run(
         recs: Vec::new(),
         acks: Vec::new(),
         origins: Vec::new(),
+        acked_ids: Vec::new(),
         errors: Vec::new(),
         connects: 0,
         evictions: 0,
@@ -252,10 +260,11 @@ pub async fn run(
     };
     let mut cursor: Option<u64> = None;
     let mut ready_counted = false;
-    let mut pending: Vec<(u64, u64)> = Vec::new(); // (req number, send µs)
+    let mut pending: Vec<(u64, u64, uuid::Uuid)> = Vec::new(); // (req number, send µs, id)
     let mut next_req = 0u64;
     let mut submitted = 0usize;
     let mut storm_seen = 0u32;
+    let mut away = false;
     loop {
         // Connect (with a few retries: a listen backlog can overflow in a storm).
         let mut ws = None;
@@ -287,6 +296,10 @@ pub async fn run(
         }
         log.connects += 1;
         let resumed = log.connects > 1;
+        if away {
+            away = false;
+            shared.away.fetch_sub(1, Ordering::Relaxed);
+        }
         // Submissions start (at a random offset) only once the run begins.
         let timer = || {
             spec.submit.map(|(every, first)| {
@@ -326,7 +339,7 @@ pub async fn run(
                     let cmd = format!(
                         "{{\"type\":\"cmd\",\"req\":\"s{next_req}\",\"cmd\":{{\"type\":\"submit\",\"id\":\"{id}\",\"text\":\"{text}\"}}}}"
                     );
-                    pending.push((next_req, now_us()));
+                    pending.push((next_req, now_us(), id));
                     submitted += 1;
                     shared.submitted.fetch_add(1, Ordering::Relaxed);
                     if ws.send(Message::Text(cmd.into())).await.is_err() { break None; }
@@ -344,6 +357,7 @@ pub async fn run(
                     match head.kind {
                         "change" | "snapshot" => {
                             let Some(seq) = head.seq else { continue };
+                            shared.received.fetch_add(1, Ordering::Relaxed);
                             let kind = if head.kind == "change" { RecKind::Change } else { RecKind::Snapshot };
                             if kind == RecKind::Change && resumed {
                                 log.replayed += 1;
@@ -373,12 +387,13 @@ pub async fn run(
                         }
                         "ack" => {
                             if let Some(n) = head.req.and_then(|r| r.strip_prefix('s')).and_then(|n| n.parse::<u64>().ok()) {
-                                if let Some(i) = pending.iter().position(|(r, _)| *r == n) {
-                                    let (_, sent) = pending.swap_remove(i);
+                                if let Some(i) = pending.iter().position(|(r, _, _)| *r == n) {
+                                    let (_, sent, id) = pending.swap_remove(i);
                                     shared.acked.fetch_add(1, Ordering::Relaxed);
                                     if let Some(seq) = head.seq {
                                         log.acks.push((recv_us.saturating_sub(sent), seq));
                                         log.origins.push((seq, sent));
+                                        log.acked_ids.push((id, seq));
                                     }
                                 }
                             }
@@ -420,6 +435,10 @@ pub async fn run(
             _ => {
                 // Lost (evicted or the server closed): come back like the web page does.
                 log.lost += 1;
+                if !away {
+                    away = true;
+                    shared.away.fetch_add(1, Ordering::Relaxed);
+                }
                 drop(ws);
                 if *phase.borrow() == Phase::Stop {
                     return log;

@@ -12,8 +12,11 @@
 //! - [`client`]: a cheap protocol client (staff seat or phone) that records
 //!   what it receives; [`moderator`]: a desk that approves, assigns and puts on air.
 //! - [`fanout`]: light receivers and broadcasters for the capacity and memory runs.
+//! - [`proxy`]: HAProxy from `deploy/haproxy.cfg` in front of several nodes.
 //! - [`bare`]: baseline (a), a fan-out server with no store and no logic.
 //! - [`check`]: no gap, no repeat, right order, judged against the log.
+//! - [`failover`]: kill -9 under load (one SQLite node restarted; `national`:
+//!   PostgreSQL nodes behind HAProxy, one killed).
 //! - [`scenario`]: event day, many halls, submit burst, reconnect storm, memory, capacity.
 //! - [`report`]: markdown tables and the SVG chart; [`stats`]: percentiles and the clock.
 //!
@@ -22,8 +25,10 @@
 pub mod bare;
 pub mod check;
 pub mod client;
+pub mod failover;
 pub mod fanout;
 pub mod moderator;
+pub mod proxy;
 pub mod report;
 pub mod scenario;
 pub mod stats;

@@ -124,6 +124,7 @@ pub async fn run(
         recs: Vec::new(),
         acks: Vec::new(),
         origins: Vec::new(),
+        acked_ids: Vec::new(),
         errors: Vec::new(),
         connects: 1,
         evictions: 0,
@@ -147,8 +148,14 @@ pub async fn run(
         mine: VecDeque::new(),
         desk: desk.clone(),
     };
-    let hello = format!("{{\"type\":\"hello\",\"protocol\":1,{}}}", spec.hello);
-    if c.ws.send(Message::Text(hello.into())).await.is_err() {
+    let hello = |last_seq: Option<u64>| match last_seq {
+        Some(s) => format!(
+            "{{\"type\":\"hello\",\"protocol\":1,{},\"last_seq\":{s}}}",
+            spec.hello
+        ),
+        None => format!("{{\"type\":\"hello\",\"protocol\":1,{}}}", spec.hello),
+    };
+    if c.ws.send(Message::Text(hello(None).into())).await.is_err() {
         return c.log;
     }
     let mut pace = tokio::time::interval(desk.pace);
@@ -170,7 +177,21 @@ pub async fn run(
                 match msg {
                     Some(Ok(Message::Text(text))) => c.record(text.as_str()),
                     Some(Ok(_)) => {}
-                    _ => { c.log.lost += 1; return c.log; }
+                    _ => {
+                        // The node went away (kill -9 scenarios): come back
+                        // like the console does, through the same address
+                        // (a proxy), resuming after the last change seen.
+                        c.log.lost += 1;
+                        let last = c.log.recs.iter().map(|r| r.seq).max();
+                        match reconnect(&url, &hello(last), &phase).await {
+                            Some(ws) => {
+                                c.ws = ws;
+                                c.log.connects += 1;
+                                c.log.recs.push(Rec { seq: 0, recv_us: now_us(), at_ms: 0, recv_unix_ms: crate::now_ms(), kind: RecKind::Joined });
+                            }
+                            None => return c.log,
+                        }
+                    }
                 }
             }
             _ = pace.tick(), if acting => {
@@ -195,4 +216,25 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Connect again and say hello, retrying for up to 20 s; `None` when the
+/// run stops first or no node answers.
+async fn reconnect(url: &str, hello: &str, phase: &watch::Receiver<Phase>) -> Option<Ws> {
+    for attempt in 0..100u64 {
+        if *phase.borrow() == Phase::Stop {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100 + 20 * attempt.min(10))).await;
+        if let Ok(mut ws) = connect(url).await {
+            if ws
+                .send(Message::Text(hello.to_string().into()))
+                .await
+                .is_ok()
+            {
+                return Some(ws);
+            }
+        }
+    }
+    None
 }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::check::CheckReport;
+use super::failover::FailoverReport;
 use super::scenario::{BurstReport, CapacityRow, EventDayReport, MemoryRow, StormReport};
 use super::stats::{ms, ratio, Summary};
 
@@ -23,6 +24,10 @@ pub struct Results {
     pub storm: Vec<StormReport>,
     pub memory: Vec<MemoryRow>,
     pub capacity: Vec<CapacityRow>,
+    /// `loadgen kill9`: one SQLite node killed with SIGKILL and restarted mid-run.
+    pub kill9: Vec<FailoverReport>,
+    /// `loadgen national`: PostgreSQL nodes behind HAProxy, one killed mid-run.
+    pub national: Vec<FailoverReport>,
     /// Scenarios that failed, with why (the run goes on with the others).
     pub failures: Vec<String>,
 }
@@ -206,14 +211,70 @@ pub fn storm_md(runs: &[StormReport]) -> String {
     s
 }
 
+fn role_p99(roles: &[super::scenario::RoleStats], role: &str) -> String {
+    roles
+        .iter()
+        .find(|r| r.role == role)
+        .map(|r| ms(r.send_to_receipt.p99))
+        .unwrap_or_else(|| "–".into())
+}
+
+pub fn failover_md(title: &str, runs: &[FailoverReport]) -> String {
+    let mut s = String::new();
+    if runs.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "### {title}\n");
+    let _ = writeln!(s, "| nodes (store) | proxies | halls | clients | killed at, s | restarted in, s | acked | **acked but lost** | acked twice / at another seq | clients back | kill → back, ms p50/p95/p99/max | staff p99 before kill, ms (mod / chair / speaker / operator / display) | last phone p99 before kill, ms | staff p99 whole run, ms (mod / operator / display) | errors | check | load avg |");
+    let _ = writeln!(
+        s,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for r in runs {
+        let b = &r.roles_before_kill;
+        let _ = writeln!(
+            s,
+            "| {} ({}) | {} | {} | {} | {:.1} | {} | {} | **{}** | {} / {} | {} | {} | {} / {} / {} / {} / {} | {} | {} / {} / {} | {} | {} | {:.1}→{:.1} |",
+            r.nodes,
+            r.store,
+            r.proxies,
+            r.halls,
+            r.clients,
+            r.killed_at_s,
+            r.restart_s.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into()),
+            r.acked,
+            r.acked_lost,
+            r.acked_repeated,
+            r.acked_wrong_seq,
+            r.clients_back,
+            r.back.cell(),
+            role_p99(b, "moderator"),
+            role_p99(b, "chair"),
+            role_p99(b, "speaker"),
+            role_p99(b, "hall_operator"),
+            role_p99(b, "display"),
+            ms(r.moderator_to_last_phone_before_kill.p99),
+            role_p99(&r.roles, "moderator"),
+            role_p99(&r.roles, "hall_operator"),
+            role_p99(&r.roles, "display"),
+            r.errors,
+            check_cell(&r.check),
+            r.load_before,
+            r.load_after,
+        );
+    }
+    s.push('\n');
+    s
+}
+
 pub fn memory_md(rows: &[MemoryRow]) -> String {
     let mut s = String::new();
     if rows.is_empty() {
         return s;
     }
     let _ = writeln!(s, "### Memory per idle connection\n");
-    let _ = writeln!(s, "| server | idle clients | RSS before → after, MiB | KiB per connection | vs bare | vs Node | connect time, s |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "| server | idle clients | RSS before → after, MiB | KiB per connection | vs bare | vs Node | vs nginx nchan | connect time, s |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
     for r in rows {
         let base = |name: &str| {
             rows.iter()
@@ -223,7 +284,7 @@ pub fn memory_md(rows: &[MemoryRow]) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {:.1} → {:.1} | {:.1} | {} | {} | {:.1} |",
+            "| {} | {} | {:.1} → {:.1} | {:.1} | {} | {} | {} | {:.1} |",
             r.server,
             r.clients,
             r.rss_before_mib,
@@ -231,6 +292,7 @@ pub fn memory_md(rows: &[MemoryRow]) -> String {
             r.kib_per_connection,
             base("bare axum fan-out"),
             base("Node ws"),
+            base("nginx nchan"),
             r.connect_s
         );
     }
@@ -272,9 +334,9 @@ pub fn capacity_md(rows: &[CapacityRow], limit_ms: f64) -> String {
     servers.dedup();
     let _ = writeln!(
         s,
-        "\n| server | capacity (most clients passing) | vs bare | vs Node |"
+        "\n| server | capacity (most clients passing) | vs bare | vs Node | vs nginx nchan |"
     );
-    let _ = writeln!(s, "|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|");
     let cap = |name: &str| {
         rows.iter()
             .filter(|r| r.server == name && r.pass)
@@ -286,9 +348,10 @@ pub fn capacity_md(rows: &[CapacityRow], limit_ms: f64) -> String {
         let c = cap(name);
         let _ = writeln!(
             s,
-            "| {name} | {c} | {} | {} |",
+            "| {name} | {c} | {} | {} | {} |",
             ratio(c as f64, cap("bare axum fan-out") as f64),
-            ratio(c as f64, cap("Node ws") as f64)
+            ratio(c as f64, cap("Node ws") as f64),
+            ratio(c as f64, cap("nginx nchan") as f64)
         );
     }
     s.push('\n');
@@ -518,6 +581,11 @@ pub fn markdown(r: &Results, capacity_limit_ms: f64) -> String {
     s.push_str(&storm_md(&r.storm));
     s.push_str(&memory_md(&r.memory));
     s.push_str(&capacity_md(&r.capacity, capacity_limit_ms));
+    s.push_str(&failover_md(
+        "kill -9 under load (`loadgen kill9`)",
+        &r.kill9,
+    ));
+    s.push_str(&failover_md("National (`loadgen national`)", &r.national));
     if !r.failures.is_empty() {
         let _ = writeln!(s, "### Scenarios that failed\n");
         for f in &r.failures {

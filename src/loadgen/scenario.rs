@@ -34,7 +34,7 @@ pub struct Common {
 }
 
 impl Common {
-    fn server(&self, halls: usize) -> ServerSpec {
+    pub(super) fn server(&self, halls: usize) -> ServerSpec {
         ServerSpec {
             placement: self.placement.clone(),
             halls,
@@ -54,7 +54,7 @@ pub fn load_average() -> f64 {
 // ---------------------------------------------------------------- clients
 
 /// Every staff seat of the event except the moderators (they are desks).
-fn staff_specs(server: &Server) -> Result<Vec<Spec>, Error> {
+pub(super) fn staff_specs(server: &Server) -> Result<Vec<Spec>, Error> {
     let event = server.event()?;
     let mut out = vec![Spec::staff(
         "chair",
@@ -92,7 +92,7 @@ fn staff_specs(server: &Server) -> Result<Vec<Spec>, Error> {
 
 /// `n` phones spread evenly over the halls; with a total `rate` (per second)
 /// each submits every n/rate seconds, starting at a random offset.
-fn participant_specs(server: &Server, n: usize, rate: f64) -> Result<Vec<Spec>, Error> {
+pub(super) fn participant_specs(server: &Server, n: usize, rate: f64) -> Result<Vec<Spec>, Error> {
     let event = server.event()?;
     let every = if rate > 0.0 {
         Some(Duration::from_secs_f64(n as f64 / rate))
@@ -116,7 +116,7 @@ fn participant_specs(server: &Server, n: usize, rate: f64) -> Result<Vec<Spec>, 
 
 /// Spawn clients in batches (alternating between `urls`), waiting for each batch's snapshots, so the
 /// listen backlog never overflows while connecting. Returns their handles.
-async fn launch(
+pub(super) async fn launch(
     urls: &[String],
     specs: Vec<Spec>,
     phase: &watch::Receiver<Phase>,
@@ -153,7 +153,7 @@ async fn launch(
     Ok(handles)
 }
 
-async fn join_all(handles: Vec<JoinHandle<ClientLog>>) -> Vec<ClientLog> {
+pub(super) async fn join_all(handles: Vec<JoinHandle<ClientLog>>) -> Vec<ClientLog> {
     let mut out = Vec::with_capacity(handles.len());
     for h in handles {
         if let Ok(log) = h.await {
@@ -438,7 +438,7 @@ async fn event_day_on(
     })
 }
 
-fn role_stats(logs: &[ClientLog], origins: &HashMap<u64, u64>) -> Vec<RoleStats> {
+pub(super) fn role_stats(logs: &[ClientLog], origins: &HashMap<u64, u64>) -> Vec<RoleStats> {
     let order = [
         Role::Moderator,
         Role::Chair,
@@ -922,10 +922,13 @@ async fn direct_store(common: &Common, batch: usize) -> Result<(Summary, f64, f6
                     on_air_at: None,
                     answered_at: None,
                     submitted_by: "hall_operator:tinh".into(),
+                    device_key: None,
                     version: 1,
+                    before_merge: None,
                 },
             }],
             floor: Vec::new(),
+            notes: Vec::new(),
         }
     };
     let mut seq = 0u64;

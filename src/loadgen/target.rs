@@ -33,6 +33,10 @@ pub enum Kind {
     Bare,
     /// bench/node/server.js on the `ws` package.
     Node,
+    /// nginx with the nchan pub/sub module (Debian `libnginx-mod-nchan`):
+    /// a C fan-out server, one worker, every WebSocket a publisher and a
+    /// subscriber of one channel.
+    Nchan,
 }
 
 impl Kind {
@@ -41,6 +45,7 @@ impl Kind {
             Kind::Doithoai => "doithoai",
             Kind::Bare => "bare axum fan-out",
             Kind::Node => "Node ws",
+            Kind::Nchan => "nginx nchan",
         }
     }
 }
@@ -131,7 +136,47 @@ async fn prepare_store(dir: &Path, event: &EventConfig) -> Result<HashMap<String
     Ok(issued.into_iter().map(|t| (t.slot, t.token)).collect())
 }
 
+/// `doithoai serve` on an SQLite data directory, as the benchmarks run it.
+fn sqlite_serve_command(dir: &Path, listen: &str) -> Result<Command, Error> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))?;
+    let mut cmd = Command::new(sibling_binary("doithoai")?);
+    cmd.arg("serve")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--listen", listen, "--quiet-tokens"])
+        .env("DOITHOAI_ADDRESS_PER_MINUTE", "10000000")
+        .env("DOITHOAI_DEVICE_PER_MINUTE", "60")
+        .env("RUST_LOG", "warn,sqlx=warn")
+        .env_remove("DOITHOAI_SECRET")
+        .env_remove("DOITHOAI_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true);
+    Ok(cmd)
+}
+
 impl Server {
+    /// Start a child SQLite server again on its data directory and address
+    /// (after [`Server::kill9`]): clients reconnect to the same URL.
+    pub async fn restart(&mut self) -> Result<(), Error> {
+        let dir = self
+            .data_dir
+            .clone()
+            .ok_or("only a child server with its own data directory restarts")?;
+        if self.database_url.is_some() || self.in_process || self.child.is_none() {
+            return Err("restart is for a child SQLite server".into());
+        }
+        let cmd = sqlite_serve_command(&dir, &self.addr.to_string())?;
+        let (child, addr) = spawn_and_find_addr(cmd, "running at http://").await?;
+        self.pid = child.id().ok_or("child exited at once")?;
+        self.addr = addr;
+        self.child = Some(child);
+        Ok(())
+    }
+
     /// Start doithoai with a fresh data directory and an event of `spec.halls` halls.
     pub async fn doithoai(spec: &ServerSpec) -> Result<Server, Error> {
         if let Placement::External {
@@ -175,21 +220,7 @@ impl Server {
                 }
             }
             Placement::Child => {
-                let bin = sibling_binary("doithoai")?;
-                let log = std::fs::File::create(dir.join("server.log"))?;
-                let mut cmd = Command::new(bin);
-                cmd.arg("serve")
-                    .arg("--data-dir")
-                    .arg(&dir)
-                    .args(["--listen", "127.0.0.1:0", "--quiet-tokens"])
-                    .env("DOITHOAI_ADDRESS_PER_MINUTE", "10000000")
-                    .env("DOITHOAI_DEVICE_PER_MINUTE", "60")
-                    .env("RUST_LOG", "warn,sqlx=warn")
-                    .env_remove("DOITHOAI_SECRET")
-                    .env_remove("DOITHOAI_DATABASE_URL")
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::from(log))
-                    .kill_on_drop(true);
+                let cmd = sqlite_serve_command(&dir, "127.0.0.1:0")?;
                 let (child, addr) = spawn_and_find_addr(cmd, "running at http://").await?;
                 Server::child(Kind::Doithoai, child, addr)?
             }
@@ -259,6 +290,9 @@ impl Server {
 
     /// Start a baseline fan-out server as a child process.
     pub async fn baseline(kind: Kind, repo_dir: &Path) -> Result<Server, Error> {
+        if kind == Kind::Nchan {
+            return Server::nchan().await;
+        }
         let mut cmd = match kind {
             Kind::Bare => {
                 let mut c = Command::new(std::env::current_exe()?);
@@ -272,13 +306,83 @@ impl Server {
                     .env("PORT", "0");
                 c
             }
-            Kind::Doithoai => return Err("use Server::doithoai".into()),
+            Kind::Doithoai | Kind::Nchan => return Err("use Server::doithoai".into()),
         };
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         let (child, addr) = spawn_and_find_addr(cmd, "listening on ").await?;
         Server::child(kind, child, addr)
+    }
+
+    /// nginx + nchan as a child process (master and one worker) with a
+    /// configuration of its own in a fresh directory; the worker is sampled.
+    async fn nchan() -> Result<Server, Error> {
+        let dir = fresh_dir(&std::env::temp_dir(), "doithoai-nchan")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let files = open_files_limit().saturating_sub(100).max(1024);
+        let d = dir.display();
+        let config = format!(
+            "load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+daemon off;
+master_process on;
+worker_processes 1;
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+worker_rlimit_nofile {files};
+events {{ worker_connections {files}; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  server {{
+    listen {port} backlog=4096;
+    location = /ws {{
+      nchan_pubsub websocket;
+      nchan_channel_id bench;
+      nchan_message_buffer_length 1;
+      nchan_message_timeout 10s;
+    }}
+  }}
+}}
+"
+        );
+        std::fs::write(dir.join("nginx.conf"), config)?;
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                format!("cannot start nginx (apt-get install nginx libnginx-mod-nchan): {e}")
+            })?;
+        let master = child.id().ok_or("nginx exited at once")?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let worker = loop {
+            let workers = child_pids(master);
+            if tokio::net::TcpStream::connect(port).await.is_ok() && !workers.is_empty() {
+                break workers[0];
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!(
+                    "nginx did not listen on {port} within 20 s: {}",
+                    std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let mut server = Server::child(Kind::Nchan, child, port)?;
+        server.pid = worker;
+        server.data_dir = Some(dir);
+        Ok(server)
     }
 
     fn child(kind: Kind, child: Child, addr: SocketAddr) -> Result<Server, Error> {
@@ -326,6 +430,17 @@ impl Server {
         ProcSample::of(self.pid)
     }
 
+    /// `kill -9`: the process dies where it stands (no flush, no goodbye).
+    pub async fn kill9(&mut self) -> Result<(), Error> {
+        let child = self
+            .child
+            .as_mut()
+            .ok_or("only a child process can be killed")?;
+        child.start_kill()?;
+        child.wait().await?;
+        Ok(())
+    }
+
     /// Stop gracefully (doithoai flushes its writers); kill after a grace period.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -351,6 +466,37 @@ impl Server {
             }
         }
     }
+}
+
+/// The open-files limit of this process (children inherit it).
+pub fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(1024)
+}
+
+/// Process ids whose parent is `pid`.
+fn child_pids(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    // The fields after the command name, which may hold spaces.
+                    let rest = &s[s.rfind(')')? + 2..];
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
 }
 
 /// A binary built alongside the running one (target/<profile>/NAME).
@@ -408,6 +554,15 @@ async fn spawn_and_find_addr(mut cmd: Command, marker: &str) -> Result<(Child, S
 
 /// A tiny HTTP/1.1 GET (no client library needed for two endpoints).
 pub async fn http_get(addr: SocketAddr, path: &str) -> Result<String, Error> {
+    Ok(http_get_full(addr, path).await?.1)
+}
+
+/// The status code of a GET (0 when the answer has no status line).
+pub async fn http_status(addr: SocketAddr, path: &str) -> Result<u16, Error> {
+    Ok(http_get_full(addr, path).await?.0)
+}
+
+async fn http_get_full(addr: SocketAddr, path: &str) -> Result<(u16, String), Error> {
     let mut s = tokio::net::TcpStream::connect(addr).await?;
     s.write_all(
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
@@ -418,11 +573,16 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> Result<String, Error> {
         .await
         .map_err(|_| "HTTP timeout")??;
     let text = String::from_utf8_lossy(&buf);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = text
         .split_once("\r\n\r\n")
         .map(|(_, b)| b)
         .unwrap_or_default();
-    Ok(body.to_string())
+    Ok((status, body.to_string()))
 }
 
 /// Scraped Prometheus counters by full name (labels included).
@@ -596,6 +756,7 @@ pub async fn doithoai_pg_nodes(
         data_dir: dir.clone(),
         database_url: Some(url.to_string()),
         secret_file: Some(secret_file.clone()),
+        sqlite_max_pages: None,
     };
     // Created once, before any node starts, so every node reads the same one.
     let secret = crate::load_secret(&store_config)?;

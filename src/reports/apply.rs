@@ -78,6 +78,14 @@ fn reason(e: &CommandError) -> Reason {
             "Máy chủ đang bận; hãy nhập lại tệp (dòng đã nhập sẽ không bị trùng)",
         ),
         CommandError::Closed => ("shutting_down", "Máy chủ đang dừng; hãy nhập lại tệp"),
+        CommandError::DiskFull => (
+            "disk_full",
+            "Máy chủ hết chỗ lưu trữ; dòng này chưa được nhập, hãy nhập lại tệp khi có chỗ trống",
+        ),
+        CommandError::DatabaseLost => (
+            "store_unavailable",
+            "Tệp cơ sở dữ liệu bị mất; dòng này chưa được nhập",
+        ),
     };
     Reason {
         code: code.into(),

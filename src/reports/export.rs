@@ -14,7 +14,7 @@ use rust_xlsxwriter::{Format, Workbook};
 use uuid::Uuid;
 
 use super::{format_date, format_time, is_overdue, source_label, Access, ReportError};
-use crate::domain::{QState, Question};
+use crate::domain::{FloorState, QState, Question};
 use crate::event::EventConfig;
 use crate::store::Change;
 
@@ -79,12 +79,46 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+/// A CSV cell as a spreadsheet will not evaluate it: text beginning with
+/// `=`, `+`, `-`, `@`, tab or carriage return (a formula to Excel,
+/// LibreOffice and Google Sheets, e.g. `=HYPERLINK(…)`) gets a leading `'`
+/// (OWASP's advice for CSV injection). Other text is unchanged.
+pub fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}").into(),
+        _ => value.into(),
+    }
+}
+
+/// Excel refuses a cell longer than 32,767 characters (UTF-16 units).
+pub const XLSX_CELL_LIMIT: usize = 32_767;
+const TRUNCATED: &str = "… [cắt bớt / truncated]";
+
+/// A cell's text cut to Excel's limit, with a marker saying so.
+pub fn xlsx_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.encode_utf16().count() <= XLSX_CELL_LIMIT {
+        return value.into();
+    }
+    let budget = XLSX_CELL_LIMIT - TRUNCATED.encode_utf16().count();
+    let mut used = 0;
+    let mut out = String::new();
+    for c in value.chars() {
+        used += c.len_utf16();
+        if used > budget {
+            break;
+        }
+        out.push(c);
+    }
+    out.push_str(TRUNCATED);
+    out.into()
+}
+
 impl Table {
     pub fn to_csv(&self) -> Result<Vec<u8>, ReportError> {
         let mut w = csv::Writer::from_writer(BOM.to_vec());
         w.write_record(&self.headers)?;
         for r in &self.rows {
-            w.write_record(r)?;
+            w.write_record(r.iter().map(|v| csv_cell(v).into_owned()))?;
         }
         w.into_inner()
             .map_err(|e| ReportError::Write(e.to_string()))
@@ -113,7 +147,7 @@ impl Table {
         for (r, row) in self.rows.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {
                 // Everything as text: phone numbers keep their leading zero, ids stay exact.
-                sheet.write_string_with_format(r as u32 + 1, c as u16, v, &wrap)?;
+                sheet.write_string_with_format(r as u32 + 1, c as u16, xlsx_cell(v), &wrap)?;
             }
         }
         sheet.set_freeze_panes(1, 0)?;
@@ -267,9 +301,10 @@ pub fn questions_table(
     Table { headers, rows }
 }
 
-/// The audit log: one line per question transition, oldest first. Holds no
-/// personal data (actors are seats, not people).
-pub fn audit_table(event: &EventConfig, history: &[Transition]) -> Table {
+/// The audit log: one line per transition of a question or a floor
+/// request, oldest first. Holds no personal data (actors are seats, not
+/// people).
+pub fn audit_table(event: &EventConfig, changes: &[Change]) -> Table {
     let headers = [
         "STT (seq)",
         "Thời điểm (time)",
@@ -282,28 +317,71 @@ pub fn audit_table(event: &EventConfig, history: &[Transition]) -> Table {
         "Sang (to)",
         "Phiên bản (version)",
         "Sự kiện (event)",
+        "Loại (kind)",
+        "Điểm cầu (hall)",
     ]
     .map(String::from)
     .to_vec();
-    let rows = history
-        .iter()
-        .map(|t| {
+    let mut rows = Vec::new();
+    for c in changes {
+        let common = |id: String, from: &str, to: &str, version: String| {
             vec![
-                t.seq.to_string(),
-                format_time(t.at),
-                t.at.to_string(),
-                t.role.to_string(),
-                t.actor.clone(),
-                t.action.clone(),
-                t.question.to_string(),
-                state_of(t.from).to_string(),
-                t.to.as_str().to_string(),
-                t.version.to_string(),
+                c.seq.to_string(),
+                format_time(c.at),
+                c.at.to_string(),
+                c.actor.role.as_str().to_string(),
+                c.actor.label.clone(),
+                c.action.clone(),
+                id,
+                from.to_string(),
+                to.to_string(),
+                version,
                 event.id.clone(),
             ]
-        })
-        .collect();
+        };
+        for u in &c.questions {
+            let mut row = common(
+                u.question.id.to_string(),
+                state_of(u.from),
+                u.question.state.as_str(),
+                u.question.version.to_string(),
+            );
+            row.extend(["question".to_string(), u.question.hall.clone()]);
+            rows.push(row);
+        }
+        for f in &c.floor {
+            let mut row = common(
+                f.id.to_string(),
+                floor_from(&c.action, f.state),
+                floor_state(f.state),
+                String::new(),
+            );
+            row.extend(["floor".to_string(), f.hall.clone()]);
+            rows.push(row);
+        }
+    }
     Table { headers, rows }
+}
+
+fn floor_state(s: FloorState) -> &'static str {
+    match s {
+        FloorState::Requested => "requested",
+        FloorState::Granted => "granted",
+        FloorState::Declined => "declined",
+        FloorState::Done => "done",
+        FloorState::Cancelled => "cancelled",
+    }
+}
+
+/// A floor request's state before `action` made it `to` (the log keeps
+/// only the after). `grant_floor` also ends the hall that had the floor,
+/// in the same change: granted → done.
+fn floor_from(action: &str, to: FloorState) -> &'static str {
+    match (action, to) {
+        ("request_floor", _) => "",
+        (_, FloorState::Done) => "granted",
+        _ => "requested",
+    }
 }
 
 /// Deferred questions grouped by agency (agency name → questions, by due date).
@@ -483,7 +561,9 @@ pub(crate) mod tests {
             on_air_at: None,
             answered_at: None,
             submitted_by: "moderator-1".into(),
+            device_key: None,
             version: 1,
+            before_merge: None,
         }
     }
 
@@ -546,8 +626,9 @@ pub(crate) mod tests {
                 question: q.clone(),
             }],
             floor: vec![],
+            notes: vec![],
         };
-        let ts = transitions(&[change]);
+        let ts = transitions(std::slice::from_ref(&change));
         assert_eq!(ts.len(), 1);
         assert_eq!(
             (ts[0].from, ts[0].to, ts[0].actor.as_str()),
@@ -563,7 +644,7 @@ pub(crate) mod tests {
             table.rows[0].last().unwrap(),
             "26/03/2024 08:30 moderator-2 approve: pending → approved"
         );
-        let audit = audit_table(&EventConfig::builtin(), &ts);
+        let audit = audit_table(&EventConfig::builtin(), std::slice::from_ref(&change));
         assert_eq!(audit.rows[0][0], "7");
         assert!(
             followup_history(&ts).is_empty(),
@@ -619,5 +700,47 @@ pub(crate) mod tests {
         assert_eq!(a.chars().count(), 31);
         assert_ne!(a, b);
         assert!(b.ends_with("(2)") && b.chars().count() <= 31);
+    }
+
+    #[test]
+    fn csv_cells_that_would_be_formulas_are_neutralised() {
+        let mut t = Table {
+            headers: vec!["a".into(), "b".into(), "c".into()],
+            rows: vec![vec![
+                "=HYPERLINK(\"http://x\",\"bấm\")".into(),
+                "@x".into(),
+                "=1+1".into(),
+            ]],
+        };
+        t.rows
+            .push(vec!["-5".into(), "+84 912".into(), "\tx".into()]);
+        t.rows
+            .push(vec!["Câu hỏi = thường".into(), "".into(), "\rx".into()]);
+        let out = String::from_utf8(t.to_csv().unwrap()).unwrap();
+        let mut reader = csv::Reader::from_reader(out.trim_start_matches('\u{FEFF}').as_bytes());
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect();
+        assert_eq!(
+            rows[0],
+            ["'=HYPERLINK(\"http://x\",\"bấm\")", "'@x", "'=1+1"]
+        );
+        assert_eq!(rows[1], ["'-5", "'+84 912", "'\tx"]);
+        assert_eq!(rows[2], ["Câu hỏi = thường", "", "'\rx"]);
+    }
+
+    #[test]
+    fn xlsx_never_fails_on_a_cell_over_excels_limit() {
+        let long: String = "ệ".repeat(60_000);
+        let cut = xlsx_cell(&long);
+        assert_eq!(cut.encode_utf16().count(), XLSX_CELL_LIMIT);
+        assert!(cut.ends_with(TRUNCATED));
+        assert_eq!(xlsx_cell("ngắn"), "ngắn");
+        let t = Table {
+            headers: vec!["lý do".into()],
+            rows: vec![vec![long]],
+        };
+        assert!(t.to_xlsx("Sheet").is_ok());
     }
 }

@@ -28,7 +28,7 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ReportError;
@@ -39,7 +39,16 @@ use crate::event::EventConfig;
 const HEADER_SEARCH_ROWS: usize = 10;
 
 /// Most data rows one file may hold (a whole province's pre-collected questions fit easily).
-pub const MAX_ROWS: usize = 10_000;
+pub const MAX_ROWS: usize = 20_000;
+/// Most columns a row may have (the template has 9).
+pub const MAX_COLUMNS: usize = 64;
+/// Most bytes an XLSX file's parts may hold once decompressed (a 20,000-row
+/// sheet with 2,000-character questions is about 100 MB of XML at worst;
+/// real ones are a few MB). Checked before anything is parsed: a zip bomb
+/// costs at most this much decompression, never memory.
+pub const MAX_XLSX_UNCOMPRESSED: u64 = 128 * 1024 * 1024;
+/// Most entries an XLSX zip may hold (a real workbook has about a dozen).
+const MAX_XLSX_ENTRIES: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -250,6 +259,10 @@ pub fn read(bytes: &[u8], format: Format) -> Result<Vec<RawRow>, ReportError> {
     Ok(rows)
 }
 
+fn too_large(what: String) -> ReportError {
+    ReportError::TooLarge(what)
+}
+
 fn csv_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // Excel in some locales saves "CSV" with semicolons; the header line tells which.
@@ -268,50 +281,149 @@ fn csv_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => ReportError::Csv(format!(
-                "row {} is not UTF-8; save the file as \"CSV UTF-8\"",
-                i + 1
-            )),
+            csv::ErrorKind::Utf8 { .. } => ReportError::NotUtf8 { row: i + 1 },
             _ => ReportError::Csv(e.to_string()),
         })?;
+        if record.len() > MAX_COLUMNS {
+            return Err(too_large(format!(
+                "row {} has {} columns; at most {MAX_COLUMNS}",
+                i + 1,
+                record.len()
+            )));
+        }
+        // Blank lines count too: a file of a million separators is refused
+        // here, not read whole.
+        if out.len() > MAX_ROWS + HEADER_SEARCH_ROWS {
+            return Err(too_large(format!("more than {MAX_ROWS} rows")));
+        }
         out.push((i + 1, record.iter().map(str::to_string).collect()));
     }
     Ok(out)
 }
 
-fn xlsx_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
-    use calamine::{Data, Reader, Xlsx};
-    let mut book: Xlsx<_> =
-        Xlsx::new(Cursor::new(bytes)).map_err(|e| ReportError::Spreadsheet(e.to_string()))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| ReportError::Spreadsheet("no worksheet".into()))?
+/// Refuse an XLSX file whose parts would decompress to more than
+/// [`MAX_XLSX_UNCOMPRESSED`] bytes, by their declared sizes and then by
+/// actually decompressing them into nothing (declared sizes can lie).
+fn check_xlsx_size(bytes: &[u8]) -> Result<(), ReportError> {
+    let bad = |e: zip::result::ZipError| ReportError::Spreadsheet(e.to_string());
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(bad)?;
+    if archive.len() > MAX_XLSX_ENTRIES {
+        return Err(too_large(format!(
+            "the workbook has {} parts; at most {MAX_XLSX_ENTRIES}",
+            archive.len()
+        )));
+    }
+    let limit_mb = MAX_XLSX_UNCOMPRESSED / (1024 * 1024);
+    let declared: u64 = (0..archive.len())
+        .filter_map(|i| archive.by_index_raw(i).ok().map(|f| f.size()))
+        .fold(0u64, u64::saturating_add);
+    if declared > MAX_XLSX_UNCOMPRESSED {
+        return Err(too_large(format!(
+            "the workbook unpacks to {} MB; at most {limit_mb} MB",
+            declared / (1024 * 1024)
+        )));
+    }
+    let mut left = MAX_XLSX_UNCOMPRESSED;
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(bad)?;
+        let read = std::io::copy(
+            &mut std::io::Read::take(entry, left + 1),
+            &mut std::io::sink(),
+        )
         .map_err(|e| ReportError::Spreadsheet(e.to_string()))?;
-    let (first_row, first_col) = range.start().unwrap_or((0, 0));
-    let cell = |d: &Data| match d {
-        Data::String(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
+        if read > left {
+            return Err(too_large(format!(
+                "the workbook unpacks to more than {limit_mb} MB"
+            )));
+        }
+        left -= read;
+    }
+    Ok(())
+}
+
+fn xlsx_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
+    use calamine::{DataRef, Reader, Xlsx};
+    check_xlsx_size(bytes)?;
+    let bad = |e: calamine::XlsxError| ReportError::Spreadsheet(e.to_string());
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(bad)?;
+    let sheet = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| ReportError::Spreadsheet("no worksheet".into()))?;
+    // Streamed cell by cell: `worksheet_range` allocates the whole declared
+    // rectangle first (A1:XFD1048576 is 17 billion cells).
+    let mut cells = book.worksheet_cells_reader(&sheet).map_err(bad)?;
+    let declared = cells.dimensions();
+    let declared_rows = declared.end.0.saturating_sub(declared.start.0) as usize + 1;
+    let declared_cols = declared.end.1.saturating_sub(declared.start.1) as usize + 1;
+    let max_row = MAX_ROWS + HEADER_SEARCH_ROWS + 1;
+    if declared_rows > max_row || declared.end.1 as usize >= MAX_COLUMNS {
+        return Err(too_large(format!(
+            "the sheet declares {declared_rows} rows × {declared_cols} columns (up to column {}); at most {MAX_ROWS} rows and {MAX_COLUMNS} columns",
+            declared.end.1 + 1
+        )));
+    }
+    let text = |d: &DataRef| match d {
+        DataRef::String(s) => s.clone(),
+        DataRef::SharedString(s) => s.to_string(),
+        DataRef::Int(i) => i.to_string(),
         // Whole numbers (ages, phone numbers typed as numbers) without ".0".
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
-        Data::Bool(b) => b.to_string(),
-        Data::Empty => String::new(),
-        other => other.to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::Empty => String::new(),
+        other => calamine::Data::from(other.clone()).to_string(),
     };
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| {
-            // Columns left of the used range are empty; keep positions aligned with the header.
-            let mut row = vec![String::new(); first_col as usize];
-            row.extend(cells.iter().map(cell));
-            (first_row as usize + i + 1, row)
-        })
-        .collect())
+    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(bad)? {
+        let (row, col) = cell.get_position();
+        let (row, col) = (row as usize + 1, col as usize);
+        if col >= MAX_COLUMNS {
+            return Err(too_large(format!(
+                "row {row} has a cell in column {}; at most {MAX_COLUMNS} columns",
+                col + 1
+            )));
+        }
+        let value = text(cell.get_value());
+        if value.is_empty() {
+            continue;
+        }
+        if rows.last().map(|(r, _)| *r) != Some(row) {
+            if rows.len() >= max_row {
+                return Err(too_large(format!("more than {MAX_ROWS} rows")));
+            }
+            rows.push((row, Vec::new()));
+        }
+        if let Some((_, cells)) = rows.last_mut() {
+            if cells.len() <= col {
+                cells.resize(col + 1, String::new());
+            }
+            cells[col] = value;
+        }
+    }
+    // Cells come in row order in every file Excel or LibreOffice writes; a
+    // hand-made one may not, and a row seen twice is merged by position.
+    rows.sort_by_key(|(r, _)| *r);
+    rows.dedup_by(|later, first| {
+        if later.0 != first.0 {
+            return false;
+        }
+        for (i, v) in std::mem::take(&mut later.1).into_iter().enumerate() {
+            if !v.is_empty() {
+                if first.1.len() <= i {
+                    first.1.resize(i + 1, String::new());
+                }
+                first.1[i] = v;
+            }
+        }
+        true
+    });
+    Ok(rows)
 }
 
 /// Why a row is refused, in Vietnamese and English.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub code: String,
     pub message: String,
@@ -331,7 +443,7 @@ impl Reason {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RowStatus {
     /// Valid and not yet in the event: will be imported once accepted.
@@ -345,7 +457,7 @@ pub enum RowStatus {
 
 /// One row of the report a person reads before accepting an import.
 /// Personal data is not echoed back; `personal_data` says whether the row has some.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RowReport {
     pub row: usize,
     pub status: RowStatus,
@@ -359,7 +471,7 @@ pub struct RowReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_note: Option<String>,
     pub personal_data: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
 }
 
@@ -414,12 +526,26 @@ impl Plan {
                 ));
             }
         }
-        let s = self.summary();
-        out.push_str(&format!(
-            "Tổng / total: {} dòng/rows — mới/new {}, đã có/already {}, loại/rejected {}, đã nhập/imported {}\n",
-            s.rows, s.new, s.already_imported, s.rejected, s.imported
-        ));
+        out.push_str(&self.totals_line());
+        out.push('\n');
         out
+    }
+
+    /// One line of totals that add up to the rows: before an import the
+    /// new rows, after it the imported ones (never "imported 0" next to a
+    /// later "imported 5").
+    pub fn totals_line(&self) -> String {
+        let s = self.summary();
+        let mut parts = Vec::new();
+        if s.imported > 0 || s.new == 0 {
+            parts.push(format!("đã nhập/imported {}", s.imported));
+        }
+        if s.new > 0 {
+            parts.push(format!("mới, chưa nhập/new, not yet imported {}", s.new));
+        }
+        parts.push(format!("đã có/already {}", s.already_imported));
+        parts.push(format!("loại/rejected {}", s.rejected));
+        format!("Tổng / total: {} dòng/rows — {}", s.rows, parts.join(", "))
     }
 }
 
@@ -596,6 +722,7 @@ pub fn plan(
             consent,
             source_note: Some(source_note.clone()),
             imported: true,
+            device: None,
         };
         let mut status = RowStatus::Rejected;
         if reasons.is_empty() {
@@ -837,6 +964,15 @@ Hỏi về thủy lợi,Hà Nội,,,,,,,\n\
         // "Hỏi" in Windows-1258 is not UTF-8: a clear message, not mojibake.
         let err = read(b"text\nH\xf5i\n", Format::Csv).unwrap_err();
         assert!(err.to_string().contains("UTF-8"), "{err}");
+        // Each language in its own half.
+        assert_eq!(
+            err.message_vi(),
+            "Dòng 2 không phải mã UTF-8; trong Excel chọn Lưu thành (Save As) «CSV UTF-8»"
+        );
+        assert_eq!(
+            err.to_string(),
+            "row 2 is not UTF-8; save the file as \"CSV UTF-8\""
+        );
     }
 
     #[test]

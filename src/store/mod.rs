@@ -6,7 +6,14 @@
 //! number in **one transaction**, and only if the event is still at
 //! `base_seq` (otherwise `StoreError::Stale`, nothing written). That single
 //! check is what keeps sequence numbers gap-free and ordered even when two
-//! server nodes write the same event.
+//! server nodes write the same event. The same guard refuses to write to
+//! a closed event (`StoreError::EventClosed`), however it was closed.
+//!
+//! A write transaction that fails in any way (a failed statement, COMMIT or
+//! ROLLBACK, a full disk, a lost connection, a cancelled future) leaves its
+//! connection in a state nobody can vouch for, so that connection is closed,
+//! never returned to the pool ([`Disposable`]); and no pooled connection is
+//! ever handed out inside a transaction ([`not_in_transaction`]).
 
 pub mod postgres;
 pub mod sqlite;
@@ -15,7 +22,7 @@ pub mod transfer;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Actor, FloorRequest, Question, QuestionUpdate};
+use crate::domain::{Actor, BackstageNote, FloorRequest, Question, QuestionUpdate};
 use crate::event::EventConfig;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +39,34 @@ pub enum StoreError {
     Corrupt(String),
     #[error("event {0} already has data in the target store")]
     Exists(String),
+    /// The database file was deleted or replaced while this server had it
+    /// open: whatever it writes now goes to a file nobody will ever read.
+    #[error("the database file is gone: {0}")]
+    Lost(String),
+    /// The event was closed (Unix ms); nothing can be written to it.
+    #[error("the event was closed")]
+    EventClosed(i64),
 }
+
+impl StoreError {
+    /// The database has no room left: SQLite's `SQLITE_FULL` (which is what
+    /// it answers when a write meets ENOSPC, or `max_page_count`), ENOSPC
+    /// itself, or PostgreSQL's `disk_full` (53100).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                let code = e.code().unwrap_or_default();
+                code == "53100" || code.parse::<i32>().is_ok_and(|c| c & 0xff == SQLITE_FULL)
+            }
+            StoreError::Database(sqlx::Error::Io(e)) => e.raw_os_error() == Some(libc::ENOSPC),
+            _ => false,
+        }
+    }
+}
+
+/// SQLite's primary result code for "database or disk is full" (extended
+/// codes keep it in their low byte).
+const SQLITE_FULL: i32 = 13;
 
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
@@ -52,6 +86,8 @@ pub struct Change {
     /// (in `question.questioner`); the store keeps it apart from the log.
     pub questions: Vec<QuestionUpdate>,
     pub floor: Vec<FloorRequest>,
+    /// Backstage notes (staff only; never in a public frame).
+    pub notes: Vec<BackstageNote>,
 }
 
 /// What the log stores per change (no personal data, no receipt).
@@ -59,6 +95,8 @@ pub struct Change {
 pub(crate) struct ChangeBody {
     pub questions: Vec<QuestionUpdate>,
     pub floor: Vec<FloorRequest>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<BackstageNote>,
 }
 
 impl Change {
@@ -73,6 +111,7 @@ impl Change {
                 })
                 .collect(),
             floor: self.floor.clone(),
+            notes: self.notes.clone(),
         };
         Ok(serde_json::to_string(&body)?)
     }
@@ -140,6 +179,18 @@ pub trait Store: Send + Sync + 'static {
     /// Cheap round trip proving the database answers.
     async fn health(&self) -> Result<(), StoreError>;
 
+    /// Commit a small write (one row of `store_probe`, a few pages) to learn
+    /// whether commits reach the disk again after a failure. Run only while
+    /// the store is failing, never per command.
+    async fn probe(&self) -> Result<(), StoreError>;
+
+    /// `Err(Lost)` when the database file this store opened is no longer the
+    /// one at its path (deleted, moved away or replaced). A couple of
+    /// `stat`s for SQLite; PostgreSQL has no file of ours to lose.
+    fn check_files(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Create an event or replace its definition (its log and questions stay).
     async fn put_event(&self, event: &EventConfig) -> Result<(), StoreError>;
     async fn events(&self) -> Result<Vec<EventConfig>, StoreError>;
@@ -147,6 +198,8 @@ pub trait Store: Send + Sync + 'static {
     async fn event(&self, event_id: &str) -> Result<Option<EventConfig>, StoreError> {
         Ok(self.events().await?.into_iter().find(|e| e.id == event_id))
     }
+    /// Mark an event closed at `at`, unless it is closed already (the first
+    /// close time stays). From then on `commit` refuses it with `EventClosed`.
     async fn close_event(&self, event_id: &str, at: i64) -> Result<(), StoreError>;
     async fn event_closed_at(&self, event_id: &str) -> Result<Option<i64>, StoreError>;
 
@@ -159,7 +212,9 @@ pub trait Store: Send + Sync + 'static {
     /// The committed state of an event, questioners included.
     async fn load(&self, event_id: &str) -> Result<LoadedEvent, StoreError>;
     /// Commit `batch` (sequence numbers `base_seq + 1 ..`) atomically, or
-    /// nothing with `Stale` when the event is no longer at `base_seq`.
+    /// nothing: `Stale` when the event is no longer at `base_seq`,
+    /// `EventClosed` when it was closed, `Lost` when the database file was
+    /// deleted or replaced (checked after COMMIT, before anyone is told).
     async fn commit(
         &self,
         event_id: &str,
@@ -189,6 +244,51 @@ pub trait Store: Send + Sync + 'static {
     async fn import_event(&self, dump: &EventDump) -> Result<(), StoreError>;
 }
 
+/// A pooled connection for one write transaction. It goes back to the pool
+/// only through [`Disposable::release`], called after a clean COMMIT; on any
+/// error, early return, panic or cancelled future it is closed instead, so a
+/// connection whose transaction state is unknown (a COMMIT that failed after
+/// SQLite rolled back by itself, a ROLLBACK that failed, sqlx's transaction
+/// depth left at 1) can never serve another command.
+pub(crate) struct Disposable<DB: sqlx::Database> {
+    conn: sqlx::pool::PoolConnection<DB>,
+    clean: bool,
+}
+
+impl<DB: sqlx::Database> Disposable<DB> {
+    pub(crate) async fn acquire(pool: &sqlx::Pool<DB>) -> Result<Self, StoreError> {
+        Ok(Disposable {
+            conn: pool.acquire().await?,
+            clean: false,
+        })
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut DB::Connection {
+        &mut self.conn
+    }
+
+    /// The transaction finished cleanly: the connection may serve again.
+    pub(crate) fn release(mut self) {
+        self.clean = true;
+    }
+}
+
+impl<DB: sqlx::Database> Drop for Disposable<DB> {
+    fn drop(&mut self) {
+        if !self.clean {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// The pools' `after_release` check: a connection that comes back still
+/// inside a transaction (by sqlx's count) is closed, not reused. Together
+/// with [`Disposable`] this makes "later commands run inside a transaction
+/// that never commits" impossible on any path, not just the one we found.
+pub(crate) fn not_in_transaction<C: sqlx::Connection>(conn: &C) -> bool {
+    !conn.is_in_transaction()
+}
+
 /// Open the store the configuration names: PostgreSQL when a database URL
 /// is given, else SQLite in the data directory.
 pub async fn open(
@@ -202,7 +302,47 @@ pub async fn open(
             "unsupported database URL {url}"
         ))),
         None => Ok(std::sync::Arc::new(
-            sqlite::SqliteStore::open(&config.data_dir).await?,
+            sqlite::SqliteStore::open_with(&config.data_dir, config.sqlite_max_pages).await?,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn sqlite_full_and_enospc_are_told_apart_from_other_errors() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA max_page_count = 2")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (b BLOB)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let full = sqlx::query("INSERT INTO t VALUES (zeroblob(100000))")
+            .execute(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from)
+            .unwrap_err();
+        assert!(full.is_disk_full(), "{full}");
+        let missing = sqlx::query("SELECT * FROM no_such_table")
+            .execute(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from)
+            .unwrap_err();
+        assert!(!missing.is_disk_full(), "{missing}");
+        let enospc = StoreError::Database(sqlx::Error::Io(std::io::Error::from_raw_os_error(
+            libc::ENOSPC,
+        )));
+        assert!(enospc.is_disk_full());
+        assert!(!StoreError::Stale.is_disk_full());
     }
 }

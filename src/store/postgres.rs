@@ -18,11 +18,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Connection, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::{
-    stored_question, Change, ChangeBody, EventDump, LoadedEvent, Store, StoreError, TokenRecord,
+    stored_question, Change, ChangeBody, Disposable, EventDump, LoadedEvent, Store, StoreError,
+    TokenRecord,
 };
 use crate::domain::{Actor, FloorRequest, Question, Questioner};
 use crate::event::EventConfig;
@@ -65,6 +66,7 @@ impl PgStore {
             // Fail a command (and /healthz) within seconds when the database is gone,
             // instead of queueing behind a pool that cannot connect.
             .acquire_timeout(Duration::from_secs(5))
+            .after_release(|conn, _| Box::pin(async move { Ok(super::not_in_transaction(conn)) }))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
@@ -102,6 +104,7 @@ fn change_from_row(r: &PgRow) -> Result<Change, StoreError> {
         action: r.try_get("action")?,
         questions: body.questions,
         floor: body.floor,
+        notes: body.notes,
     })
 }
 
@@ -340,6 +343,20 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn probe(&self) -> Result<(), StoreError> {
+        let mut conn = Disposable::acquire(&self.pool).await?;
+        sqlx::query(
+            "INSERT INTO store_probe (id, at, filler) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at, filler = EXCLUDED.filler",
+        )
+        .bind(crate::now_ms())
+        .bind(vec![0u8; 16 * 1024])
+        .execute(conn.conn())
+        .await?;
+        conn.release();
+        Ok(())
+    }
+
     async fn put_event(&self, event: &EventConfig) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO events (id, definition, last_seq, created_at) VALUES ($1, $2, 0, $3)
@@ -366,11 +383,12 @@ impl Store for PgStore {
     }
 
     async fn close_event(&self, event_id: &str, at: i64) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE events SET closed_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(event_id)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE events SET closed_at = COALESCE(closed_at, $1) WHERE id = $2")
+                .bind(at)
+                .bind(event_id)
+                .execute(&self.pool)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::UnknownEvent(event_id.to_string()));
         }
@@ -438,18 +456,31 @@ impl Store for PgStore {
         let Some(last) = batch.last() else {
             return Ok(());
         };
-        let mut tx = self.pool.begin().await?;
+        let mut conn = Disposable::acquire(&self.pool).await?;
+        let mut tx = conn.conn().begin().await?;
         // The cross-node guard: this row lock orders concurrent writers of the
-        // event, and a writer whose base is no longer current matches nothing.
-        let moved = sqlx::query("UPDATE events SET last_seq = $1 WHERE id = $2 AND last_seq = $3")
-            .bind(last.seq as i64)
-            .bind(event_id)
-            .bind(base_seq as i64)
-            .execute(&mut *tx)
-            .await?;
+        // event, and a writer whose base is no longer current (or whose event
+        // was closed) matches nothing.
+        let moved = sqlx::query(
+            "UPDATE events SET last_seq = $1 WHERE id = $2 AND last_seq = $3 AND closed_at IS NULL",
+        )
+        .bind(last.seq as i64)
+        .bind(event_id)
+        .bind(base_seq as i64)
+        .execute(&mut *tx)
+        .await?;
         if moved.rows_affected() == 0 {
             // Dropping the transaction rolls it back: nothing written.
-            return Err(StoreError::Stale);
+            let closed: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT closed_at FROM events WHERE id = $1")
+                    .bind(event_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Err(match closed {
+                None => StoreError::UnknownEvent(event_id.to_string()),
+                Some(Some(at)) => StoreError::EventClosed(at),
+                Some(None) => StoreError::Stale,
+            });
         }
         insert_changes(&mut tx, event_id, batch).await?;
         let questions = last_per_id(
@@ -473,6 +504,7 @@ impl Store for PgStore {
         // Queued with the transaction: other nodes hear of it only if it commits.
         notify(&mut tx, event_id, last.seq).await?;
         tx.commit().await?;
+        conn.release();
         Ok(())
     }
 

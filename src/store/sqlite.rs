@@ -2,8 +2,15 @@
 //! journal with `synchronous=FULL`, so a commit that returned survives a power
 //! loss. The engine batches concurrent commands into one `commit` (group
 //! commit) instead of weakening durability.
+//!
+//! Every write runs on a [`Disposable`] connection inside `BEGIN IMMEDIATE`
+//! … `COMMIT`, so a failed write never leaves a connection in the pool in an
+//! unknown transaction state. The store also remembers which files it opened
+//! ([`DbFiles`]): if the database or its WAL is deleted or replaced under a
+//! running server, writes fail with `StoreError::Lost` instead of going to a
+//! file nobody will read again.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,28 +18,50 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Connection, Row, Sqlite, SqliteConnection};
 
 use super::{
-    stored_question, Change, ChangeBody, EventDump, LoadedEvent, Store, StoreError, TokenRecord,
+    stored_question, Change, ChangeBody, Disposable, EventDump, LoadedEvent, Store, StoreError,
+    TokenRecord,
 };
 use crate::domain::{Actor, FloorRequest, Question, Questioner};
 use crate::event::EventConfig;
 
+/// Bytes the health probe rewrites: a few pages, about what a small batch
+/// of questions needs, so a probe that fits says a batch will fit too.
+const PROBE_BYTES: usize = 16 * 1024;
+
 pub struct SqliteStore {
     pool: SqlitePool,
+    files: DbFiles,
 }
 
 impl SqliteStore {
     /// Open (creating if needed) `doithoai.db` in `data_dir` and run migrations.
     pub async fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_with(data_dir, None).await
+    }
+
+    /// Like [`SqliteStore::open`], refusing to grow the database past
+    /// `max_pages` pages (`--sqlite-max-pages`).
+    pub async fn open_with(
+        data_dir: &Path,
+        max_pages: Option<u32>,
+    ) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", data_dir.display())))?;
-        Self::open_file(&data_dir.join("doithoai.db")).await
+        Self::open_file_with(&data_dir.join("doithoai.db"), max_pages).await
     }
 
     pub async fn open_file(path: &Path) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str("sqlite://")?
+        Self::open_file_with(path, None).await
+    }
+
+    async fn open_file_with(
+        path: &Path,
+        max_pages: Option<u32>,
+    ) -> Result<SqliteStore, StoreError> {
+        let mut options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -41,16 +70,141 @@ impl SqliteStore {
             // Overwrite deleted content so erased personal data does not linger in free pages.
             .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(10));
+        if let Some(pages) = max_pages {
+            // Per connection in SQLite, so every connection of the pool sets it.
+            options = options.pragma("max_page_count", pages.to_string());
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .after_release(|conn, _| Box::pin(async move { Ok(super::not_in_transaction(conn)) }))
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        let files = DbFiles::open(path, &options).await?;
+        Ok(SqliteStore { pool, files })
+    }
+
+    /// A connection for one write, after checking the database file is
+    /// still ours. Release it only after a clean COMMIT.
+    async fn writer(&self) -> Result<Disposable<Sqlite>, StoreError> {
+        self.files.verify()?;
+        Disposable::acquire(&self.pool).await
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+/// The database file and its WAL as this store opened them. A server whose
+/// files were deleted or replaced goes on writing happily into the old
+/// inodes, which vanish when it exits: comparing device and inode numbers
+/// with the paths' current ones (two `stat`s) tells before anyone is told
+/// "saved".
+struct DbFiles {
+    /// Each file's path and identity when opened: the database, and its WAL
+    /// when there is one (a filesystem without WAL support keeps a rollback
+    /// journal, which comes and goes by design).
+    files: Vec<(PathBuf, FileId)>,
+    /// Held open for the store's lifetime and never used. SQLite deletes the
+    /// WAL when its last connection closes and makes a new one on the next
+    /// open; with this one always open that never happens, so the WAL keeps
+    /// its identity and a different one means somebody replaced it.
+    _keeper: std::sync::Mutex<SqliteConnection>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn of(path: &Path) -> std::io::Result<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+}
+
+impl DbFiles {
+    async fn open(db: &Path, options: &SqliteConnectOptions) -> Result<DbFiles, StoreError> {
+        let mut keeper = SqliteConnection::connect_with(options).await?;
+        // A read opens the WAL (migrations made sure the database is in WAL mode).
+        sqlx::query("SELECT count(*) FROM events")
+            .execute(&mut keeper)
+            .await?;
+        let mut wal = db.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        let db_id =
+            FileId::of(db).map_err(|e| StoreError::Corrupt(format!("{}: {e}", db.display())))?;
+        let mut files = vec![(db.to_path_buf(), db_id)];
+        match FileId::of(&wal) {
+            Ok(id) => files.push((wal, id)),
+            Err(e) => {
+                tracing::warn!(wal = %wal.display(), error = %e, "no WAL file: only the database file is watched")
+            }
+        }
+        Ok(DbFiles {
+            files,
+            _keeper: std::sync::Mutex::new(keeper),
+        })
+    }
+
+    fn verify(&self) -> Result<(), StoreError> {
+        for (path, opened) in &self.files {
+            let problem = match FileId::of(path) {
+                Ok(now) if now == *opened => continue,
+                Ok(_) => "was replaced by another file".to_string(),
+                Err(e) => format!("is gone ({e})"),
+            };
+            return Err(StoreError::Lost(format!(
+                "{} {problem}{}",
+                path.display(),
+                self.rescue_hint()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Where this process still holds the deleted files open: copying them
+    /// back (while the server still runs, before restarting it) recovers
+    /// everything committed before the loss. Linux only; empty elsewhere.
+    fn rescue_hint(&self) -> String {
+        let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+            return String::new();
+        };
+        let pid = std::process::id();
+        // One open descriptor per deleted file is enough (each connection has its own).
+        let mut held = std::collections::BTreeMap::new();
+        for fd in fds.flatten() {
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let target = target.to_string_lossy().into_owned();
+            for (path, _) in &self.files {
+                if target == format!("{} (deleted)", path.display()) {
+                    held.entry(path.display().to_string())
+                        .or_insert_with(|| fd.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        let copies: Vec<String> = held
+            .iter()
+            .map(|(path, fd)| format!("cp /proc/{pid}/fd/{fd} {path}"))
+            .collect();
+        if copies.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; this server still holds the deleted data: before restarting, run {}",
+                copies.join(" && ")
+            )
+        }
     }
 }
 
@@ -73,11 +227,34 @@ fn token_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<TokenRecord, sqlx::Erro
 #[async_trait]
 impl Store for SqliteStore {
     async fn health(&self) -> Result<(), StoreError> {
+        self.files.verify()?;
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
+    async fn probe(&self) -> Result<(), StoreError> {
+        let mut conn = self.writer().await?;
+        let mut tx = conn.conn().begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO store_probe (id, at, filler) VALUES (1, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET at = excluded.at, filler = excluded.filler",
+        )
+        .bind(crate::now_ms())
+        .bind(vec![0u8; PROBE_BYTES])
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.files.verify()?;
+        conn.release();
+        Ok(())
+    }
+
+    fn check_files(&self) -> Result<(), StoreError> {
+        self.files.verify()
+    }
+
     async fn put_event(&self, event: &EventConfig) -> Result<(), StoreError> {
+        let mut conn = self.writer().await?;
         sqlx::query(
             "INSERT INTO events (id, definition, last_seq, created_at) VALUES (?, ?, 0, ?)
              ON CONFLICT(id) DO UPDATE SET definition = excluded.definition",
@@ -85,8 +262,9 @@ impl Store for SqliteStore {
         .bind(&event.id)
         .bind(event.to_toml())
         .bind(crate::now_ms())
-        .execute(&self.pool)
+        .execute(conn.conn())
         .await?;
+        conn.release();
         Ok(())
     }
 
@@ -103,11 +281,13 @@ impl Store for SqliteStore {
     }
 
     async fn close_event(&self, event_id: &str, at: i64) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE events SET closed_at = ? WHERE id = ?")
+        let mut conn = self.writer().await?;
+        let done = sqlx::query("UPDATE events SET closed_at = COALESCE(closed_at, ?) WHERE id = ?")
             .bind(at)
             .bind(event_id)
-            .execute(&self.pool)
+            .execute(conn.conn())
             .await?;
+        conn.release();
         if done.rows_affected() == 0 {
             return Err(StoreError::UnknownEvent(event_id.to_string()));
         }
@@ -124,8 +304,10 @@ impl Store for SqliteStore {
     }
 
     async fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        insert_token(&mut conn, t).await
+        let mut conn = self.writer().await?;
+        insert_token(conn.conn(), t).await?;
+        conn.release();
+        Ok(())
     }
 
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -145,11 +327,13 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, token_hash: &str, at: i64) -> Result<(), StoreError> {
+        let mut conn = self.writer().await?;
         sqlx::query("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL")
             .bind(at)
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(conn.conn())
             .await?;
+        conn.release();
         Ok(())
     }
 
@@ -219,16 +403,29 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        // Taking the write lock first: the conditional bump is the guard against a stale base.
-        let moved = sqlx::query("UPDATE events SET last_seq = ? WHERE id = ? AND last_seq = ?")
-            .bind((base_seq + batch.len() as u64) as i64)
-            .bind(event_id)
-            .bind(base_seq as i64)
-            .execute(&mut *tx)
-            .await?;
+        let mut conn = self.writer().await?;
+        // IMMEDIATE takes the write lock at once; the conditional bump is the
+        // guard against a stale base and against writing to a closed event.
+        let mut tx = conn.conn().begin_with("BEGIN IMMEDIATE").await?;
+        let moved = sqlx::query(
+            "UPDATE events SET last_seq = ? WHERE id = ? AND last_seq = ? AND closed_at IS NULL",
+        )
+        .bind((base_seq + batch.len() as u64) as i64)
+        .bind(event_id)
+        .bind(base_seq as i64)
+        .execute(&mut *tx)
+        .await?;
         if moved.rows_affected() == 0 {
-            return Err(StoreError::Stale);
+            let closed: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT closed_at FROM events WHERE id = ?")
+                    .bind(event_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Err(match closed {
+                None => StoreError::UnknownEvent(event_id.to_string()),
+                Some(Some(at)) => StoreError::EventClosed(at),
+                Some(None) => StoreError::Stale,
+            });
         }
         for change in batch {
             insert_change(&mut tx, event_id, change).await?;
@@ -254,6 +451,9 @@ impl Store for SqliteStore {
             }
         }
         tx.commit().await?;
+        // Committed, but to the file we opened: is that still the database?
+        self.files.verify()?;
+        conn.release();
         Ok(())
     }
 
@@ -297,18 +497,21 @@ impl Store for SqliteStore {
                 action: r.try_get("action")?,
                 questions,
                 floor: body.floor,
+                notes: body.notes,
             });
         }
         Ok(out)
     }
 
     async fn erase_personal_data(&self, event_id: &str) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.writer().await?;
+        let mut tx = conn.conn().begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query("DELETE FROM questioners WHERE event_id = ?")
             .bind(event_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        conn.release();
         // Rewrite the file so no deleted page keeps old bytes, then fold the WAL in.
         sqlx::query("VACUUM").execute(&self.pool).await?;
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -351,6 +554,7 @@ impl Store for SqliteStore {
                 action: r.try_get("action")?,
                 questions: body.questions,
                 floor: body.floor,
+                notes: body.notes,
             });
         }
         let mut questions = Vec::new();
@@ -397,9 +601,9 @@ impl Store for SqliteStore {
 
     async fn import_event(&self, dump: &EventDump) -> Result<(), StoreError> {
         let id = dump.event_id.as_str();
-        // IMMEDIATE-like: the first statement writes, so the check and the
-        // import hold the write lock together.
-        let mut tx = self.pool.begin().await?;
+        // The check and the import hold the write lock together.
+        let mut conn = self.writer().await?;
+        let mut tx = conn.conn().begin_with("BEGIN IMMEDIATE").await?;
         let created = sqlx::query(
             "INSERT INTO events (id, definition, last_seq, created_at, closed_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT(id) DO NOTHING",
@@ -455,6 +659,7 @@ impl Store for SqliteStore {
             upsert_floor(&mut tx, id, f).await?;
         }
         tx.commit().await?;
+        conn.release();
         Ok(())
     }
 }

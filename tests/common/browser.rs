@@ -1,7 +1,11 @@
 //! Real-browser helpers: a chromedriver the test starts itself on a free
 //! port, headless Chromium sessions at a page's intended window size, waits
 //! with generous timeouts (never timing assertions), screenshots into
-//! docs/screenshots/, and a loopback TCP proxy whose link a test can cut and
+//! target/screenshots/ (and docs/screenshots/ only with
+//! `UPDATE_SCREENSHOTS=1`, so a test run leaves the tree clean), the
+//! Chrome DevTools protocol through chromedriver (network emulation),
+//! axe-core's accessibility check, figures for the browser test report
+//! under target/browser-report/, and a loopback TCP proxy whose link a test can cut and
 //! restore to play a hall losing its connection.
 //!
 //! Missing chromedriver or Chromium is a loud failure, never a skip: these
@@ -121,6 +125,7 @@ impl Driver {
         }
         Page {
             client,
+            driver: self.url.clone(),
             _profile: profile,
         }
     }
@@ -147,7 +152,37 @@ fn free_port() -> u16 {
 /// One browser window.
 pub struct Page {
     pub client: Client,
+    /// chromedriver's address, for its Chromium-only endpoints.
+    driver: String,
     _profile: tempfile::TempDir,
+}
+
+/// This build's target directory (where test output that is not source goes).
+pub fn target_dir() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().map(PathBuf::from).unwrap_or(tmp)
+}
+
+/// Write `text` as target/browser-report/`name`.md: figures the browser
+/// tests measure (not assertions), one file per test so tests never race.
+pub fn report(name: &str, text: &str) {
+    let dir = target_dir().join("browser-report");
+    std::fs::create_dir_all(&dir).expect("report dir");
+    let path = dir.join(format!("{name}.md"));
+    std::fs::write(&path, text).expect("write report");
+    eprintln!("browser test report: {}", path.display());
+}
+
+/// The axe-core script, installed by scripts/test.sh (`npm ci --prefix tests/axe`).
+fn axe_source() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/axe/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the accessibility check needs {}: run `npm ci --prefix tests/axe` (scripts/test.sh does): {e}",
+            path.display()
+        )
+    })
 }
 
 impl Page {
@@ -289,14 +324,71 @@ impl Page {
         .await;
     }
 
-    /// Save a PNG of the window as docs/screenshots/`name`.png.
+    /// Save a PNG of the window as target/screenshots/`name`.png; with
+    /// `UPDATE_SCREENSHOTS=1` also as docs/screenshots/`name`.png, the
+    /// pictures the README shows (so an ordinary test run changes no tracked file).
     pub async fn screenshot(&self, name: &str) {
         // Let fonts and the last render settle; this is not an assertion.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let png = self.client.screenshot().await.expect("screenshot");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-        std::fs::create_dir_all(&dir).expect("screenshot dir");
-        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+        let mut dirs = vec![target_dir().join("screenshots")];
+        if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots"));
+        }
+        for dir in dirs {
+            std::fs::create_dir_all(&dir).expect("screenshot dir");
+            std::fs::write(dir.join(format!("{name}.png")), &png).expect("write screenshot");
+        }
+    }
+
+    /// Run a Chrome DevTools protocol command in this window (chromedriver's
+    /// `goog/cdp/execute`) and return its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        let url = format!("{}/session/{session}/goog/cdp/execute", self.driver);
+        let r = reqwest::Client::new()
+            .post(&url)
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"));
+        let ok = r.status().is_success();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert!(ok, "CDP {cmd} failed: {body}");
+        body["value"].clone()
+    }
+
+    /// Run axe-core on the page as it is now and return its serious and
+    /// critical violations as "rule (impact): help — targets" lines.
+    pub async fn axe(&self) -> Vec<String> {
+        let loaded = self
+            .js("return typeof window.axe === 'object';", vec![])
+            .await;
+        if loaded != Value::Bool(true) {
+            // Scripts run by WebDriver are not subject to the page's CSP.
+            self.js(&axe_source(), vec![]).await;
+        }
+        let found = self
+            .js(
+                "return axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 5).map(n => n.target.join(' ')).join(', ')}${v.nodes.length > 5 ? ` and ${v.nodes.length - 5} more` : ''}`));",
+                vec![],
+            )
+            .await;
+        found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub async fn close(self) {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod process;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -233,6 +234,28 @@ impl Client {
         assert_eq!(first["type"], "welcome", "expected welcome, got {first}");
         c.welcome = first;
         c
+    }
+
+    /// Like [`Client::join`], but `None` when the connection cannot be made
+    /// or ends before the welcome (a node going away behind a proxy).
+    pub async fn try_join(url: &str, hello: Value) -> Option<Client> {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
+        ws.send(Message::Text(hello.to_string().into()))
+            .await
+            .ok()?;
+        let mut c = Client {
+            ws,
+            welcome: Value::Null,
+            log: Vec::new(),
+            last_seq: 0,
+            next_req: 0,
+        };
+        let first = c.recv().await?;
+        if first["type"] != "welcome" {
+            return None;
+        }
+        c.welcome = first;
+        Some(c)
     }
 
     /// Next server message other than ping/pong, or None when the socket closed.

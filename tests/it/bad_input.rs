@@ -200,20 +200,30 @@ async fn roles_may_only_do_their_own_work() {
     );
     assert_eq!(seq_of(&app).await, before);
 
-    // A hall operator's question always lands in their own hall.
-    let (own, mut cmd) = submit("Gửi sang điểm cầu khác?", "tri-ton");
+    // A hall operator files questions for their own hall only: another hall
+    // is refused (docs/PROTOCOL.md §4), naming their own or none is fine.
+    let (_, mut cmd) = submit("Gửi sang điểm cầu khác?", "tri-ton");
     cmd["hall"] = json!("tri-ton");
+    let v = op.cmd(cmd).await;
+    assert_error(&v, "forbidden", "hall operator submitting for another hall");
+    assert_eq!(seq_of(&app).await, before);
+    let (own, cmd) = submit("Câu hỏi của điểm cầu mình", "chau-thanh");
+    op.ok(cmd).await;
+    let (unnamed, mut cmd) = submit("Câu hỏi không ghi điểm cầu", "chau-thanh");
+    cmd.as_object_mut().unwrap().remove("hall");
     op.ok(cmd).await;
     let v = app.questions("moderator-1").await;
-    let q = v["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["id"] == own.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(q["hall"], "chau-thanh");
-    assert_eq!(q["source"], "hall");
+    for id in [&own, &unnamed] {
+        let q = v["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["id"] == id.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(q["hall"], "chau-thanh");
+        assert_eq!(q["source"], "hall");
+    }
     app.stop().await;
 }
 

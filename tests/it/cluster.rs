@@ -651,8 +651,11 @@ async fn a_commit_whose_outcome_cannot_be_checked_is_reported_as_unknown() {
     assert_eq!(reply["type"], "error", "{reply}");
     assert_eq!(reply["code"], "outcome_unknown", "{reply}");
     assert!(reply["message"].as_str().unwrap().contains("có thể đã lưu"));
+    // Out of service while the store cannot commit, back by itself after.
+    wait_health(&app.base, 503).await;
 
     cutter.heal();
+    wait_health(&app.base, 200).await;
     // It was committed: the database has it once.
     let log = db_log(&deployment.db.url).await;
     let seq = log

@@ -80,13 +80,14 @@ async fn the_same_submission_twice_yields_one_question() {
         "a retry gets the same receipt"
     );
 
-    // The HTTP fallback shares the idempotency.
+    // The HTTP fallback shares the idempotency — for the same asker only: an
+    // anonymous phone re-using the operator's id gets no receipt (issue 12).
     let url = format!("{}/api/events/{EVENT}/questions", app.base);
-    let body = json!({"id":id,"text":"Xin hỏi về chính sách vay vốn ưu đãi?","hall":"tinh-bien"});
+    let body = json!({"id":id,"text":"Xin hỏi về chính sách vay vốn ưu đãi?","hall":"tinh-bien","device":"d"});
     let r = app.http().post(&url).json(&body).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 409);
     let v: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(v["duplicate"], true);
+    assert_eq!(v["code"], "duplicate");
 
     let mut m = app.staff("moderator-1").await;
     let snap = m.recv().await.unwrap();

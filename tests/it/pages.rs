@@ -219,3 +219,113 @@ async fn participant_page_and_its_scripts_weigh_under_50_kb() {
     assert!(receipt < 50 * 1024, "receipt page weighs {receipt} bytes");
     app.stop().await;
 }
+
+/// GET `path` as a browser would: gzip accepted, optionally revalidating `etag`.
+async fn get_gzip(app: &TestApp, path: &str, etag: Option<&str>) -> reqwest::Response {
+    let mut req = app
+        .http()
+        .get(format!("{}{path}", app.base))
+        .header("accept-encoding", "gzip");
+    if let Some(tag) = etag {
+        req = req.header("if-none-match", tag);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn pages_scripts_and_json_are_gzipped_and_unchanged_files_answer_304() {
+    let app = spawn_app().await;
+    for path in [
+        "/phone.html",
+        "/js/client.js",
+        "/css/app.css",
+        "/favicon.svg",
+    ] {
+        let plain = get(&app, path).await;
+        assert_eq!(plain.status(), 200, "{path}");
+        assert!(
+            plain.headers().get("content-encoding").is_none(),
+            "{path}: identity unless asked"
+        );
+        let plain_tag = plain.headers()["etag"].to_str().unwrap().to_string();
+        let raw = plain.bytes().await.unwrap();
+
+        let r = get_gzip(&app, path, None).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-encoding"], "gzip", "{path}");
+        assert_eq!(r.headers()["vary"], "accept-encoding", "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-cache", "{path}");
+        assert!(
+            r.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
+        let tag = r.headers()["etag"].to_str().unwrap().to_string();
+        assert_ne!(tag, plain_tag, "each encoding has its own tag");
+        let gz = r.bytes().await.unwrap();
+        assert!(gz.len() < raw.len(), "{path}: {} ≥ {}", gz.len(), raw.len());
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, raw, "{path}: the same file");
+
+        let again = get_gzip(&app, path, Some(&tag)).await;
+        assert_eq!(again.status(), 304, "{path}: unchanged");
+        assert_eq!(again.headers()["etag"], tag.as_str());
+        assert!(again.bytes().await.unwrap().is_empty());
+        let stale = get_gzip(&app, path, Some("\"something-else\"")).await;
+        assert_eq!(stale.status(), 200, "{path}: another tag gets the file");
+    }
+    // JSON is compressed by the server's compression layer.
+    let r = get_gzip(&app, &format!("/api/events/{EVENT}"), None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    // The WebSocket upgrade still works (it is outside the compression layer).
+    let mut ws = app.staff("moderator-1").await;
+    let (_, cmd) = submit("Câu hỏi qua WebSocket sau khi bật nén", "tinh");
+    ws.ok(cmd).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_favicon_is_served_as_ico_and_svg() {
+    let app = spawn_app().await;
+    let ico = get(&app, "/favicon.ico").await;
+    assert_eq!(ico.status(), 200);
+    assert_eq!(ico.headers()["content-type"], "image/x-icon");
+    let bytes = ico.bytes().await.unwrap();
+    assert_eq!(&bytes[..4], &[0, 0, 1, 0], "an ICO header");
+    let svg = get(&app, "/favicon.svg").await;
+    assert_eq!(svg.status(), 200);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().await.unwrap().starts_with("<svg"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn participant_page_cold_load_is_under_25_kb_gzipped() {
+    let app = spawn_app().await;
+    let html = get_gzip(&app, "/phone.html", None).await;
+    let mut total = html.bytes().await.unwrap().len();
+    let (_, files) = page_weight(&app, "/phone.html").await;
+    assert!(
+        !files.contains("/js/votes.js"),
+        "the vote list loads only when opened: {files:?}"
+    );
+    for path in &files {
+        let r = get_gzip(&app, path, None).await;
+        assert_eq!(r.status(), 200, "{path}");
+        total += r.bytes().await.unwrap().len();
+    }
+    total += get_gzip(&app, &format!("/api/events/{EVENT}"), None)
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    // Bodies only; headers add about 0.5 KB a response (the browser test measures everything).
+    assert!(
+        total < 20 * 1024,
+        "phone page bodies gzipped: {total} bytes of {files:?}"
+    );
+    app.stop().await;
+}

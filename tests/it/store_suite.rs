@@ -105,7 +105,9 @@ fn question(text: &str, hall: &str, questioner: Option<Questioner>) -> Question 
         on_air_at: None,
         answered_at: None,
         submitted_by: format!("hall_operator:{hall}"),
+        device_key: None,
         version: 1,
+        before_merge: None,
     }
 }
 
@@ -133,6 +135,7 @@ fn submit(seq: u64, q: &Question) -> Change {
             question: q.clone(),
         }],
         floor: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
@@ -158,6 +161,7 @@ fn approve(seq: u64, q: &Question) -> (Change, Question) {
             },
         }],
         floor: Vec::new(),
+        notes: Vec::new(),
     };
     (change, after)
 }
@@ -179,6 +183,7 @@ fn floor_request(seq: u64, hall: &str, state: FloorState, id: Uuid) -> (Change, 
         action: "request_floor".into(),
         questions: Vec::new(),
         floor: vec![f.clone()],
+        notes: Vec::new(),
     };
     (change, f)
 }
@@ -220,6 +225,13 @@ async fn events_put_list_close(store: Arc<dyn Store>) {
     assert_eq!(store.event_closed_at(&ev.id).await.unwrap(), None);
     store.close_event(&ev.id, 42).await.unwrap();
     assert_eq!(store.event_closed_at(&ev.id).await.unwrap(), Some(42));
+    store.close_event(&ev.id, 43).await.unwrap();
+    assert_eq!(
+        store.event_closed_at(&ev.id).await.unwrap(),
+        Some(42),
+        "the first close time stays"
+    );
+    store.probe().await.unwrap();
     assert!(matches!(
         store.close_event("no-such", 1).await,
         Err(StoreError::UnknownEvent(_))
@@ -550,15 +562,18 @@ async fn export_import_round_trip(source: Arc<dyn Store>, target: Arc<dyn Store>
         target.changes_since(&ev.id, 0, 100).await.unwrap(),
         source.changes_since(&ev.id, 0, 100).await.unwrap()
     );
-    // The copy goes on from the same sequence number.
+    // The copy is closed like its source: it refuses every commit.
     let q3 = question("Câu sau khi chuyển", "tinh", None);
-    target.commit(&ev.id, 4, &[submit(5, &q3)]).await.unwrap();
+    assert!(matches!(
+        target.commit(&ev.id, 4, &[submit(5, &q3)]).await,
+        Err(StoreError::EventClosed(77))
+    ));
     // A second import would duplicate history: refused, nothing written.
     assert!(matches!(
         target.import_event(&dump).await,
         Err(StoreError::Exists(_))
     ));
-    assert_eq!(target.load(&ev.id).await.unwrap().seq, 5);
+    assert_eq!(target.load(&ev.id).await.unwrap().seq, 4);
 }
 both!(export_import_round_trip, two);
 

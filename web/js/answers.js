@@ -3,6 +3,7 @@
 // show it). The event comes from ?event= or #event=, else the first event.
 
 import { addStrings, t, lang, apply, onLang, langToggle } from './i18n.js';
+import { fmtDate } from './ui.js';
 
 addStrings(
   {
@@ -27,15 +28,14 @@ function node(tag, cls, text) {
   return n;
 }
 
-function fmt(ms) {
-  return ms ? new Intl.DateTimeFormat(lang() === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'medium' }).format(new Date(ms)) : '';
-}
+const fmt = fmtDate;
 
 function render() {
   if (!data) return;
   $('event-name').textContent = data.name;
   const items = data.answers.map((a) => {
     const li = node('li');
+    if (a.id) li.dataset.questionId = a.id;
     const meta = [`${t('ans.hall')}: ${a.hall}`, a.display_name ? `${t('ans.asked')}: ${a.display_name}` : '', `${t('ans.published')}: ${fmt(a.published_at)}`]
       .filter(Boolean).join(' · ');
     li.append(node('p', 'muted', meta), node('p', 'q', a.text), node('p', 'muted', `${t('ans.agency')}: ${a.agency}`), node('p', 'a', a.answer));

@@ -7,6 +7,7 @@
 // allows no inline script or style.
 
 import { addStrings, t, lang, apply, onLang, langToggle } from './i18n.js';
+import { fmtDate, fmtDateTime } from './ui.js';
 
 const FOLLOW_UP_STATES = ['deferred', 'answer_drafted', 'answer_sent', 'published'];
 // Shared with stats.js, so the statistics link opens without asking again.
@@ -22,7 +23,7 @@ addStrings(
     'fu.download': 'Tải XLSX', 'fu.due': 'Hạn trả lời', 'fu.answer': 'Nội dung trả lời', 'fu.save': 'Lưu', 'fu.mark_sent': 'Đã gửi trả lời',
     'fu.publish': 'Công bố', 'fu.hall': 'Điểm cầu', 'fu.group': 'Nhóm', 'fu.asker': 'Người hỏi', 'fu.is_overdue': 'QUÁ HẠN',
     'fu.saved': 'Đã lưu', 'fu.conflict': 'Người khác vừa sửa câu hỏi này; đã tải lại', 'fu.nothing': 'Không có câu hỏi nào',
-    'fu.shown': '{n} / {total} câu', 'fu.load_failed': 'Không tải được dữ liệu',
+    'fu.shown': '{n} / {total} câu', 'fu.due_on': 'Hạn trả lời: {d}', 'fu.load_failed': 'Không tải được dữ liệu',
     'fu.step.deferred': 'Chuyển trả lời bằng văn bản', 'fu.step.answer_drafted': 'Dự thảo trả lời', 'fu.step.answer_sent': 'Đã gửi',
     'fu.step.published': 'Công bố', 'fu.confirm_publish': 'Công bố câu trả lời cho mọi người xem?',
     'fu.state.deferred': 'Đã giao cơ quan', 'fu.state.answer_drafted': 'Đã dự thảo trả lời', 'fu.state.answer_sent': 'Đã gửi trả lời',
@@ -38,7 +39,7 @@ addStrings(
     'fu.download': 'Download XLSX', 'fu.due': 'Due date', 'fu.answer': 'Written answer', 'fu.save': 'Save', 'fu.mark_sent': 'Answer sent',
     'fu.publish': 'Publish', 'fu.hall': 'Hall', 'fu.group': 'Group', 'fu.asker': 'Asked by', 'fu.is_overdue': 'OVERDUE',
     'fu.saved': 'Saved', 'fu.conflict': 'Someone else just changed this question; reloaded', 'fu.nothing': 'No questions',
-    'fu.shown': '{n} of {total}', 'fu.load_failed': 'Could not load the data',
+    'fu.shown': '{n} of {total}', 'fu.due_on': 'Due {d}', 'fu.load_failed': 'Could not load the data',
     'fu.step.deferred': 'Sent for a written answer', 'fu.step.answer_drafted': 'Answer drafted', 'fu.step.answer_sent': 'Answer sent',
     'fu.step.published': 'Published', 'fu.confirm_publish': 'Publish this answer for everyone to read?',
     'fu.state.deferred': 'Assigned to agency', 'fu.state.answer_drafted': 'Answer drafted', 'fu.state.answer_sent': 'Answer sent',
@@ -73,12 +74,7 @@ function vnToday() {
   return new Date(Date.now() + 7 * 3600 * 1000).toISOString().slice(0, 10);
 }
 
-function fmtTime(ms) {
-  if (!ms) return '';
-  return new Intl.DateTimeFormat(lang() === 'vi' ? 'vi-VN' : 'en-GB', {
-    timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'short', timeStyle: 'short',
-  }).format(new Date(ms));
-}
+const fmtTime = fmtDateTime;
 
 function isOverdue(q) {
   return (q.state === 'deferred' || q.state === 'answer_drafted') && q.followup && q.followup.due < vnToday();
@@ -248,10 +244,11 @@ function card(q) {
   const who = q.questioner
     ? [q.questioner.name, q.questioner.age, q.questioner.organization, q.questioner.phone].filter(Boolean).join(' · ')
     : '';
-  return el('li', { class: `question state-${q.state}${overdue ? ' overdue' : ''}` },
+  return el('li', { class: `question state-${q.state}${overdue ? ' overdue' : ''}`, 'data-question-id': q.id },
     el('div', { class: 'head' },
       el('span', { class: `badge state-${q.state}`, text: t(`fu.state.${q.state}`) }),
       overdue ? el('span', { class: 'badge overdue', text: t('fu.is_overdue') }) : null,
+      el('span', { class: overdue ? 'due overdue' : 'due', text: t('fu.due_on', { d: fmtDate(f.due) }) }),
       el('span', { class: 'muted', text: `${t('fu.hall')}: ${hallName(q.hall)}` }),
       q.group ? el('span', { class: 'muted', text: `${t('fu.group')}: ${groupName(q.group)}` }) : null),
     el('p', { class: 'text', text: q.text }),
@@ -295,6 +292,7 @@ async function load() {
   const r = await api('/api/questions');
   if (r.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
+    history.replaceState(null, '', `${location.pathname}${location.search}`);
     showLogin();
     say(errorText(await r.json().catch(() => null), t('fu.load_failed')), 'error');
     return;
@@ -322,6 +320,16 @@ async function load() {
   render();
 }
 
+/** Remember the seat's token in this tab and in the address, and pass it to the statistics link. */
+function useToken(value) {
+  token = value;
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  const hash = `#token=${encodeURIComponent(token)}`;
+  if (location.hash !== hash) history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
+  $('stats-link').href = `/stats.html${hash}`;
+}
+
 function showLogin() {
   $('login').hidden = false;
   $('main').hidden = true;
@@ -330,14 +338,10 @@ function showLogin() {
 function start() {
   apply();
   langToggle($('lang'));
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromHash) {
-    sessionStorage.setItem(TOKEN_KEY, fromHash);
-    // Keep the token out of the address bar (and of screenshots).
-    history.replaceState(null, '', location.pathname);
-  }
-  token = sessionStorage.getItem(TOKEN_KEY) ?? '';
-  $('stats-link').href = '/stats.html';
+  // The token stays in the address (#token=…), so a bookmark or a reload
+  // keeps working; the statistics link carries it along.
+  token = new URLSearchParams(location.hash.slice(1)).get('token') ?? sessionStorage.getItem(TOKEN_KEY) ?? '';
+  useToken(token);
   onLang(() => {
     say('');
     if (questions.length || event) {
@@ -348,8 +352,7 @@ function start() {
   });
   $('login').addEventListener('submit', (e) => {
     e.preventDefault();
-    token = nfc($('token-input').value);
-    sessionStorage.setItem(TOKEN_KEY, token);
+    useToken(nfc($('token-input').value));
     load();
   });
   for (const id of ['filter-agency', 'filter-state', 'filter-overdue']) $(id).addEventListener('change', render);

@@ -43,7 +43,7 @@ const OUTBOX = `doithoai.outbox.${(hashParams().get('token') ?? '').slice(0, 12)
 let flushing = false;
 /** Failures after which the same submission is tried again later. */
 // Submissions are idempotent by id, so resending after an unknown outcome is safe.
-const RETRY = new Set(['disconnected', 'store_unavailable', 'outcome_unknown', 'busy', 'shutting_down', 'rate_limited']);
+const RETRY = new Set(['disconnected', 'store_unavailable', 'disk_full', 'outcome_unknown', 'busy', 'shutting_down', 'rate_limited']);
 /** Outbox items the server refused for good (invalid), shown with the reason. */
 const refused = new Map();
 
@@ -135,7 +135,7 @@ function renderOutbox() {
     ...items.map((x) =>
       h(
         'li',
-        { class: 'card outbox', attrs: { 'data-id': x.id } },
+        { class: 'card outbox', attrs: { 'data-id': x.id, 'data-question-id': x.id } },
         h('p', { class: 'text', text: x.text }),
         refused.has(x.id) && h('p', { class: 'error', text: t('hall.rejected_send', { err: refused.get(x.id) }) }),
         refused.has(x.id) && h('button', { text: '✕', attrs: { type: 'button', 'aria-label': t('hall.discard') }, on: { click: () => { saveOutbox(loadOutbox().filter((y) => y.id !== x.id)); refused.delete(x.id); renderOutbox(); } } }),
@@ -155,13 +155,15 @@ function render() {
   const hall = client.you.hall;
   $('#hall-name').textContent = `${t('hall.title')}: ${hallName(ev, hall)}`;
   const air = client.list((q) => q.state === 'on_air')[0];
-  $('#on-air').textContent = air ? `${t('common.on_air')}: ${air.text} — ${hallName(ev, air.hall)}` : t('common.nothing_on_air');
+  // Nothing on air: no banner at all (an empty yellow box reads as an alarm).
+  $('#on-air').hidden = !air;
+  $('#on-air').textContent = air ? `${t('common.on_air')}: ${air.text} — ${hallName(ev, air.hall)}` : '';
   const qs = client.list((q) => q.hall === hall || (q.halls ?? []).includes(hall)).sort((a, b) => b.created_at - a.created_at);
   $('#questions').replaceChildren(
     ...qs.map((q) =>
       h(
         'li',
-        { class: `card ${q.state}`, attrs: { 'data-id': q.id, 'data-state': q.state } },
+        { class: `card ${q.state}`, attrs: { 'data-id': q.id, 'data-question-id': q.id, 'data-state': q.state } },
         h('div', { class: 'meta' }, h('span', { class: `badge st-${q.state}`, text: stateLabel(q.state) }), h('time', { text: fmtTime(q.created_at) }), q.group && h('span', { text: groupName(ev, q.group) }), q.department && h('span', { text: t('hall.dept', { d: deptName(ev, q.department) }) })),
         h('p', { class: 'text', text: q.text }),
       ),

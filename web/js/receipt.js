@@ -4,7 +4,7 @@
 
 import { hashParams } from './client.js';
 import { addStrings, t, onLang } from './i18n.js';
-import { $, initPage } from './ui.js';
+import { $, initPage, fmtDate } from './ui.js';
 
 addStrings(
   {
@@ -38,12 +38,15 @@ async function poll() {
 function show(v, error) {
   $('#error').hidden = !error;
   $('#error').textContent = error;
+  // A failed refresh under a state already shown is a quiet note, not an alarm.
+  $('#error').className = error && v ? 'muted' : 'error';
   if (!v) return;
   $('#box').hidden = false;
+  $('#box').dataset.questionId = p.get('q') ?? '';
   $('#text').textContent = v.text;
   $('#state').textContent = t(`state.${v.state}`);
   $('#state').dataset.state = v.state;
-  const detail = [v.merged_into && t('rc.merged'), v.agency && t('rc.agency', { a: v.agency, d: v.due }), v.reject_reason && t('rc.reason', { r: v.reject_reason })];
+  const detail = [v.merged_into && t('rc.merged'), v.agency && t('rc.agency', { a: v.agency, d: fmtDate(v.due) }), v.reject_reason && t('rc.reason', { r: v.reject_reason })];
   $('#detail').textContent = detail.filter(Boolean).join(' ');
   $('#answer-box').hidden = !v.answer;
   $('#answer').textContent = v.answer ?? '';

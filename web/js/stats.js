@@ -18,7 +18,7 @@ addStrings(
     'st.total': 'Câu hỏi nhận được', 'st.answered': 'Trả lời tại chỗ', 'st.deferred': 'Trả lời bằng văn bản', 'st.overdue': 'Quá hạn',
     'st.submitted': 'Gửi đến', 'st.answered_live': 'Đã trả lời', 'st.none': 'Chưa có dữ liệu',
     'st.step.deferred': 'Đã giao', 'st.step.answer_drafted': 'Đã dự thảo', 'st.step.answer_sent': 'Đã gửi', 'st.step.published': 'Đã công bố',
-    'st.load_failed': 'Không tải được thống kê', 'st.per_minutes': 'mỗi cột {m} phút',
+    'st.load_failed': 'Không tải được thống kê', 'st.followup_link': 'Theo dõi trả lời', 'st.per_minutes': 'mỗi cột {m} phút',
   },
   {
     'st.page_title': 'Statistics — doithoai', 'st.title': 'Question statistics', 'st.reload': 'Reload', 'st.token': 'Access token (moderator, chair, follow-up)', 'st.open': 'Open',
@@ -27,7 +27,7 @@ addStrings(
     'st.total': 'Questions received', 'st.answered': 'Answered on stage', 'st.deferred': 'Written answer', 'st.overdue': 'Overdue',
     'st.submitted': 'Submitted', 'st.answered_live': 'Answered', 'st.none': 'No data yet',
     'st.step.deferred': 'Assigned', 'st.step.answer_drafted': 'Drafted', 'st.step.answer_sent': 'Sent', 'st.step.published': 'Published',
-    'st.load_failed': 'Could not load the statistics', 'st.per_minutes': '{m} minutes per bar',
+    'st.load_failed': 'Could not load the statistics', 'st.followup_link': 'Follow-up', 'st.per_minutes': '{m} minutes per bar',
   },
 );
 
@@ -54,6 +54,12 @@ function label(item) {
   return lang() === 'en' && item.label_en ? item.label_en : item.label;
 }
 
+/** A chart's text alternative: its heading, then every figure it draws. */
+function describe(container, parts) {
+  const title = container.closest('section')?.querySelector('h2')?.textContent ?? '';
+  return `${title}. ${parts.join('; ')}`;
+}
+
 /** Horizontal bars, one per item, value printed at the end of the bar. */
 function hbars(container, items) {
   const rows = items.filter((i) => i.count > 0 || items.length <= 15);
@@ -65,7 +71,7 @@ function hbars(container, items) {
   const labelW = 250;
   const rowH = 24;
   const max = Math.max(1, ...rows.map((i) => i.count));
-  const chart = svg('svg', { viewBox: `0 0 ${width} ${rows.length * rowH + 4}`, role: 'img', class: 'hbars' });
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${rows.length * rowH + 4}`, role: 'img', class: 'hbars', 'aria-label': describe(container, rows.map((i) => `${label(i)}: ${i.count}`)) });
   rows.forEach((item, i) => {
     const y = i * rowH + 2;
     const name = label(item);
@@ -95,7 +101,7 @@ function timeline(container, tl) {
   // A few buckets should not turn into a wall of blue.
   const step = Math.min((width - pad.l) / buckets.length, 80);
   const scale = (v) => ((height - pad.b - pad.t) * v) / max;
-  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'timeline' });
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'timeline', 'aria-label': describe(container, buckets.filter((b) => b.submitted || b.answered).map((b) => `${b.label}: ${t('st.submitted')} ${b.submitted}, ${t('st.answered_live')} ${b.answered}`)) });
   chart.append(svg('line', { x1: pad.l, y1: height - pad.b, x2: width, y2: height - pad.b, class: 'axis' }));
   for (const v of [0, Math.ceil(max / 2), max]) {
     chart.append(svg('text', { x: pad.l - 6, y: height - pad.b - scale(v) + 4, 'text-anchor': 'end', class: 'tick' }, String(v)));
@@ -128,7 +134,7 @@ function followup(container, agencies) {
   const labelW = 300;
   const rowH = 26;
   const max = Math.max(1, ...agencies.map((a) => a.total));
-  const chart = svg('svg', { viewBox: `0 0 ${width} ${agencies.length * rowH + 4}`, role: 'img', class: 'stacked' });
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${agencies.length * rowH + 4}`, role: 'img', class: 'stacked', 'aria-label': describe(container, agencies.map((a) => `${a.agency}: ${STEPS.map((s) => `${t(`st.step.${s}`)} ${a[s]}`).join(', ')}${a.overdue ? `, ${t('st.overdue')} ${a.overdue}` : ''}`)) });
   agencies.forEach((a, i) => {
     const y = i * rowH + 2;
     const name = a.agency.length > 38 ? `${a.agency.slice(0, 37)}…` : a.agency;
@@ -199,21 +205,26 @@ async function load() {
   render();
 }
 
+/** Remember the seat's token in this tab and in the address, and pass it to the follow-up link. */
+function useToken(value) {
+  token = value;
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  const hash = `#token=${encodeURIComponent(token)}`;
+  if (location.hash !== hash) history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
+  $('followup-link').href = `/followup.html${hash}`;
+}
+
 function start() {
   apply();
   langToggle($('lang'));
   onLang(render);
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromHash) {
-    sessionStorage.setItem(TOKEN_KEY, fromHash);
-    history.replaceState(null, '', location.pathname);
-  }
-  token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  // The token stays in the address (#token=…): bookmarks and reloads keep working.
+  useToken(new URLSearchParams(location.hash.slice(1)).get('token') ?? sessionStorage.getItem(TOKEN_KEY) ?? '');
   $('reload').addEventListener('click', load);
   $('login').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    token = $('token-input').value.normalize('NFC').trim();
-    sessionStorage.setItem(TOKEN_KEY, token);
+    useToken($('token-input').value.normalize('NFC').trim());
     load();
   });
   setInterval(() => {

@@ -63,6 +63,35 @@ export function fmtTime(ms) {
   return new Date(ms).toLocaleTimeString(lang() === 'en' ? 'en-GB' : 'vi-VN', { hour: '2-digit', minute: '2-digit' });
 }
 
+// Dates the way each language writes them: Vietnamese dd/mm/yyyy and a
+// 24-hour clock, English "2 Dec 2026"; always in Vietnam's time zone, where
+// the event happens, whatever the viewer's computer says.
+const TZ = 'Asia/Ho_Chi_Minh';
+const pad = (n) => String(n).padStart(2, '0');
+
+/** A calendar date ('2026-12-02' or unix ms): "02/12/2026" in Vietnamese, "2 Dec 2026" in English. */
+export function fmtDate(value) {
+  if (value == null || value === '') return '';
+  let y, m, d;
+  if (typeof value === 'string') {
+    const parts = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+    if (!parts) return value;
+    [y, m, d] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
+  } else {
+    const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: TZ, year: 'numeric', month: 'numeric', day: 'numeric' }).formatToParts(new Date(value)).map((x) => [x.type, x.value]));
+    [y, m, d] = [Number(p.year), Number(p.month), Number(p.day)];
+  }
+  if (lang() === 'en') return new Date(Date.UTC(y, m - 1, d)).toLocaleDateString('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' });
+  return `${pad(d)}/${pad(m)}/${y}`;
+}
+
+/** A moment (unix ms): "14:05 02/12/2026" in Vietnamese, "2 Dec 2026, 14:05" in English. */
+export function fmtDateTime(ms) {
+  if (!ms) return '';
+  const time = new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+  return lang() === 'en' ? `${fmtDate(ms)}, ${time}` : `${time} ${fmtDate(ms)}`;
+}
+
 /** The shared page chrome: translated labels and the language button. */
 export function initPage() {
   apply();
