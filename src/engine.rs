@@ -429,53 +429,9 @@ impl Writer {
             let now = crate::now_ms();
             let (base, changes, results) = {
                 let state = self.rt.read();
-                let mut overlay = Overlay::new(&state);
-                let mut seq = state.seq;
-                let mut changes = Vec::new();
-                let mut results = Vec::with_capacity(batch.len());
-                for p in &batch {
-                    let ctx = Ctx {
-                        event: &self.rt.config,
-                        actor: &p.actor,
-                        now,
-                    };
-                    let receipt = match &p.cmd {
-                        Command::Submit { id, .. } => Some(self.rt.secret.receipt(id)),
-                        _ => None,
-                    };
-                    match domain::apply(&overlay, &ctx, &p.cmd) {
-                        Ok(outcome) if outcome.is_noop() => results.push(Ok(Ack {
-                            seq: None,
-                            id: outcome.duplicate_of,
-                            receipt,
-                            duplicate: true,
-                        })),
-                        Ok(outcome) => {
-                            seq += 1;
-                            overlay.absorb(&outcome);
-                            let id = outcome
-                                .questions
-                                .first()
-                                .map(|u| u.question.id)
-                                .or_else(|| outcome.floor.last().map(|f| f.id));
-                            changes.push(Change {
-                                seq,
-                                at: now,
-                                actor: p.actor.clone(),
-                                action: outcome.action.to_string(),
-                                questions: outcome.questions,
-                                floor: outcome.floor,
-                            });
-                            results.push(Ok(Ack {
-                                seq: Some(seq),
-                                id,
-                                receipt,
-                                duplicate: false,
-                            }));
-                        }
-                        Err(e) => results.push(Err(CommandError::Domain(e))),
-                    }
-                }
+                let commands = batch.iter().map(|p| (&p.actor, &p.cmd));
+                let (changes, results) =
+                    validate_batch(&state, &self.rt.config, &self.rt.secret, now, commands);
                 (state.seq, changes, results)
             };
             if changes.is_empty() {
@@ -525,6 +481,68 @@ impl Writer {
             }
         }
     }
+}
+
+/// Validate a batch of commands in order against `state` plus the batch's own
+/// earlier effects, all as of `now`: the changes to commit (sequence numbers
+/// `state.seq + 1 ..`, one per command that changes something) and each
+/// command's answer. Pure, so the property tests (`props.rs`) drive exactly
+/// what the writer does.
+fn validate_batch<'a>(
+    state: &EventState,
+    config: &EventConfig,
+    secret: &Secret,
+    now: i64,
+    commands: impl Iterator<Item = (&'a Actor, &'a Command)>,
+) -> (Vec<Change>, Vec<Result<Ack, CommandError>>) {
+    let mut overlay = Overlay::new(state);
+    let mut seq = state.seq;
+    let mut changes = Vec::new();
+    let mut results = Vec::new();
+    for (actor, cmd) in commands {
+        let ctx = Ctx {
+            event: config,
+            actor,
+            now,
+        };
+        let receipt = match cmd {
+            Command::Submit { id, .. } => Some(secret.receipt(id)),
+            _ => None,
+        };
+        match domain::apply(&overlay, &ctx, cmd) {
+            Ok(outcome) if outcome.is_noop() => results.push(Ok(Ack {
+                seq: None,
+                id: outcome.duplicate_of,
+                receipt,
+                duplicate: true,
+            })),
+            Ok(outcome) => {
+                seq += 1;
+                overlay.absorb(&outcome);
+                let id = outcome
+                    .questions
+                    .first()
+                    .map(|u| u.question.id)
+                    .or_else(|| outcome.floor.last().map(|f| f.id));
+                changes.push(Change {
+                    seq,
+                    at: now,
+                    actor: actor.clone(),
+                    action: outcome.action.to_string(),
+                    questions: outcome.questions,
+                    floor: outcome.floor,
+                });
+                results.push(Ok(Ack {
+                    seq: Some(seq),
+                    id,
+                    receipt,
+                    duplicate: false,
+                }));
+            }
+            Err(e) => results.push(Err(CommandError::Domain(e))),
+        }
+    }
+    (changes, results)
 }
 
 /// What became of a batch whose commit reported an error.
@@ -760,3 +778,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -165,7 +165,8 @@ async fn handshake(
 }
 
 /// Parse a client frame into a message, or an error code with an English detail.
-fn parse(raw: &str) -> Result<ClientMessage, (&'static str, String)> {
+/// Public for the fuzz target `client_frame` (fuzz/).
+pub fn parse(raw: &str) -> Result<ClientMessage, (&'static str, String)> {
     let value: serde_json::Value = serde_json::from_str(raw)
         .map_err(|e| ("malformed_json", format!("malformed JSON: {e}")))?;
     let kind = value
