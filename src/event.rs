@@ -70,7 +70,7 @@ struct RawEvent {
     agencies: Vec<Spanned<String>>,
     groups: Spanned<Vec<RawItem>>,
     #[serde(default = "default_due_days")]
-    written_answer_due_days: u32,
+    written_answer_due_days: Spanned<u32>,
     #[serde(default = "default_max_chars")]
     max_question_chars: Spanned<usize>,
 }
@@ -84,8 +84,8 @@ struct RawItem {
     name_en: String,
 }
 
-fn default_due_days() -> u32 {
-    30
+fn default_due_days() -> Spanned<u32> {
+    Spanned::new(0..0, 30)
 }
 fn default_max_chars() -> Spanned<usize> {
     Spanned::new(0..0, 2000)
@@ -133,6 +133,14 @@ impl EventConfig {
                 "max_question_chars must be 10..=10000".into(),
             ));
         }
+        // Due dates past year 9999 cannot be written (or computed).
+        let due_days = *raw.written_answer_due_days.get_ref();
+        if due_days > 3650 {
+            return Err(err(
+                raw.written_answer_due_days.span(),
+                "written_answer_due_days must be 0..=3650".into(),
+            ));
+        }
         let mut agencies = Vec::new();
         for a in &raw.agencies {
             let name = crate::domain::text::clean(a.get_ref());
@@ -159,7 +167,7 @@ impl EventConfig {
                 .into_iter()
                 .map(|(id, name, name_en)| Group { id, name, name_en })
                 .collect(),
-            written_answer_due_days: raw.written_answer_due_days,
+            written_answer_due_days: due_days,
             max_question_chars: max,
         })
     }
@@ -207,7 +215,10 @@ impl EventConfig {
         let today = time::OffsetDateTime::from_unix_timestamp(now_ms / 1000)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
             .date();
-        let due = today + time::Duration::days(i64::from(self.written_answer_due_days));
+        // from_toml bounds the delay; the last date is a guard, never a panic.
+        let due = today
+            .checked_add(time::Duration::days(i64::from(self.written_answer_due_days)))
+            .unwrap_or(time::Date::MAX);
         let format = time::macros::format_description!("[year]-[month]-[day]");
         due.format(format).unwrap_or_default()
     }
@@ -309,5 +320,40 @@ mod tests {
         let e = EventConfig::builtin();
         // 2024-03-26T00:00:00Z
         assert_eq!(e.default_due_date(1_711_411_200_000), "2024-04-25");
+    }
+
+    /// Found while writing the `event_toml` fuzz target (docs/FUZZING.md):
+    /// a due delay past year 9999 made every deferral without a due date
+    /// panic the event's writer (`Date + Duration` overflows).
+    #[test]
+    fn a_due_delay_beyond_ten_years_is_refused_on_its_line() {
+        let src = DEFAULT_EVENT_TOML.replace(
+            "written_answer_due_days = 30",
+            "written_answer_due_days = 4000000",
+        );
+        assert_ne!(src, DEFAULT_EVENT_TOML);
+        let err = EventConfig::from_toml(&src).unwrap_err();
+        let expected = src
+            .lines()
+            .position(|l| l.contains("4000000"))
+            .unwrap()
+            + 1;
+        assert_eq!(err.line, expected, "{err}");
+        assert!(err.message.contains("written_answer_due_days"), "{err}");
+        let ten_years = src.replace("4000000", "3650");
+        assert_eq!(
+            EventConfig::from_toml(&ten_years).unwrap().written_answer_due_days,
+            3650
+        );
+    }
+
+    #[test]
+    fn default_due_date_never_panics() {
+        let e = EventConfig {
+            written_answer_due_days: u32::MAX,
+            ..EventConfig::builtin()
+        };
+        assert_eq!(e.default_due_date(1_711_411_200_000), "9999-12-31");
+        assert_eq!(e.default_due_date(i64::MIN), "9999-12-31");
     }
 }
