@@ -32,6 +32,11 @@ impl Secret {
         (bytes.len() >= 16).then_some(Secret(bytes))
     }
 
+    /// The secret as written in its file (for backups).
+    pub fn to_hex(&self) -> String {
+        hex::encode(&self.0)
+    }
+
     /// Read `path`, or create it with 32 random bytes (mode 0600) if missing.
     /// Creation is atomic and never overwrites: two nodes starting at once
     /// end up with the same secret.

@@ -8,15 +8,17 @@ use clap::Args;
 /// Where the data lives. Shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct StoreConfig {
-    /// Directory of the embedded SQLite database and the token secret.
+    /// Thư mục chứa cơ sở dữ liệu SQLite và khóa bí mật /
+    /// directory of the embedded SQLite database and the token secret.
     #[arg(long, env = "DOITHOAI_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Use PostgreSQL instead of SQLite, e.g. postgres://user@127.0.0.1:5432/doithoai.
+    /// Dùng PostgreSQL thay SQLite / use PostgreSQL instead of SQLite,
+    /// e.g. postgres://user@127.0.0.1:5432/doithoai.
     #[arg(long, env = "DOITHOAI_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// File holding the secret that tokens and receipts derive from
-    /// (default: <data-dir>/secret.key, created on first use). Every node of
-    /// one deployment must share it.
+    /// Tệp khóa bí mật sinh ra mọi mã và biên nhận / file holding the secret
+    /// that tokens and receipts derive from (default: <data-dir>/secret.key,
+    /// created on first use). Every node of one deployment must share it.
     #[arg(long, env = "DOITHOAI_SECRET_FILE")]
     pub secret_file: Option<PathBuf>,
 }
@@ -40,42 +42,54 @@ impl StoreConfig {
 pub struct ServeConfig {
     #[command(flatten)]
     pub store: StoreConfig,
-    /// Address to listen on. Use 0.0.0.0:8080 to let phones in the hall reach it.
+    /// Địa chỉ nghe; 0.0.0.0:8080 để điện thoại trong hội trường vào được /
+    /// address to listen on; 0.0.0.0:8080 lets phones in the hall reach it.
     #[arg(long, env = "DOITHOAI_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Base URL printed in join links and QR codes (default: http://<listen>).
+    /// Địa chỉ in trong liên kết và mã QR / base URL printed in join links
+    /// and QR codes (default: http://<listen>).
     #[arg(long, env = "DOITHOAI_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Questions one participant device may submit per minute.
+    /// Số câu một điện thoại được gửi mỗi phút / questions one participant
+    /// device may submit per minute.
     #[arg(long, env = "DOITHOAI_DEVICE_PER_MINUTE", default_value_t = 6)]
     pub device_per_minute: u32,
-    /// Questions one IP address may submit per minute (a hall's Wi-Fi is one address).
+    /// Số câu một địa chỉ IP được gửi mỗi phút (Wi-Fi một hội trường là một
+    /// địa chỉ) / questions one IP address may submit per minute.
     #[arg(long, env = "DOITHOAI_ADDRESS_PER_MINUTE", default_value_t = 600)]
     pub address_per_minute: u32,
-    /// Bytes that may wait for one slow connection before it is dropped.
+    /// Số byte chờ gửi cho một kết nối chậm trước khi ngắt (nó tự nối lại) /
+    /// bytes that may wait for one slow connection before it is dropped.
     #[arg(long, env = "DOITHOAI_QUEUE_BYTES", default_value_t = 1 << 20)]
     pub queue_bytes: usize,
-    /// Changes kept in memory per event for resume by sequence number.
+    /// Số thay đổi giữ trong bộ nhớ mỗi sự kiện để nối lại / changes kept in
+    /// memory per event for resume by sequence number.
     #[arg(long, env = "DOITHOAI_HISTORY", default_value_t = 4096)]
     pub history: usize,
-    /// Proxies (comma-separated IPs) whose X-Forwarded-For is believed, so
-    /// that per-address limits count phones, not the proxy.
+    /// Proxy tin cậy (IP, cách nhau dấu phẩy) / proxies whose
+    /// X-Forwarded-For is believed, so per-address limits count phones.
     #[arg(long, env = "DOITHOAI_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// Milliseconds between the server's heartbeats on every connection (a
-    /// `ping` frame plus a protocol-level ping that browsers answer by themselves).
+    /// Mili giây giữa hai nhịp kiểm tra kết nối / milliseconds between the
+    /// server's heartbeats on every connection.
     #[arg(long, env = "DOITHOAI_HEARTBEAT_MS", default_value_t = 20_000)]
     pub heartbeat_ms: u64,
-    /// Milliseconds of silence (not even a pong) after which a connection is
-    /// taken for dead and closed. Keep it above two heartbeats.
+    /// Mili giây im lặng thì coi kết nối đã chết / milliseconds of silence
+    /// after which a connection is closed (keep above two heartbeats).
     #[arg(long, env = "DOITHOAI_IDLE_TIMEOUT_MS", default_value_t = 65_000)]
     pub idle_timeout_ms: u64,
-    /// Threads for participants' phone connections, which run at a lower
-    /// priority than staff and commands (0 = half the cores, at least one).
+    /// Số luồng cho kết nối điện thoại (ưu tiên thấp hơn cán bộ) / threads
+    /// for phones' connections, at a lower priority (0 = half the cores).
     #[arg(long, env = "DOITHOAI_PHONE_THREADS", default_value_t = 0)]
     pub phone_threads: usize,
-    /// Do not print role tokens at start.
-    #[arg(long)]
+    /// In liên kết có mã khi khởi động kể cả khi đầu ra không phải màn hình /
+    /// print seat links with tokens at start even when the output is not a
+    /// terminal (by default only to a terminal, never into a log file).
+    #[arg(long, env = "DOITHOAI_PRINT_TOKENS", conflicts_with = "quiet_tokens")]
+    pub print_tokens: bool,
+    /// Không bao giờ in mã khi khởi động / never print seat tokens at start
+    /// (`doithoai tokens --event ID` prints them when needed).
+    #[arg(long, env = "DOITHOAI_QUIET_TOKENS")]
     pub quiet_tokens: bool,
 }
 
@@ -94,6 +108,7 @@ impl ServeConfig {
             heartbeat_ms: 20_000,
             idle_timeout_ms: 65_000,
             phone_threads: 1,
+            print_tokens: false,
             quiet_tokens: true,
         }
     }

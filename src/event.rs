@@ -48,11 +48,40 @@ pub struct EventConfig {
     pub max_question_chars: usize,
 }
 
+/// What is wrong with an event file, on which line, in Vietnamese and English.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("line {line}: {message}")]
+#[error("{line}: {message_vi} / {message}")]
 pub struct EventError {
     pub line: usize,
+    pub message_vi: String,
+    /// English.
     pub message: String,
+}
+
+/// A TOML parser message (English, from the `toml` crate) with a
+/// Vietnamese explanation an organiser can act on.
+fn toml_message_vi(en: &str) -> String {
+    let quoted = |s: &str| -> Option<String> {
+        let start = s.find('`')? + 1;
+        let end = start + s[start..].find('`')?;
+        Some(s[start..end].to_string())
+    };
+    if en.starts_with("missing field") {
+        let field = quoted(en).unwrap_or_default();
+        format!("thiếu trường `{field}` (xem mẫu: doithoai event template)")
+    } else if en.starts_with("unknown field") {
+        let field = quoted(en).unwrap_or_default();
+        format!("trường `{field}` không có trong mẫu sự kiện (viết sai tên?)")
+    } else if en.starts_with("invalid type") {
+        "sai kiểu giá trị (chữ phải trong dấu ngoặc kép \"…\", số thì không)".into()
+    } else if en.starts_with("duplicate key") {
+        "một khóa được khai báo hai lần".into()
+    } else if en.starts_with("invalid value") {
+        "giá trị không hợp lệ".into()
+    } else {
+        "lỗi cú pháp TOML (kiểm tra dấu ngoặc kép, dấu phẩy, dấu ngoặc [ ] { } và xuống dòng)"
+            .into()
+    }
 }
 
 // What the TOML file holds; ids keep their spans so errors can name the line.
@@ -103,25 +132,43 @@ impl EventConfig {
         let line_of = |offset: usize| src[..offset.min(src.len())].matches('\n').count() + 1;
         let raw: RawEvent = toml::from_str(src).map_err(|e| EventError {
             line: e.span().map(|s| line_of(s.start)).unwrap_or(1),
-            message: e.message().to_string(),
+            message_vi: toml_message_vi(e.message()),
+            message: e.message().trim().to_string(),
         })?;
-        let err = |span: std::ops::Range<usize>, message: String| EventError {
-            line: line_of(span.start),
-            message,
-        };
+        let err =
+            |span: std::ops::Range<usize>, (message_vi, message): (String, String)| EventError {
+                line: line_of(span.start),
+                message_vi,
+                message,
+            };
         let id = crate::domain::text::clean(raw.id.get_ref());
         if !is_slug(&id) {
             return Err(err(
                 raw.id.span(),
-                "id must be lower-case letters, digits and '-'".into(),
+                (
+                    "id chỉ gồm chữ thường không dấu, chữ số và '-'".into(),
+                    "id must be lower-case letters, digits and '-'".into(),
+                ),
             ));
         }
         if raw.name.get_ref().trim().is_empty() {
-            return Err(err(raw.name.span(), "name must not be empty".into()));
+            return Err(err(
+                raw.name.span(),
+                (
+                    "name (tên sự kiện) không được để trống".into(),
+                    "name must not be empty".into(),
+                ),
+            ));
         }
         let format = time::macros::format_description!("[year]-[month]-[day]");
         if time::Date::parse(raw.date.get_ref(), format).is_err() {
-            return Err(err(raw.date.span(), "date must be YYYY-MM-DD".into()));
+            return Err(err(
+                raw.date.span(),
+                (
+                    "date (ngày) phải viết dạng NĂM-THÁNG-NGÀY, ví dụ \"2025-03-20\"".into(),
+                    "date must be YYYY-MM-DD".into(),
+                ),
+            ));
         }
         let halls = items(&raw.halls, "halls", &err)?;
         let departments = items(&raw.departments, "departments", &err)?;
@@ -130,7 +177,10 @@ impl EventConfig {
         if !(10..=10_000).contains(&max) {
             return Err(err(
                 raw.max_question_chars.span(),
-                "max_question_chars must be 10..=10000".into(),
+                (
+                    "max_question_chars phải từ 10 đến 10000".into(),
+                    "max_question_chars must be 10..=10000".into(),
+                ),
             ));
         }
         // Due dates past year 9999 cannot be written (or computed).
@@ -145,7 +195,13 @@ impl EventConfig {
         for a in &raw.agencies {
             let name = crate::domain::text::clean(a.get_ref());
             if name.is_empty() {
-                return Err(err(a.span(), "agency name must not be empty".into()));
+                return Err(err(
+                    a.span(),
+                    (
+                        "tên cơ quan (agencies) không được để trống".into(),
+                        "agency name must not be empty".into(),
+                    ),
+                ));
             }
             agencies.push(name);
         }
@@ -229,10 +285,16 @@ type Item = (String, String, String);
 fn items(
     list: &Spanned<Vec<RawItem>>,
     what: &str,
-    err: &dyn Fn(std::ops::Range<usize>, String) -> EventError,
+    err: &dyn Fn(std::ops::Range<usize>, (String, String)) -> EventError,
 ) -> Result<Vec<Item>, EventError> {
     if list.get_ref().is_empty() {
-        return Err(err(list.span(), format!("{what} must not be empty")));
+        return Err(err(
+            list.span(),
+            (
+                format!("{what}: danh sách không được để trống"),
+                format!("{what} must not be empty"),
+            ),
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -241,17 +303,29 @@ fn items(
         if !is_slug(&id) {
             return Err(err(
                 item.id.span(),
-                format!("{what}: id «{id}» must be lower-case letters, digits and '-'"),
+                (
+                    format!("{what}: id «{id}» chỉ gồm chữ thường không dấu, chữ số và '-'"),
+                    format!("{what}: id «{id}» must be lower-case letters, digits and '-'"),
+                ),
             ));
         }
         if !seen.insert(id.clone()) {
-            return Err(err(item.id.span(), format!("{what}: duplicate id «{id}»")));
+            return Err(err(
+                item.id.span(),
+                (
+                    format!("{what}: trùng id «{id}»"),
+                    format!("{what}: duplicate id «{id}»"),
+                ),
+            ));
         }
         let name = crate::domain::text::clean(item.name.get_ref());
         if name.is_empty() {
             return Err(err(
                 item.name.span(),
-                format!("{what}: name of «{id}» must not be empty"),
+                (
+                    format!("{what}: tên của «{id}» không được để trống"),
+                    format!("{what}: name of «{id}» must not be empty"),
+                ),
             ));
         }
         out.push((id, name, crate::domain::text::clean(&item.name_en)));
@@ -300,6 +374,27 @@ mod tests {
         assert_eq!(err.line, 2, "{err}");
         let err = EventConfig::from_toml("id = \"x\"\nname = \"n\"\ndate = \"26/03/2024\"\nhalls=[{id=\"a\",name=\"A\"}]\ndepartments=[{id=\"d\",name=\"D\"}]\ngroups=[{id=\"g\",name=\"G\"}]\n").unwrap_err();
         assert_eq!(err.line, 3, "{err}");
+    }
+
+    #[test]
+    fn every_error_reads_in_vietnamese_first_then_english() {
+        let missing = EventConfig::from_toml("id = \"x\"\ndate = \"2025-03-20\"\n").unwrap_err();
+        assert!(
+            missing.message_vi.contains("thiếu trường `name`"),
+            "{missing}"
+        );
+        assert!(
+            missing.message.contains("missing field `name`"),
+            "{missing}"
+        );
+        let syntax = EventConfig::from_toml("id = \"x\" name = \"y\"\n").unwrap_err();
+        assert!(syntax.message_vi.contains("cú pháp"), "{syntax}");
+        let date = EventConfig::from_toml("id = \"x\"\nname = \"n\"\ndate = \"20/03/2025\"\nhalls=[{id=\"a\",name=\"A\"}]\ndepartments=[{id=\"d\",name=\"D\"}]\ngroups=[{id=\"g\",name=\"G\"}]\n").unwrap_err();
+        assert!(date.message_vi.contains("NĂM-THÁNG-NGÀY"), "{date}");
+        assert_eq!(
+            date.to_string(),
+            format!("3: {} / {}", date.message_vi, date.message)
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //!   conclusion-report draft, statistics. Pure over questions and the log.
 //! - [`auth`]: role tokens and receipts. [`metrics`]: Prometheus counters.
 //! - [`config`]: command-line and environment settings.
+//! - [`cli`]: what the `doithoai` command does (serve with one server per
+//!   data directory, events, tokens, imports, backups, the pre-flight check).
 //! - [`loadgen`]: the load generator and benchmarks (BENCHMARKS.md); the
 //!   `loadgen` binary is a thin CLI over it.
 //!
@@ -24,6 +26,7 @@
 //! benchmarks embed the real thing on port 0.
 
 pub mod auth;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod domain;

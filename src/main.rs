@@ -1,21 +1,29 @@
-//! The `doithoai` command: parse arguments, set up logging, dispatch.
+//! The `doithoai` command: parse arguments, set up logging, dispatch to
+//! `doithoai::cli`, print errors in Vietnamese then English.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use doithoai::cli::{self, CliError};
 use doithoai::config::{ServeConfig, StoreConfig};
-use doithoai::event::EventConfig;
-use doithoai::{auth, store};
 
 #[derive(Parser)]
 #[command(
     name = "doithoai",
     version,
-    about = "Live question hub for leader–youth dialogues"
+    about = "Hệ thống nhận câu hỏi trực tiếp cho hội nghị đối thoại với thanh niên\n\
+             Live question hub for leader–youth dialogues",
+    long_about = None,
+    after_help = "Bắt đầu / Getting started:\n  \
+      doithoai                      chạy máy chủ (mặc định) / run the server (the default)\n  \
+      doithoai check                kiểm tra trước ngày sự kiện / pre-flight check\n  \
+      doithoai LỆNH --help          hướng dẫn từng lệnh / help on one command\n\n\
+      Danh sách việc ngày sự kiện / event-day checklist: docs/NGAY-SU-KIEN.md"
 )]
 struct Cli {
-    /// Log as JSON lines instead of text.
+    /// Ghi nhật ký dạng JSON (cho hệ thống gom log) / log as JSON lines.
     #[arg(long, global = true, env = "DOITHOAI_LOG_JSON")]
     log_json: bool,
     #[command(subcommand)]
@@ -24,94 +32,185 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run the server (the default when no subcommand is given).
+    /// Chạy máy chủ (lệnh mặc định) / run the server (the default command).
+    #[command(after_help = "Ví dụ / examples:\n  \
+      doithoai serve                                    chỉ máy này / this machine only\n  \
+      doithoai serve --listen 0.0.0.0:8080 --public-url http://192.168.1.10:8080\n      \
+      cho điện thoại trong hội trường vào / let the hall's phones in\n\n\
+      Dừng: Ctrl+C (mọi câu hỏi đã nhận được lưu trước khi dừng).\n\
+      Stop: Ctrl+C (every acknowledged question is saved first).")]
     Serve(ServeConfig),
-    /// Manage events.
+    /// Tạo, liệt kê, đóng sự kiện / create, list and close events.
     Event {
         #[command(subcommand)]
         action: EventCmd,
     },
-    /// Print (creating where missing) every role's token and join link.
+    /// In liên kết có mã cho từng vị trí (điều hành, diễn giả, điểm cầu…) /
+    /// print every seat's link with its token.
+    #[command(after_help = "Ví dụ / examples:\n  \
+      doithoai tokens --event cho-moi-2025 --public-url http://192.168.1.10:8080\n  \
+      doithoai tokens --event cho-moi-2025 --revoke hall_operator:kien-an   (mất máy / a lost tablet)\n\n\
+      Mỗi liên kết là một chìa khóa: chỉ gửi cho đúng người.\n\
+      Each link is a key: give it only to its person.")]
     Tokens {
         #[command(flatten)]
         store: StoreConfig,
+        /// Mã sự kiện, ví dụ cho-moi-2025 (xem: doithoai event list) / the event's id.
         #[arg(long)]
         event: String,
-        /// Machine-readable list: role, hall/department, token, url.
+        /// Danh sách dạng JSON: vị trí, hội trường/ban, mã, liên kết / machine-readable list.
         #[arg(long)]
         json: bool,
-        /// Revoke this seat's token (e.g. moderator-2, hall_operator:chau-doc) and issue a new one.
-        #[arg(long)]
+        /// Thu hồi mã của vị trí này và cấp mã mới, ví dụ moderator-2, hall_operator:chau-doc /
+        /// revoke this seat's token and issue a new one.
+        #[arg(long, value_name = "SEAT")]
         revoke: Option<String>,
-        /// New tokens expire after this many days.
-        #[arg(long)]
+        /// Mã mới hết hạn sau số ngày này / new tokens expire after this many days.
+        #[arg(long, value_name = "DAYS")]
         expires_in_days: Option<u32>,
-        /// Base URL of join links.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        /// Phần đầu của liên kết (địa chỉ điện thoại và máy tính bảng vào được) /
+        /// base URL of the links.
+        #[arg(
+            long,
+            env = "DOITHOAI_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
         public_url: String,
     },
-    /// Copy events (log with its sequence numbers, questions, personal data,
-    /// floor requests, token hashes) to another store, e.g. from SQLite to
-    /// PostgreSQL. Stop the servers using either store first.
-    MigrateStore {
-        /// Source: a data directory, an SQLite file or a postgres:// URL.
-        #[arg(long)]
-        from: String,
-        /// Target: a postgres:// URL (or an SQLite file or data directory).
-        #[arg(long)]
-        to: String,
-        /// Copy only this event.
-        #[arg(long)]
-        event: Option<String>,
-    },
-    /// Import questions collected beforehand from an XLSX or CSV file: prints
-    /// the row report, then imports the new rows once accepted.
+    /// Nhập câu hỏi thu thập trước từ tệp Excel (.xlsx) hoặc .csv /
+    /// import questions collected beforehand.
+    #[command(after_help = "Ví dụ / examples:\n  \
+      doithoai import --template mau-nhap.xlsx --event cho-moi-2025   tạo tệp mẫu / write the template\n  \
+      doithoai import --event cho-moi-2025 cau-hoi.xlsx               xem báo cáo, hỏi có/không / report, then ask\n  \
+      doithoai import --event cho-moi-2025 cau-hoi.xlsx --yes         nhập luôn / import without asking\n\n\
+      Nhập lại cùng tệp không tạo câu trùng. Khi máy chủ đang chạy, lệnh gửi tệp qua máy chủ.\n\
+      Importing the same file again adds nothing twice. With a server running, the file goes through it.")]
     Import {
         #[command(flatten)]
         store: StoreConfig,
-        #[arg(long)]
-        event: String,
-        /// The .xlsx or .csv (UTF-8) file; download the template from /api/import/template.xlsx.
-        file: PathBuf,
-        /// Import without asking after printing the report.
+        /// Mã sự kiện (xem: doithoai event list) / the event's id.
+        #[arg(long, required_unless_present = "template")]
+        event: Option<String>,
+        /// Tệp .xlsx hoặc .csv (UTF-8) cần nhập / the .xlsx or .csv (UTF-8) file to import.
+        #[arg(required_unless_present = "template", conflicts_with = "template")]
+        file: Option<PathBuf>,
+        /// Ghi tệp mẫu trống (.xlsx hoặc .csv) vào FILE thay vì nhập /
+        /// write the blank template to FILE instead of importing.
+        #[arg(long, value_name = "FILE")]
+        template: Option<PathBuf>,
+        /// Nhập luôn sau khi in báo cáo, không hỏi / import after the report without asking.
         #[arg(long)]
         yes: bool,
-        /// Collecting unit for rows whose "collected by" cell is empty, e.g. "Huyện đoàn Chợ Mới".
+        /// Đơn vị thu thập cho các dòng để trống cột đó, ví dụ "Huyện đoàn Chợ Mới" /
+        /// collecting unit for rows that leave it empty.
         #[arg(long)]
         source: Option<String>,
     },
-    /// Erase questioners' names, ages, schools and phones of a closed event
-    /// (questions and answers stay).
+    /// Xóa họ tên, tuổi, trường, số điện thoại người hỏi của sự kiện đã đóng
+    /// (câu hỏi và câu trả lời vẫn giữ) / erase askers' personal data of a closed event.
     ErasePersonalData {
         #[command(flatten)]
         store: StoreConfig,
+        /// Mã sự kiện / the event's id.
         #[arg(long)]
         event: String,
+    },
+    /// Sao lưu toàn bộ dữ liệu (kể cả khóa bí mật) ra một tệp, được cả khi
+    /// máy chủ đang chạy / back up everything into one file, also while serving.
+    #[command(
+        after_help = "Ví dụ / example:  doithoai backup --to /media/usb/doithoai-2025-03-19.db\n\n\
+      Tệp sao lưu chứa thông tin cá nhân và khóa bí mật: cất giữ cẩn thận.\n\
+      The backup holds personal data and the secret: keep it safe.\n\
+      PostgreSQL: pg_dump (docs/DEPLOY.md)."
+    )]
+    Backup {
+        #[command(flatten)]
+        store: StoreConfig,
+        /// Tệp sao lưu sẽ tạo (chưa được có) / the backup file to create (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Khôi phục bản sao lưu vào một thư mục dữ liệu trống /
+    /// restore a backup into an empty data directory.
+    #[command(
+        after_help = "Ví dụ / example:  doithoai restore --from doithoai-2025-03-19.db --data-dir ./data-moi"
+    )]
+    Restore {
+        #[command(flatten)]
+        store: StoreConfig,
+        /// Tệp do `doithoai backup` tạo / a file made by `doithoai backup`.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+    /// Kiểm tra trước ngày sự kiện: ổ đĩa, giới hạn tệp, đồng hồ, cơ sở dữ
+    /// liệu, mã từng vị trí, địa chỉ công khai / pre-flight check for the night before.
+    #[command(after_help = "Ví dụ / example:\n  \
+      doithoai check --event cho-moi-2025 --expected-phones 3000 --public-url http://192.168.1.10:8080\n\n\
+      Mỗi dòng LỖI / FAIL kèm cách sửa. Chạy lại đến khi không còn lỗi.\n\
+      Every FAIL line says how to fix it. Run again until none is left.")]
+    Check {
+        #[command(flatten)]
+        store: StoreConfig,
+        /// Chỉ kiểm tra sự kiện này / check only this event.
+        #[arg(long)]
+        event: Option<String>,
+        /// Số điện thoại dự kiến vào cùng lúc / phones expected at once.
+        #[arg(long, default_value_t = 2000, value_name = "N")]
+        expected_phones: u64,
+        /// Địa chỉ điện thoại sẽ dùng (mặc định: của máy chủ đang chạy) /
+        /// the URL phones will use (default: the running server's).
+        #[arg(long, env = "DOITHOAI_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Chép sự kiện sang kho dữ liệu khác, ví dụ từ SQLite sang PostgreSQL
+    /// (dừng máy chủ trước) / copy events to another store (stop the servers first).
+    MigrateStore {
+        /// Nguồn: thư mục dữ liệu, tệp SQLite hoặc postgres://… / source.
+        #[arg(long)]
+        from: String,
+        /// Đích: postgres://… (hoặc tệp SQLite, thư mục dữ liệu) / target.
+        #[arg(long)]
+        to: String,
+        /// Chỉ chép sự kiện này / copy only this event.
+        #[arg(long)]
+        event: Option<String>,
     },
 }
 
 #[derive(Subcommand)]
 enum EventCmd {
-    /// Create an event (or update its definition) from a TOML file.
+    /// Tạo sự kiện (hoặc cập nhật định nghĩa) từ tệp TOML /
+    /// create an event (or update its definition) from a TOML file.
+    #[command(after_help = "Ví dụ / example:\n  \
+      doithoai event template > cho-moi-2025.toml     rồi sửa tệp / then edit it\n  \
+      doithoai event create --file cho-moi-2025.toml")]
     Create {
         #[command(flatten)]
         store: StoreConfig,
-        #[arg(long)]
+        /// Tệp sự kiện .toml (bắt đầu từ: doithoai event template) / the event file.
+        #[arg(long, value_name = "FILE")]
         file: PathBuf,
+        /// Vẫn lưu khi định nghĩa mới bỏ hội trường/ban/nhóm mà câu hỏi đang dùng
+        /// (câu hỏi giữ mã cũ) / save even if questions use a hall, department or group it drops.
+        #[arg(long)]
+        force: bool,
     },
-    /// List events.
+    /// Liệt kê sự kiện / list events.
     List {
         #[command(flatten)]
         store: StoreConfig,
     },
-    /// Mark an event closed (its follow-up is done; personal data may then be erased).
+    /// Đóng sự kiện khi đã xong phần trả lời bằng văn bản /
+    /// close an event once its written follow-up is done.
     Close {
         #[command(flatten)]
         store: StoreConfig,
+        /// Mã sự kiện / the event's id.
         #[arg(long)]
         event: String,
     },
-    /// Print the built-in default event as TOML, to copy and edit.
+    /// In sự kiện mẫu (An Giang 2024) dạng TOML để chép và sửa /
+    /// print the built-in event as TOML, to copy and edit.
     Template,
 }
 
@@ -120,7 +219,9 @@ fn init_tracing(json: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never into a log file.
+        .with_ansi(std::io::stderr().is_terminal());
     if json {
         builder.json().init();
     } else {
@@ -131,7 +232,6 @@ fn init_tracing(json: bool) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_json);
     let command = cli.command.unwrap_or_else(|| {
         let Cli {
             command: Some(Cmd::Serve(c)),
@@ -142,65 +242,29 @@ async fn main() -> ExitCode {
         };
         Cmd::Serve(c)
     });
-    match run(command).await {
-        Ok(()) => ExitCode::SUCCESS,
+    if !matches!(command, Cmd::Serve(_)) {
+        cli::quiet_on_closed_pipe();
+    }
+    init_tracing(cli.log_json);
+    match run(command, cli.log_json).await {
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("lỗi / error: {e}");
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }
 }
 
-type AnyError = Box<dyn std::error::Error + Send + Sync>;
-
-async fn run(command: Cmd) -> Result<(), AnyError> {
+async fn run(command: Cmd, log_json: bool) -> Result<ExitCode, CliError> {
     match command {
-        Cmd::Serve(config) => serve(config).await,
+        Cmd::Serve(config) => cli::serve::run(config, log_json).await?,
         Cmd::Event { action } => match action {
-            EventCmd::Create { store, file } => {
-                let text = std::fs::read_to_string(&file)
-                    .map_err(|e| format!("{}: {e}", file.display()))?;
-                let event = EventConfig::from_toml(&text)
-                    .map_err(|e| format!("{}:{}", file.display(), e))?;
-                let db = store::open(&store).await?;
-                let replaced = db.event(&event.id).await?.is_some();
-                db.put_event(&event).await?;
-                let secret = doithoai::load_secret(&store)?;
-                auth::issue_tokens(db.as_ref(), &secret, &event, "", None).await?;
-                println!(
-                    "Đã lưu sự kiện / saved event «{}» ({}): {} halls, {} departments",
-                    event.name,
-                    event.id,
-                    event.halls.len(),
-                    event.departments.len()
-                );
-                if replaced {
-                    // A server opens a new event on first use, but keeps the
-                    // definition of one it already runs.
-                    println!(
-                        "Sự kiện này đã có: máy chủ đang chạy dùng định nghĩa mới sau khi khởi động lại\n\
-                         This event already existed: a running server uses the new definition after a restart"
-                    );
-                }
-                Ok(())
+            EventCmd::Create { store, file, force } => {
+                cli::events::create(store, &file, force).await?
             }
-            EventCmd::List { store } => {
-                let db = store::open(&store).await?;
-                for e in db.events().await? {
-                    println!("{}\t{}\t{}\t{} halls", e.id, e.date, e.name, e.halls.len());
-                }
-                Ok(())
-            }
-            EventCmd::Close { store, event } => {
-                let db = store::open(&store).await?;
-                db.close_event(&event, doithoai::now_ms()).await?;
-                println!("Đã đóng sự kiện / closed event {event}");
-                Ok(())
-            }
-            EventCmd::Template => {
-                print!("{}", doithoai::event::DEFAULT_EVENT_TOML);
-                Ok(())
-            }
+            EventCmd::List { store } => cli::events::list(store).await?,
+            EventCmd::Close { store, event } => cli::events::close(store, event).await?,
+            EventCmd::Template => print!("{}", doithoai::event::DEFAULT_EVENT_TOML),
         },
         Cmd::Tokens {
             store,
@@ -210,224 +274,88 @@ async fn run(command: Cmd) -> Result<(), AnyError> {
             expires_in_days,
             public_url,
         } => {
-            let db = store::open(&store).await?;
-            let secret = doithoai::load_secret(&store)?;
-            let config = db
-                .events()
-                .await?
-                .into_iter()
-                .find(|e| e.id == event)
-                .ok_or_else(|| format!("no such event: {event}"))?;
-            if let Some(slot) = revoke {
-                if !auth::revoke_slot(db.as_ref(), &event, &slot).await? {
-                    return Err(format!("no live token for seat {slot}").into());
-                }
-                eprintln!("Đã thu hồi / revoked {slot}; a new token follows");
-            }
-            let expires = expires_in_days.map(|d| doithoai::now_ms() + i64::from(d) * 86_400_000);
-            let tokens =
-                auth::issue_tokens(db.as_ref(), &secret, &config, &public_url, expires).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&tokens)?);
-            } else {
-                print_tokens(&tokens);
-            }
-            Ok(())
+            cli::tokens::run(cli::tokens::TokensArgs {
+                store,
+                event,
+                json,
+                revoke,
+                expires_in_days,
+                public_url,
+            })
+            .await?
         }
         Cmd::MigrateStore { from, to, event } => {
-            let source = store::transfer::open_location(&from, false).await?;
-            let target = store::transfer::open_location(&to, true).await?;
-            let copied =
-                store::transfer::copy(source.as_ref(), target.as_ref(), event.as_deref()).await?;
-            for c in &copied {
-                println!(
-                    "Đã chép / copied {}: seq {}, {} changes, {} questions, {} tokens",
-                    c.event_id, c.last_seq, c.changes, c.questions, c.tokens
-                );
-            }
-            if !store::postgres::is_postgres_url(&from) {
-                println!(
-                    "Tokens and receipts derive from the secret: start the new nodes with \
-                     --secret-file {} (or the same DOITHOAI_SECRET).",
-                    std::path::Path::new(&from)
-                        .parent()
-                        .filter(|_| std::path::Path::new(&from).is_file())
-                        .unwrap_or(std::path::Path::new(&from))
-                        .join("secret.key")
-                        .display()
-                );
-            }
-            Ok(())
+            cli::events::migrate_store(from, to, event).await?
         }
         Cmd::Import {
             store,
             event,
             file,
+            template,
             yes,
             source,
-        } => import(store, event, file, yes, source).await,
-        Cmd::ErasePersonalData { store, event } => erase_personal_data(store, event).await,
-    }
-}
-
-async fn import(
-    store: StoreConfig,
-    event: String,
-    file: PathBuf,
-    yes: bool,
-    source: Option<String>,
-) -> Result<(), AnyError> {
-    use doithoai::domain::{Actor, Role};
-    use doithoai::reports::{apply, import::Format};
-    use std::io::IsTerminal;
-    let format =
-        Format::detect(None, file.to_str()).ok_or("only .xlsx and .csv files can be imported")?;
-    let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let db = store::open(&store).await?;
-    // Importing the day before may come before the first `serve`: start
-    // from the built-in default event just as `serve` would.
-    if db.events().await?.is_empty() {
-        db.put_event(&EventConfig::builtin()).await?;
-    }
-    let secret = doithoai::load_secret(&store)?;
-    // The engine's writer does the submitting, so an import from the command
-    // line follows the same rules and idempotency as one from the console,
-    // and a server running on the same store catches up from the log.
-    let metrics = std::sync::Arc::new(doithoai::metrics::Metrics::default());
-    let engine =
-        doithoai::engine::Engine::start(db, secret, metrics, doithoai::hub::HubConfig::default())
-            .await?;
-    let rt = engine
-        .event(&event)
-        .ok_or_else(|| format!("no such event: {event}"))?;
-    let actor = Actor::new(Role::Admin, "admin:cli-import");
-    let plan = apply::plan_file(&rt, &actor, &bytes, format, source.as_deref())
-        .map_err(|e| format!("{} / {e}", e.message_vi()))?;
-    print!("{}", plan.to_text());
-    if plan.commands.is_empty() {
-        println!("Không có dòng mới để nhập / nothing new to import");
-        engine.shutdown().await;
-        return Ok(());
-    }
-    let accepted = yes || {
-        let stdin = std::io::stdin();
-        if stdin.is_terminal() {
-            print!(
-                "Nhập {} câu hỏi mới? / Import {} new questions? [y/N] ",
-                plan.commands.len(),
-                plan.commands.len()
-            );
-            std::io::Write::flush(&mut std::io::stdout())?;
-            let mut answer = String::new();
-            stdin.read_line(&mut answer)?;
-            matches!(
-                answer.trim().to_lowercase().as_str(),
-                "y" | "yes" | "c" | "có" | "co"
-            )
-        } else {
-            false
-        }
-    };
-    if !accepted {
-        println!("Chưa nhập gì / nothing imported (use --yes or answer y)");
-        engine.shutdown().await;
-        return Ok(());
-    }
-    let done = apply::run(&rt, &actor, plan).await;
-    let s = done.summary();
-    engine.shutdown().await;
-    println!(
-        "Đã nhập / imported {} ; đã có / already {} ; loại / rejected {}",
-        s.imported, s.already_imported, s.rejected
-    );
-    Ok(())
-}
-
-async fn erase_personal_data(store: StoreConfig, event: String) -> Result<(), AnyError> {
-    let db = store::open(&store).await?;
-    if db.event_closed_at(&event).await?.is_none() {
-        return Err(format!(
-            "sự kiện {event} chưa đóng; chạy `doithoai event close --event {event}` khi đã xong phần trả lời bằng văn bản / event {event} is not closed"
-        )
-        .into());
-    }
-    let erased = db.erase_personal_data(&event).await?;
-    println!("Đã xóa thông tin cá nhân của {erased} người hỏi / erased personal data of {erased} questioners ({event})");
-    eprintln!(
-        "Lưu ý / note: a server already running keeps its in-memory copy until restarted; \
-         while one runs, prefer POST /api/admin/erase-personal-data (admin), which clears both."
-    );
-    Ok(())
-}
-
-fn print_tokens(tokens: &[auth::IssuedToken]) {
-    for t in tokens {
-        println!("  {:<28} {}", t.slot, t.url);
-    }
-}
-
-async fn serve(config: ServeConfig) -> Result<(), AnyError> {
-    let listener = doithoai::bind(config.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let bound = listener.local_addr()?;
-    let base = config.base_url(bound);
-    let quiet = config.quiet_tokens;
-    let app = doithoai::open(config).await?;
-    println!(
-        "doithoai đang chạy / running at {base}  (data: {})",
-        describe_store(&app)
-    );
-    for rt in app.engine.events() {
-        println!("\nSự kiện / event: {} — {}", rt.config.id, rt.config.name);
-        println!("  Trang tham gia / join page (admin link below shows all QR codes)");
-        for h in &rt.config.halls {
-            println!(
-                "  participant {:<18} {base}/p/{}/{}",
-                h.id, rt.config.id, h.id
-            );
-        }
-        if !quiet {
-            let tokens = auth::issue_tokens(
-                app.engine.store().as_ref(),
-                app.engine.secret(),
-                &rt.config,
-                &base,
-                None,
-            )
-            .await?;
-            print_tokens(&tokens);
-        }
-    }
-    println!();
-    let shutdown = async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(t) => t,
-                    Err(_) => {
-                        let _ = ctrl_c.await;
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
+        } => match (template, file, event) {
+            (Some(template), _, event) => cli::import::template(store, event, &template).await?,
+            (None, Some(file), Some(event)) => {
+                cli::import::run(cli::import::ImportArgs {
+                    store,
+                    event,
+                    file,
+                    yes,
+                    source,
+                })
+                .await?
             }
+            // clap requires both without --template.
+            _ => unreachable!("clap checks the import arguments"),
+        },
+        Cmd::ErasePersonalData { store, event } => {
+            cli::tokens::erase_personal_data(store, event).await?
         }
-        #[cfg(not(unix))]
-        {
-            let _ = ctrl_c.await;
+        Cmd::Backup { store, to } => {
+            let bytes = cli::backup::backup(store, &to).await?;
+            println!(
+                "Đã sao lưu / backed up: {} ({:.1} MB). Tệp có thông tin cá nhân và khóa bí mật: cất giữ cẩn thận / \
+                 it holds personal data and the secret: keep it safe.",
+                to.display(),
+                bytes as f64 / 1e6
+            );
         }
-    };
-    doithoai::serve(listener, app, shutdown).await?;
-    Ok(())
-}
-
-fn describe_store(app: &doithoai::App) -> String {
-    match &app.config.store.database_url {
-        Some(_) => "PostgreSQL".to_string(),
-        None => format!("SQLite in {}", app.config.store.data_dir.display()),
+        Cmd::Restore { store, from } => {
+            cli::backup::restore(store.clone(), &from).await?;
+            println!(
+                "Đã khôi phục / restored {} vào / into {}. Chạy / run: doithoai serve --data-dir {}",
+                from.display(),
+                store.data_dir.display(),
+                store.data_dir.display()
+            );
+        }
+        Cmd::Check {
+            store,
+            event,
+            expected_phones,
+            public_url,
+        } => {
+            let findings = cli::check::run(cli::check::CheckArgs {
+                store,
+                event,
+                expected_phones,
+                public_url,
+            })
+            .await;
+            for f in &findings {
+                f.print();
+            }
+            let failed = findings
+                .iter()
+                .filter(|f| f.level == cli::check::Level::Fail)
+                .count();
+            if failed > 0 {
+                println!("\n{failed} lỗi cần sửa trước ngày sự kiện / {failed} problems to fix before the day");
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("\nSẵn sàng / ready.");
+        }
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -146,6 +146,7 @@ fn reports_router() -> Router<AppState> {
             "/api/admin/erase-personal-data",
             post(reports::erase_personal_data),
         )
+        .route("/api/admin/close-event", post(reports::close_event))
 }
 
 pub fn router(state: AppState) -> Router {

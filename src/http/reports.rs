@@ -534,3 +534,26 @@ pub async fn erase_personal_data(
     tracing::info!(event = rt.id(), erased, "personal data erased");
     Ok(Json(serde_json::json!({ "event": rt.id(), "erased": erased })).into_response())
 }
+
+/// `POST /api/admin/close-event`: admin only; closes the admin's event
+/// (again is fine: the first closing time stays). `doithoai event close`
+/// calls it when a server runs on the data directory.
+pub async fn close_event(
+    Staff { rt, actor }: Staff,
+    State(app): State<AppState>,
+) -> Result<Response, ApiError> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::forbidden());
+    }
+    let store = app.engine.store();
+    let closed_at = match store.event_closed_at(rt.id()).await? {
+        Some(at) => at,
+        None => {
+            let at = crate::now_ms();
+            store.close_event(rt.id(), at).await?;
+            tracing::info!(event = rt.id(), "event closed");
+            at
+        }
+    };
+    Ok(Json(serde_json::json!({ "event": rt.id(), "closed_at": closed_at })).into_response())
+}

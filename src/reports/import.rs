@@ -28,7 +28,7 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ReportError;
@@ -268,10 +268,7 @@ fn csv_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => ReportError::Csv(format!(
-                "row {} is not UTF-8; save the file as \"CSV UTF-8\"",
-                i + 1
-            )),
+            csv::ErrorKind::Utf8 { .. } => ReportError::NotUtf8 { row: i + 1 },
             _ => ReportError::Csv(e.to_string()),
         })?;
         out.push((i + 1, record.iter().map(str::to_string).collect()));
@@ -311,7 +308,7 @@ fn xlsx_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ReportError> {
 }
 
 /// Why a row is refused, in Vietnamese and English.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub code: String,
     pub message: String,
@@ -331,7 +328,7 @@ impl Reason {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RowStatus {
     /// Valid and not yet in the event: will be imported once accepted.
@@ -345,7 +342,7 @@ pub enum RowStatus {
 
 /// One row of the report a person reads before accepting an import.
 /// Personal data is not echoed back; `personal_data` says whether the row has some.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RowReport {
     pub row: usize,
     pub status: RowStatus,
@@ -359,7 +356,7 @@ pub struct RowReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_note: Option<String>,
     pub personal_data: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
 }
 
@@ -414,12 +411,26 @@ impl Plan {
                 ));
             }
         }
-        let s = self.summary();
-        out.push_str(&format!(
-            "Tổng / total: {} dòng/rows — mới/new {}, đã có/already {}, loại/rejected {}, đã nhập/imported {}\n",
-            s.rows, s.new, s.already_imported, s.rejected, s.imported
-        ));
+        out.push_str(&self.totals_line());
+        out.push('\n');
         out
+    }
+
+    /// One line of totals that add up to the rows: before an import the
+    /// new rows, after it the imported ones (never "imported 0" next to a
+    /// later "imported 5").
+    pub fn totals_line(&self) -> String {
+        let s = self.summary();
+        let mut parts = Vec::new();
+        if s.imported > 0 || s.new == 0 {
+            parts.push(format!("đã nhập/imported {}", s.imported));
+        }
+        if s.new > 0 {
+            parts.push(format!("mới, chưa nhập/new, not yet imported {}", s.new));
+        }
+        parts.push(format!("đã có/already {}", s.already_imported));
+        parts.push(format!("loại/rejected {}", s.rejected));
+        format!("Tổng / total: {} dòng/rows — {}", s.rows, parts.join(", "))
     }
 }
 
@@ -837,6 +848,15 @@ Hỏi về thủy lợi,Hà Nội,,,,,,,\n\
         // "Hỏi" in Windows-1258 is not UTF-8: a clear message, not mojibake.
         let err = read(b"text\nH\xf5i\n", Format::Csv).unwrap_err();
         assert!(err.to_string().contains("UTF-8"), "{err}");
+        // Each language in its own half.
+        assert_eq!(
+            err.message_vi(),
+            "Dòng 2 không phải mã UTF-8; trong Excel chọn Lưu thành (Save As) «CSV UTF-8»"
+        );
+        assert_eq!(
+            err.to_string(),
+            "row 2 is not UTF-8; save the file as \"CSV UTF-8\""
+        );
     }
 
     #[test]

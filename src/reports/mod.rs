@@ -65,6 +65,8 @@ pub enum ReportError {
     Spreadsheet(String),
     #[error("cannot read the CSV file: {0}")]
     Csv(String),
+    #[error("row {row} is not UTF-8; save the file as \"CSV UTF-8\"")]
+    NotUtf8 { row: usize },
     #[error("cannot write the file: {0}")]
     Write(String),
 }
@@ -76,7 +78,7 @@ impl ReportError {
             ReportError::NoHeader => "no_header",
             ReportError::NoTextColumn => "no_text_column",
             ReportError::Spreadsheet(_) => "bad_spreadsheet",
-            ReportError::Csv(_) => "bad_csv",
+            ReportError::Csv(_) | ReportError::NotUtf8 { .. } => "bad_csv",
             ReportError::Write(_) => "write_failed",
         }
     }
@@ -86,8 +88,14 @@ impl ReportError {
             ReportError::UnsupportedFormat => "Chỉ nhận tệp .xlsx hoặc .csv (UTF-8)".into(),
             ReportError::NoHeader => "Tệp không có dòng tiêu đề".into(),
             ReportError::NoTextColumn => "Dòng tiêu đề thiếu cột «Nội dung câu hỏi»".into(),
-            ReportError::Spreadsheet(e) => format!("Không đọc được bảng tính: {e}"),
-            ReportError::Csv(e) => format!("Không đọc được tệp CSV: {e}"),
+            // The parser's detail is English: it stays in the English half.
+            ReportError::Spreadsheet(_) => {
+                "Không đọc được bảng tính (chi tiết ở phần tiếng Anh)".into()
+            }
+            ReportError::Csv(_) => "Không đọc được tệp CSV (chi tiết ở phần tiếng Anh)".into(),
+            ReportError::NotUtf8 { row } => format!(
+                "Dòng {row} không phải mã UTF-8; trong Excel chọn Lưu thành (Save As) «CSV UTF-8»"
+            ),
             ReportError::Write(_) => "Không tạo được tệp".into(),
         }
     }

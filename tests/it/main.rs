@@ -8,6 +8,7 @@ mod common;
 mod backpressure;
 mod bad_input;
 mod cli;
+mod cli_serving;
 mod cluster;
 mod durability;
 mod events;

@@ -506,19 +506,18 @@ async fn cli_import_reports_and_imports_only_when_accepted() {
     let data = dir.to_str().unwrap();
     let path = file.to_str().unwrap();
 
+    // Without --yes and without a terminal to ask on: the report, then a
+    // refusal that says why (cli.rs tests the wording).
     let out = cli(&["import", "--data-dir", data, "--event", EVENT, path]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout} {stderr}");
     assert!(stdout.contains("dòng/row     4"), "{stdout}");
     assert!(
         stdout.contains("Nội dung câu hỏi đang trống / question text is empty"),
         "{stdout}"
     );
-    assert!(stdout.contains("nothing imported"), "{stdout}");
+    assert!(stderr.contains("nothing imported"), "{stderr}");
 
     let out = cli(&[
         "import",
@@ -555,7 +554,7 @@ async fn cli_import_reports_and_imports_only_when_accepted() {
 
 // ------------------------------------------------------------------ scenario
 
-struct Scenario {
+pub(crate) struct Scenario {
     answered: Vec<String>,
     deferred: Vec<String>,
     participant: String,
@@ -563,7 +562,7 @@ struct Scenario {
 
 /// A small live hour: questions from phones, halls and moderators; some
 /// answered on stage, some deferred to agencies, one rejected, one left pending.
-async fn live_hour(app: &TestApp) -> Scenario {
+pub(crate) async fn live_hour(app: &TestApp) -> Scenario {
     let mut m = app.staff("moderator-1").await;
     let mut op = app.staff("hall_operator:cho-moi").await;
     let r: Value = app
