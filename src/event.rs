@@ -188,7 +188,11 @@ impl EventConfig {
         if due_days > 3650 {
             return Err(err(
                 raw.written_answer_due_days.span(),
-                "written_answer_due_days must be 0..=3650".into(),
+                (
+                    "written_answer_due_days (số ngày hạn trả lời bằng văn bản) phải từ 0 đến 3650"
+                        .into(),
+                    "written_answer_due_days must be 0..=3650".into(),
+                ),
             ));
         }
         let mut agencies = Vec::new();
@@ -273,7 +277,9 @@ impl EventConfig {
             .date();
         // from_toml bounds the delay; the last date is a guard, never a panic.
         let due = today
-            .checked_add(time::Duration::days(i64::from(self.written_answer_due_days)))
+            .checked_add(time::Duration::days(i64::from(
+                self.written_answer_due_days,
+            )))
             .unwrap_or(time::Date::MAX);
         let format = time::macros::format_description!("[year]-[month]-[day]");
         due.format(format).unwrap_or_default()
@@ -428,16 +434,14 @@ mod tests {
         );
         assert_ne!(src, DEFAULT_EVENT_TOML);
         let err = EventConfig::from_toml(&src).unwrap_err();
-        let expected = src
-            .lines()
-            .position(|l| l.contains("4000000"))
-            .unwrap()
-            + 1;
+        let expected = src.lines().position(|l| l.contains("4000000")).unwrap() + 1;
         assert_eq!(err.line, expected, "{err}");
         assert!(err.message.contains("written_answer_due_days"), "{err}");
         let ten_years = src.replace("4000000", "3650");
         assert_eq!(
-            EventConfig::from_toml(&ten_years).unwrap().written_answer_due_days,
+            EventConfig::from_toml(&ten_years)
+                .unwrap()
+                .written_answer_due_days,
             3650
         );
     }
