@@ -686,60 +686,9 @@ impl Writer {
             let closed = self.rt.closed_at().is_some();
             let (base, changes, results) = {
                 let state = self.rt.read();
-                let mut overlay = Overlay::new(&state);
-                let mut seq = state.seq;
-                let mut changes = Vec::new();
-                let mut results = Vec::with_capacity(batch.len());
-                for p in &batch {
-                    let ctx = Ctx {
-                        event: &self.rt.config,
-                        actor: &p.actor,
-                        now,
-                    };
-                    let receipt = match &p.cmd {
-                        Command::Submit { id, .. } => Some(self.rt.secret.receipt(id)),
-                        _ => None,
-                    };
-                    match domain::apply(&overlay, &ctx, &p.cmd) {
-                        // A resent submission of a closed event is still
-                        // answered: it was saved before the close.
-                        Ok(outcome) if outcome.is_noop() => results.push(Ok(Ack {
-                            seq: None,
-                            id: outcome.duplicate_of,
-                            receipt,
-                            duplicate: true,
-                        })),
-                        _ if closed => {
-                            results.push(Err(CommandError::Domain(DomainError::EventClosed)))
-                        }
-                        Ok(outcome) => {
-                            seq += 1;
-                            overlay.absorb(&outcome);
-                            let id = outcome
-                                .questions
-                                .first()
-                                .map(|u| u.question.id)
-                                .or_else(|| outcome.floor.last().map(|f| f.id))
-                                .or_else(|| outcome.notes.first().map(|n| n.id));
-                            changes.push(Change {
-                                seq,
-                                at: now,
-                                actor: p.actor.clone(),
-                                action: outcome.action.to_string(),
-                                questions: outcome.questions,
-                                floor: outcome.floor,
-                                notes: outcome.notes,
-                            });
-                            results.push(Ok(Ack {
-                                seq: Some(seq),
-                                id,
-                                receipt,
-                                duplicate: false,
-                            }));
-                        }
-                        Err(e) => results.push(Err(CommandError::Domain(e))),
-                    }
-                }
+                let commands = batch.iter().map(|p| (&p.actor, &p.cmd));
+                let (changes, results) =
+                    validate_batch(&state, &self.rt.config, &self.rt.secret, now, closed, commands);
                 (state.seq, changes, results)
             };
             if changes.is_empty() {
@@ -821,6 +770,73 @@ impl Writer {
             .collect();
         reply_all(batch, refused);
     }
+}
+
+/// Validate a batch of commands in order against `state` plus the batch's own
+/// earlier effects, all as of `now`: the changes to commit (sequence numbers
+/// `state.seq + 1 ..`, one per command that changes something) and each
+/// command's answer. On a `closed` event every change is refused, but a
+/// resent submission is still answered: it was saved before the close.
+/// Pure, so the property tests (`props.rs`) drive exactly what the writer does.
+fn validate_batch<'a>(
+    state: &EventState,
+    config: &EventConfig,
+    secret: &Secret,
+    now: i64,
+    closed: bool,
+    commands: impl Iterator<Item = (&'a Actor, &'a Command)>,
+) -> (Vec<Change>, Vec<Result<Ack, CommandError>>) {
+    let mut overlay = Overlay::new(state);
+    let mut seq = state.seq;
+    let mut changes = Vec::new();
+    let mut results = Vec::new();
+    for (actor, cmd) in commands {
+        let ctx = Ctx {
+            event: config,
+            actor,
+            now,
+        };
+        let receipt = match cmd {
+            Command::Submit { id, .. } => Some(secret.receipt(id)),
+            _ => None,
+        };
+        match domain::apply(&overlay, &ctx, cmd) {
+            Ok(outcome) if outcome.is_noop() => results.push(Ok(Ack {
+                seq: None,
+                id: outcome.duplicate_of,
+                receipt,
+                duplicate: true,
+            })),
+            _ if closed => results.push(Err(CommandError::Domain(DomainError::EventClosed))),
+            Ok(outcome) => {
+                seq += 1;
+                overlay.absorb(&outcome);
+                let id = outcome
+                    .questions
+                    .first()
+                    .map(|u| u.question.id)
+                    .or_else(|| outcome.floor.last().map(|f| f.id))
+                    .or_else(|| outcome.notes.first().map(|n| n.id));
+                changes.push(Change {
+                    seq,
+                    at: now,
+                    actor: actor.clone(),
+                    action: outcome.action.to_string(),
+                    questions: outcome.questions,
+                    floor: outcome.floor,
+                    notes: outcome.notes,
+                });
+                results.push(Ok(Ack {
+                    seq: Some(seq),
+                    id,
+                    receipt,
+                    duplicate: false,
+                }));
+            }
+            Err(e) => results.push(Err(CommandError::Domain(e))),
+        }
+    }
+    (changes, results)
 }
 
 /// What became of a batch whose commit reported an error.
@@ -1156,3 +1172,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -108,7 +108,7 @@ struct RawEvent {
     agencies: Vec<Spanned<String>>,
     groups: Spanned<Vec<RawItem>>,
     #[serde(default = "default_due_days")]
-    written_answer_due_days: u32,
+    written_answer_due_days: Spanned<u32>,
     #[serde(default = "default_max_chars")]
     max_question_chars: Spanned<usize>,
     #[serde(default)]
@@ -126,8 +126,8 @@ struct RawItem {
     keywords: Vec<String>,
 }
 
-fn default_due_days() -> u32 {
-    30
+fn default_due_days() -> Spanned<u32> {
+    Spanned::new(0..0, 30)
 }
 fn default_max_chars() -> Spanned<usize> {
     Spanned::new(0..0, 2000)
@@ -196,6 +196,18 @@ impl EventConfig {
                 ),
             ));
         }
+        // Due dates past year 9999 cannot be written (or computed).
+        let due_days = *raw.written_answer_due_days.get_ref();
+        if due_days > 3650 {
+            return Err(err(
+                raw.written_answer_due_days.span(),
+                (
+                    "written_answer_due_days (số ngày hạn trả lời bằng văn bản) phải từ 0 đến 3650"
+                        .into(),
+                    "written_answer_due_days must be 0..=3650".into(),
+                ),
+            ));
+        }
         let mut agencies = Vec::new();
         for a in &raw.agencies {
             let name = crate::domain::text::clean(a.get_ref());
@@ -238,7 +250,7 @@ impl EventConfig {
                     keywords,
                 })
                 .collect(),
-            written_answer_due_days: raw.written_answer_due_days,
+            written_answer_due_days: due_days,
             max_question_chars: max,
             profanity: clean_list(&raw.profanity),
         })
@@ -295,7 +307,12 @@ impl EventConfig {
             Ok(day) if day > today => day,
             _ => today,
         };
-        let due = start + time::Duration::days(i64::from(self.written_answer_due_days));
+        // from_toml bounds the delay; the last date is a guard, never a panic.
+        let due = start
+            .checked_add(time::Duration::days(i64::from(
+                self.written_answer_due_days,
+            )))
+            .unwrap_or(time::Date::MAX);
         due.format(format).unwrap_or_default()
     }
 }
@@ -473,5 +490,38 @@ mod tests {
         assert_eq!(e.default_due_date(1_710_806_400_000), "2024-04-25");
         // Deferred two days after it (2024-03-28): from that day.
         assert_eq!(e.default_due_date(1_711_584_000_000), "2024-04-27");
+    }
+
+    /// Found while writing the `event_toml` fuzz target (docs/FUZZING.md):
+    /// a due delay past year 9999 made every deferral without a due date
+    /// panic the event's writer (`Date + Duration` overflows).
+    #[test]
+    fn a_due_delay_beyond_ten_years_is_refused_on_its_line() {
+        let src = DEFAULT_EVENT_TOML.replace(
+            "written_answer_due_days = 30",
+            "written_answer_due_days = 4000000",
+        );
+        assert_ne!(src, DEFAULT_EVENT_TOML);
+        let err = EventConfig::from_toml(&src).unwrap_err();
+        let expected = src.lines().position(|l| l.contains("4000000")).unwrap() + 1;
+        assert_eq!(err.line, expected, "{err}");
+        assert!(err.message.contains("written_answer_due_days"), "{err}");
+        let ten_years = src.replace("4000000", "3650");
+        assert_eq!(
+            EventConfig::from_toml(&ten_years)
+                .unwrap()
+                .written_answer_due_days,
+            3650
+        );
+    }
+
+    #[test]
+    fn default_due_date_never_panics() {
+        let e = EventConfig {
+            written_answer_due_days: u32::MAX,
+            ..EventConfig::builtin()
+        };
+        assert_eq!(e.default_due_date(1_711_411_200_000), "9999-12-31");
+        assert_eq!(e.default_due_date(i64::MIN), "9999-12-31");
     }
 }

@@ -218,7 +218,7 @@ const MAX_REQ_BYTES: usize = 128;
 /// Why a frame could not be read, and the `req` to echo when it was a `cmd`
 /// that carried one (docs/PROTOCOL.md §4: every error caused by a `cmd`
 /// frame echoes its `req`).
-struct Unreadable {
+pub struct Unreadable {
     code: &'static str,
     en: String,
     req: Option<String>,
@@ -226,7 +226,8 @@ struct Unreadable {
 
 /// Parse a client frame in two steps, the envelope and then what it
 /// carries, so a malformed command is still answered under its `req`.
-fn parse(raw: &str) -> Result<ClientMessage, Unreadable> {
+/// Public for the fuzz target `client_frame` (fuzz/).
+pub fn parse(raw: &str) -> Result<ClientMessage, Unreadable> {
     let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| Unreadable {
         code: "malformed_json",
         en: format!("malformed JSON: {e}"),
