@@ -13,8 +13,11 @@ use doithoai::protocol::ClientMessage;
 use doithoai::reports::import::{self, Format};
 use uuid::Uuid;
 
+/// A fuzz target: its name and the function that feeds it one input.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// The targets by name, as scripts/fuzz.sh and the corpus directories call them.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [Target; 4] = [
     ("client_frame", client_frame),
     ("import_csv", import_csv),
     ("import_xlsx", import_xlsx),

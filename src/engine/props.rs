@@ -254,7 +254,7 @@ impl Step {
     fn resolve(&self, n: usize, seen: &Seen, actors: &[Actor]) -> (Actor, Command) {
         let spec = self.spec(seen);
         let who = usize::from(self.who);
-        let mut actor = if self.pick % 8 == 0 {
+        let mut actor = if self.pick.is_multiple_of(8) {
             actors[who % actors.len()].clone()
         } else {
             actors[spec.by[who % spec.by.len()]].clone()
@@ -412,7 +412,7 @@ impl Step {
         };
         let chosen = &OPS[self.op];
         let targetless = chosen.states.is_empty() && chosen.floor.is_empty();
-        if targetless || applies(chosen) || self.other % 4 == 0 {
+        if targetless || applies(chosen) || self.other.is_multiple_of(4) {
             return chosen;
         }
         let useful: Vec<&'static OpSpec> = OPS.iter().filter(|s| applies(s)).collect();
@@ -434,7 +434,7 @@ impl Step {
             .filter(|id| states.contains(&seen.state.questions[id].state))
             .collect();
         let target = usize::from(self.target);
-        let id = if fitting.is_empty() || self.other % 5 == 0 {
+        let id = if fitting.is_empty() || self.other.is_multiple_of(5) {
             seen.questions[target % seen.questions.len()]
         } else {
             fitting[target % fitting.len()]
@@ -455,7 +455,7 @@ impl Step {
             .copied()
             .filter(|id| states.contains(&seen.state.floor[id].state))
             .collect();
-        let pool = if fitting.is_empty() || self.other % 5 == 0 {
+        let pool = if fitting.is_empty() || self.other.is_multiple_of(5) {
             &seen.floor
         } else {
             &fitting
@@ -496,7 +496,7 @@ impl Step {
         if !order.is_empty() {
             let by = usize::from(self.pick) % order.len();
             order.rotate_left(by);
-            if order.len() > 1 && self.pick % 2 == 0 {
+            if order.len() > 1 && self.pick.is_multiple_of(2) {
                 order.swap(0, 1);
             }
         }
@@ -658,8 +658,9 @@ fn run_scenario(
                     }
                 }
             }
-            match result {
-                Ok(Ack { seq: Some(seq), .. }) => {
+            // An idempotent retry, or refused: nothing to commit.
+            if let Ok(Ack { seq: Some(seq), .. }) = result {
+                {
                     let Some(change) = changes.next() else {
                         return fail("an acknowledged command has no change".into());
                     };
@@ -701,8 +702,6 @@ fn run_scenario(
                     state.apply(&change);
                     check_state(&state).or_else(fail)?;
                 }
-                // An idempotent retry, or refused: nothing to commit.
-                Ok(Ack { seq: None, .. }) | Err(_) => {}
             }
         }
         if changes.next().is_some() {
