@@ -134,7 +134,7 @@ const OPS: &[OpSpec] = &[
     spec(Op::SetGroup, 1, MODS, &[]),
     spec(Op::Assign, 6, MODS, &[QState::Approved, QState::Queued]),
     // Picks its own department; applies once something is queued.
-    spec(Op::Reorder, 2, MODS, &[QState::Queued]),
+    spec(Op::Reorder, 3, MODS, &[QState::Queued]),
     spec(Op::PutOnAir, 3, MODS, &[QState::Queued]),
     spec(Op::TakeOffAir, 2, MODS, &[QState::OnAir]),
     spec(Op::MarkAnswered, 2, MODS, &[QState::OnAir, QState::Queued]),
@@ -161,7 +161,7 @@ const OPS: &[OpSpec] = &[
     // muốn hỏi" on what is shown to them, some more than once.
     spec(
         Op::Vote,
-        8,
+        6,
         &[PARTICIPANT],
         &[QState::Approved, QState::Queued, QState::OnAir],
     ),
