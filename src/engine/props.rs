@@ -648,7 +648,22 @@ fn check_state(state: &EventState, me_too: &HashMap<Uuid, u32>) -> Result<(), St
                 return Err(format!("merge cycle through {}", q.id));
             }
         }
-        *expected_votes.entry(at.id).or_default() += 1 + me_too.get(&q.id).copied().unwrap_or(0);
+        let own = |id: &Uuid| 1 + me_too.get(id).copied().unwrap_or(0);
+        *expected_votes.entry(at.id).or_default() += own(&q.id);
+        // A merged question keeps what an unmerge gives back: the questions
+        // its merge carried along, all still with its target, and their votes.
+        if let Some(held) = &q.before_merge {
+            let mut votes = own(&q.id);
+            for c in &held.carried {
+                match state.questions.get(c) {
+                    Some(c) if c.merged_into == q.merged_into => votes += own(&c.id),
+                    _ => return Err(format!("{} still carries {c}, gone from its target", q.id)),
+                }
+            }
+            if votes != q.votes {
+                return Err(format!("merged {} keeps {} votes, not {votes}", q.id, q.votes));
+            }
+        }
     }
     for (id, expected) in expected_votes {
         let votes = state.questions[&id].votes;
