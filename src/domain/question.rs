@@ -1459,7 +1459,9 @@ fn unmerge(view: &dyn View, q: &Question, ctx: &Ctx, out: &mut Outcome) -> Resul
     // returning with it) along with their own merge no longer do: were they
     // unmerged later, they would otherwise take back votes and halls that
     // are no longer theirs to give, or take a question re-merged since.
-    let leaving: Vec<&Question> = std::iter::once(q).chain(returning.iter().copied()).collect();
+    let leaving: Vec<&Question> = std::iter::once(q)
+        .chain(returning.iter().copied())
+        .collect();
     let mut siblings: Vec<&Question> = view
         .questions()
         .into_iter()

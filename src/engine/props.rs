@@ -165,18 +165,24 @@ const OPS: &[OpSpec] = &[
         &[PARTICIPANT],
         &[QState::Approved, QState::Queued, QState::OnAir],
     ),
-    spec(
-        Op::Reopen,
-        2,
-        MODS,
-        &[QState::Answered, QState::Rejected],
-    ),
+    spec(Op::Reopen, 2, MODS, &[QState::Answered, QState::Rejected]),
     spec(Op::Unmerge, 2, MODS, &[QState::Merged]),
-    spec(Op::BackstageNote, 2, &[SPEAKER_GDDT, SPEAKER_KHDT, CHAIR], &[]),
+    spec(
+        Op::BackstageNote,
+        2,
+        &[SPEAKER_GDDT, SPEAKER_KHDT, CHAIR],
+        &[],
+    ),
 ];
 
 /// The phones that vote: few, so the same device often votes twice.
-const DEVICES: [&str; 5] = ["phone-an", "phone-binh", "phone-chi", "phone-dung", "phone-em"];
+const DEVICES: [&str; 5] = [
+    "phone-an",
+    "phone-binh",
+    "phone-chi",
+    "phone-dung",
+    "phone-em",
+];
 
 /// What the podium sends backstage: words no question ever holds, so a
 /// note found in a question is a leak.
@@ -287,7 +293,7 @@ impl Step {
     fn resolve(&self, n: usize, seen: &Seen, actors: &[Actor]) -> (Actor, Command) {
         let spec = self.spec(seen);
         let who = usize::from(self.who);
-        let mut actor = if self.pick % 8 == 0 {
+        let mut actor = if self.pick.is_multiple_of(8) {
             actors[who % actors.len()].clone()
         } else {
             actors[spec.by[who % spec.by.len()]].clone()
@@ -301,19 +307,19 @@ impl Step {
         };
         let text = match self.pick {
             255 => "ơ".repeat(2001),
-            p if p % 8 == 0 => "   ".to_string(),
+            p if p.is_multiple_of(8) => "   ".to_string(),
             p => TEXTS[usize::from(p) % TEXTS.len()].to_string(),
         };
         let pick = usize::from(self.pick);
         let other = usize::from(self.other);
         let cmd = match spec.op {
             Op::Submit => {
-                let id = if !seen.questions.is_empty() && other % 16 == 0 {
+                let id = if !seen.questions.is_empty() && other.is_multiple_of(16) {
                     any_question(self.target)
                 } else {
                     uid(0x1_0000 + n as u128)
                 };
-                let imported = actor.role.moderates() && other % 3 == 0;
+                let imported = actor.role.moderates() && other.is_multiple_of(3);
                 Command::Submit {
                     id,
                     text,
@@ -328,7 +334,9 @@ impl Step {
                         1 | 2 => Some("khoi-nghiep".into()),
                         _ => None,
                     },
-                    questioner: (pick % 3 == 0).then(|| personal_data(n, pick % 2 == 0)),
+                    questioner: pick
+                        .is_multiple_of(3)
+                        .then(|| personal_data(n, pick.is_multiple_of(2))),
                     consent: pick % 8 != 1,
                     source_note: imported.then(|| "Huyện đoàn Chợ Mới".to_string()),
                     imported,
@@ -340,7 +348,12 @@ impl Step {
             Op::Reject => Command::Reject {
                 question,
                 version,
-                reason: if pick % 8 == 0 { " " } else { "Trùng lặp" }.into(),
+                reason: if pick.is_multiple_of(8) {
+                    " "
+                } else {
+                    "Trùng lặp"
+                }
+                .into(),
             },
             Op::Edit => Command::Edit {
                 question,
@@ -383,7 +396,7 @@ impl Step {
             Op::UpdateFollowUp => Command::UpdateFollowUp {
                 question,
                 version,
-                agency: (pick % 5 == 0).then(|| "Sở Tư pháp".to_string()),
+                agency: pick.is_multiple_of(5).then(|| "Sở Tư pháp".to_string()),
                 due: match other % 8 {
                     0 => Some("01/06/2024".into()),
                     1 => Some("2024-06-01".into()),
@@ -399,12 +412,14 @@ impl Step {
             Op::MarkSent => Command::MarkSent { question, version },
             Op::Publish => Command::Publish { question, version },
             Op::RequestFloor => Command::RequestFloor {
-                id: if !seen.floor.is_empty() && other % 8 == 0 {
+                id: if !seen.floor.is_empty() && other.is_multiple_of(8) {
                     seen.floor[usize::from(self.target) % seen.floor.len()]
                 } else {
                     uid(0x100_0000 + n as u128)
                 },
-                note: (pick % 2 == 0).then(|| "Một bạn muốn hỏi trực tiếp".to_string()),
+                note: pick
+                    .is_multiple_of(2)
+                    .then(|| "Một bạn muốn hỏi trực tiếp".to_string()),
             },
             Op::Vote => Command::Vote {
                 question,
@@ -425,7 +440,7 @@ impl Step {
             },
             Op::CancelFloor | Op::GrantFloor | Op::DeclineFloor | Op::EndFloor => {
                 let request = self.floor_request(seen, spec.floor);
-                if spec.op == Op::CancelFloor && pick % 2 == 0 {
+                if spec.op == Op::CancelFloor && pick.is_multiple_of(2) {
                     // The hall that asked takes its request back.
                     if let Some(f) = seen.state.floor.get(&request) {
                         actor = Actor::new(Role::HallOperator, format!("hall_operator:{}", f.hall))
@@ -463,7 +478,7 @@ impl Step {
         };
         let chosen = &OPS[self.op];
         let targetless = chosen.states.is_empty() && chosen.floor.is_empty();
-        if targetless || applies(chosen) || self.other % 4 == 0 {
+        if targetless || applies(chosen) || self.other.is_multiple_of(4) {
             return chosen;
         }
         let useful: Vec<&'static OpSpec> = OPS.iter().filter(|s| applies(s)).collect();
@@ -485,7 +500,7 @@ impl Step {
             .filter(|id| states.contains(&seen.state.questions[id].state))
             .collect();
         let target = usize::from(self.target);
-        let id = if fitting.is_empty() || self.other % 5 == 0 {
+        let id = if fitting.is_empty() || self.other.is_multiple_of(5) {
             seen.questions[target % seen.questions.len()]
         } else {
             fitting[target % fitting.len()]
@@ -506,7 +521,7 @@ impl Step {
             .copied()
             .filter(|id| states.contains(&seen.state.floor[id].state))
             .collect();
-        let pool = if fitting.is_empty() || self.other % 5 == 0 {
+        let pool = if fitting.is_empty() || self.other.is_multiple_of(5) {
             &seen.floor
         } else {
             &fitting
@@ -547,7 +562,7 @@ impl Step {
         if !order.is_empty() {
             let by = usize::from(self.pick) % order.len();
             order.rotate_left(by);
-            if order.len() > 1 && self.pick % 2 == 0 {
+            if order.len() > 1 && self.pick.is_multiple_of(2) {
                 order.swap(0, 1);
             }
         }
@@ -626,7 +641,10 @@ fn check_state(state: &EventState, me_too: &HashMap<Uuid, u32>) -> Result<(), St
     let mut expected_votes: HashMap<Uuid, u32> = HashMap::new();
     for q in state.questions.values() {
         if let Some(note) = NOTES.iter().find(|n| q.text.contains(*n)) {
-            return Err(format!("{}: the backstage note «{note}» is in a question", q.id));
+            return Err(format!(
+                "{}: the backstage note «{note}» is in a question",
+                q.id
+            ));
         }
         if q.merged_into.is_some() != (q.state == QState::Merged) {
             return Err(format!(
@@ -661,7 +679,10 @@ fn check_state(state: &EventState, me_too: &HashMap<Uuid, u32>) -> Result<(), St
                 }
             }
             if votes != q.votes {
-                return Err(format!("merged {} keeps {} votes, not {votes}", q.id, q.votes));
+                return Err(format!(
+                    "merged {} keeps {} votes, not {votes}",
+                    q.id, q.votes
+                ));
             }
         }
     }
@@ -697,10 +718,15 @@ fn check_votes(
         };
     };
     let [(id, voter)] = voted[..] else {
-        return Err(format!("a vote changed {} questions", change.questions.len()));
+        return Err(format!(
+            "a vote changed {} questions",
+            change.questions.len()
+        ));
     };
     if id != *question || *voter != voter_key(&event.id, &text::clean(device)) {
-        return Err(format!("a vote by {device} for {question} recorded {voter} for {id}"));
+        return Err(format!(
+            "a vote by {device} for {question} recorded {voter} for {id}"
+        ));
     }
     if !voters.insert((id, voter.clone())) {
         return Err(format!("{device} counted twice for {id}"));
@@ -737,7 +763,10 @@ fn check_notes(
         return Err(format!("note {note:?} for {sent:?} from {}", actor.label));
     }
     let wire = serde_json::to_value(note).map_err(|e| e.to_string())?;
-    let fields: Vec<&String> = wire.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    let fields: Vec<&String> = wire
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
     if fields != ["at", "from", "id", "text"] {
         return Err(format!("a note carries {fields:?}"));
     }
@@ -768,25 +797,46 @@ fn premerge(state: &EventState, id: &Uuid) -> (Question, Vec<Uuid>) {
 /// After an unmerge: the question is as it was before its merge (its
 /// department queue may place it anew), and the questions the merge
 /// carried that still sat with the target are merged into it again.
-fn check_unmerged(
-    after: &EventState,
-    was: &Question,
-    carried: &[Uuid],
-) -> Result<(), String> {
+fn check_unmerged(after: &EventState, was: &Question, carried: &[Uuid]) -> Result<(), String> {
     let now = &after.questions[&was.id];
     let same = now.state == was.state
         && now.merged_into.is_none()
         && now.before_merge.is_none()
-        && (now.text.as_str(), &now.original_text, &now.group, &now.department, &now.hall)
-            == (was.text.as_str(), &was.original_text, &was.group, &was.department, &was.hall)
-        && (&now.reject_reason, &now.followup, &now.questioner, now.created_at)
-            == (&was.reject_reason, &was.followup, &was.questioner, was.created_at);
+        && (
+            now.text.as_str(),
+            &now.original_text,
+            &now.group,
+            &now.department,
+            &now.hall,
+        ) == (
+            was.text.as_str(),
+            &was.original_text,
+            &was.group,
+            &was.department,
+            &was.hall,
+        )
+        && (
+            &now.reject_reason,
+            &now.followup,
+            &now.questioner,
+            now.created_at,
+        ) == (
+            &was.reject_reason,
+            &was.followup,
+            &was.questioner,
+            was.created_at,
+        );
     if !same {
-        return Err(format!("unmerged into\n  {now:?}\nwas before its merge\n  {was:?}"));
+        return Err(format!(
+            "unmerged into\n  {now:?}\nwas before its merge\n  {was:?}"
+        ));
     }
     for c in carried {
         if after.questions[c].merged_into != Some(was.id) {
-            return Err(format!("{c}, merged into {} before its merge, did not come back", was.id));
+            return Err(format!(
+                "{c}, merged into {} before its merge, did not come back",
+                was.id
+            ));
         }
     }
     Ok(())
@@ -863,89 +913,86 @@ fn run_scenario(
                     }
                 }
             }
-            match result {
-                Ok(Ack { seq: Some(seq), .. }) => {
-                    let Some(change) = changes.next() else {
-                        return fail("an acknowledged command has no change".into());
+            // An idempotent retry, or refused, commits nothing.
+            if let Ok(Ack { seq: Some(seq), .. }) = result {
+                let Some(change) = changes.next() else {
+                    return fail("an acknowledged command has no change".into());
+                };
+                if change.seq != *seq || *seq != state.seq + 1 {
+                    return fail(format!(
+                        "seq {seq} (change {}) after {}",
+                        change.seq, state.seq
+                    ));
+                }
+                if change.action != cmd.action() {
+                    return fail(format!("change action {}", change.action));
+                }
+                for u in &change.questions {
+                    let q = &u.question;
+                    let ok = match (state.questions.get(&q.id), &u.voter) {
+                        (None, voter) => u.from.is_none() && q.version == 1 && voter.is_none(),
+                        // A vote is not an edit: one more vote, the same version.
+                        (Some(old), Some(_)) => {
+                            matches!(cmd, Command::Vote { .. })
+                                && u.from == Some(old.state)
+                                && *q
+                                    == (Question {
+                                        votes: old.votes + 1,
+                                        ..old.clone()
+                                    })
+                        }
+                        (Some(old), None) => {
+                            u.from == Some(old.state) && q.version == old.version + 1
+                        }
                     };
-                    if change.seq != *seq || *seq != state.seq + 1 {
+                    if !ok {
                         return fail(format!(
-                            "seq {seq} (change {}) after {}",
-                            change.seq, state.seq
+                            "{} version {} from {:?} after {:?}",
+                            q.id,
+                            q.version,
+                            u.from,
+                            state.questions.get(&q.id).map(|o| (o.version, o.state))
                         ));
                     }
-                    if change.action != cmd.action() {
-                        return fail(format!("change action {}", change.action));
-                    }
-                    for u in &change.questions {
-                        let q = &u.question;
-                        let ok = match (state.questions.get(&q.id), &u.voter) {
-                            (None, voter) => u.from.is_none() && q.version == 1 && voter.is_none(),
-                            // A vote is not an edit: one more vote, the same version.
-                            (Some(old), Some(_)) => {
-                                matches!(cmd, Command::Vote { .. })
-                                    && u.from == Some(old.state)
-                                    && *q
-                                        == (Question {
-                                            votes: old.votes + 1,
-                                            ..old.clone()
-                                        })
-                            }
-                            (Some(old), None) => {
-                                u.from == Some(old.state) && q.version == old.version + 1
-                            }
-                        };
-                        if !ok {
-                            return fail(format!(
-                                "{} version {} from {:?} after {:?}",
-                                q.id,
-                                q.version,
-                                u.from,
-                                state.questions.get(&q.id).map(|o| (o.version, o.state))
-                            ));
-                        }
-                    }
-                    match logged(&change) {
-                        Ok(entry) => log.push(entry),
-                        Err(e) => return fail(e),
-                    }
-                    for u in &change.questions {
-                        if let (None, Some(p)) = (u.from, &u.question.questioner) {
-                            questioners.insert(u.question.id, p.clone());
-                        }
-                    }
-                    if let Err(e) = check_votes(cmd, &change, event, &mut voters, &mut me_too)
-                        .and_then(|()| check_notes(actor, cmd, &change, &questioners, &mut notes))
-                    {
-                        return fail(e);
-                    }
-                    let unmerged = match cmd {
-                        Command::Merge { question, .. } => {
-                            merges.insert(*question, premerge(&state, question));
-                            None
-                        }
-                        Command::Unmerge { question, .. } => {
-                            merges.remove(question).map(|(was, carried)| {
-                                // Those still with the target come back.
-                                let target = state.questions[question].merged_into;
-                                let back: Vec<Uuid> = carried
-                                    .into_iter()
-                                    .filter(|c| state.questions[c].merged_into == target)
-                                    .collect();
-                                (was, back)
-                            })
-                        }
-                        _ => None,
-                    };
-                    *coverage.changed.entry(change.action.clone()).or_default() += 1;
-                    state.apply(&change);
-                    if let Some((was, carried)) = unmerged {
-                        check_unmerged(&state, &was, &carried).or_else(fail)?;
-                    }
-                    check_state(&state, &me_too).or_else(fail)?;
                 }
-                // An idempotent retry, or refused: nothing to commit.
-                Ok(Ack { seq: None, .. }) | Err(_) => {}
+                match logged(&change) {
+                    Ok(entry) => log.push(entry),
+                    Err(e) => return fail(e),
+                }
+                for u in &change.questions {
+                    if let (None, Some(p)) = (u.from, &u.question.questioner) {
+                        questioners.insert(u.question.id, p.clone());
+                    }
+                }
+                if let Err(e) = check_votes(cmd, &change, event, &mut voters, &mut me_too)
+                    .and_then(|()| check_notes(actor, cmd, &change, &questioners, &mut notes))
+                {
+                    return fail(e);
+                }
+                let unmerged = match cmd {
+                    Command::Merge { question, .. } => {
+                        merges.insert(*question, premerge(&state, question));
+                        None
+                    }
+                    Command::Unmerge { question, .. } => {
+                        merges.remove(question).map(|(was, carried)| {
+                            // Those still with the target come back.
+                            let target = state.questions[question].merged_into;
+                            let back: Vec<Uuid> = carried
+                                .into_iter()
+                                .filter(|c| state.questions[c].merged_into == target)
+                                .collect();
+                            (was, back)
+                        })
+                    }
+                    _ => None,
+                };
+                *coverage.changed.entry(change.action.clone()).or_default() += 1;
+                state.apply(&change);
+                if let Some((was, carried)) = unmerged {
+                    check_unmerged(&state, &was, &carried).or_else(fail)?;
+                }
+                check_state(&state, &me_too).or_else(fail)?;
             }
         }
         if changes.next().is_some() {
@@ -959,7 +1006,8 @@ fn run_scenario(
     if log.iter().map(|l| l.seq).ne(1..=state.seq) {
         return Err("the log's sequence numbers have gaps".into());
     }
-    replay(&log, &questioners, &state, &notes).map_err(|e| format!("{e}\nafter:\n{}", describe(&trace)))
+    replay(&log, &questioners, &state, &notes)
+        .map_err(|e| format!("{e}\nafter:\n{}", describe(&trace)))
 }
 
 /// The commands of a failing scenario, one a line, with their answers.
