@@ -339,7 +339,6 @@ impl Step {
                         .then(|| personal_data(n, pick.is_multiple_of(2))),
                     consent: pick % 8 != 1,
                     source_note: imported.then(|| "Huyện đoàn Chợ Mới".to_string()),
-                    device: None,
                     imported,
                     device: (actor.role == Role::Participant)
                         .then(|| DEVICES[other % DEVICES.len()].to_string()),
