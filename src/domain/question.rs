@@ -1455,12 +1455,69 @@ fn unmerge(view: &dyn View, q: &Question, ctx: &Ctx, out: &mut Outcome) -> Resul
                 .any(|id| view.question(id).is_some_and(|c| brings(c, h)))
     });
 
+    // Others merged into the target that carried this question (or those
+    // returning with it) along with their own merge no longer do: were they
+    // unmerged later, they would otherwise take back votes and halls that
+    // are no longer theirs to give, or take a question re-merged since.
+    let leaving: Vec<&Question> = std::iter::once(q)
+        .chain(returning.iter().copied())
+        .collect();
+    let mut siblings: Vec<&Question> = view
+        .questions()
+        .into_iter()
+        .filter(|s| s.merged_into == Some(target_id) && !leaving.iter().any(|l| l.id == s.id))
+        .collect();
+    siblings.sort_by_key(|s| s.id);
+    let mut carriers = Vec::new();
+    for s in siblings {
+        let Some(held) = &s.before_merge else {
+            continue;
+        };
+        let carried: Vec<&Question> = if held.carried.contains(&q.id) {
+            vec![&back]
+        } else {
+            returning
+                .iter()
+                .copied()
+                .filter(|c| held.carried.contains(&c.id))
+                .collect()
+        };
+        if carried.is_empty() {
+            continue;
+        }
+        let mut next = s.clone();
+        next.votes = s
+            .votes
+            .saturating_sub(carried.iter().map(|c| c.votes).sum())
+            .max(1);
+        let kept: Vec<Uuid> = held
+            .carried
+            .iter()
+            .filter(|id| !leaving.iter().any(|l| l.id == **id))
+            .copied()
+            .collect();
+        next.halls.retain(|h| {
+            !carried.iter().any(|c| brings(c, h))
+                || kept
+                    .iter()
+                    .any(|id| view.question(id).is_some_and(|c| brings(c, h)))
+        });
+        next.before_merge = Some(BeforeMerge {
+            carried: kept,
+            ..held.clone()
+        });
+        carriers.push((s, next));
+    }
+
     push(out, q, back, ctx.now);
     push(out, target, shrunk, ctx.now);
     for c in returning {
         let mut next = c.clone();
         next.merged_into = Some(q.id);
         push(out, c, next, ctx.now);
+    }
+    for (s, next) in carriers {
+        push(out, s, next, ctx.now);
     }
     Ok(())
 }

@@ -3215,6 +3215,57 @@ fn unmerge_brings_back_the_questions_the_merge_carried_along() {
     check_invariants(&view);
 }
 
+#[test]
+fn unmerge_after_a_carried_question_left_and_lived_on_gives_back_only_its_own_votes() {
+    // b (with a "me too") absorbs a, then b goes into c. a is unmerged on
+    // its own and, alive again, gets a vote; later b is unmerged. b must
+    // come back with its 2 (itself + its vote), c with its 1: what a does
+    // after leaving is none of b's business.
+    let (a, b, c) = (uid(1), uid(2), uid(3));
+    let mut view = TestView::of([
+        question(a, QState::Approved),
+        question(b, QState::Approved),
+        question(c, QState::Approved),
+    ]);
+    let phone = actor(Role::Participant);
+    let me_too = |question| Command::Vote {
+        question,
+        device: "phone-an".into(),
+    };
+    view.ok(&phone, me_too(b));
+    view.ok(&moderator(), command(Kind::Merge, view.q(a)).retarget(b));
+    view.ok(&moderator(), command(Kind::Merge, view.q(b)).retarget(c));
+    assert_eq!(view.q(c).votes, 4);
+    view.ok(&moderator(), command(Kind::Unmerge, view.q(a)));
+    assert_eq!((view.q(a).votes, view.q(c).votes), (1, 3));
+    view.ok(&phone, me_too(a));
+    view.ok(&moderator(), command(Kind::Unmerge, view.q(b)));
+    assert_eq!(
+        (view.q(a).votes, view.q(b).votes, view.q(c).votes),
+        (2, 2, 1)
+    );
+
+    // The same, but a, alive again, takes in d and goes back into c on its
+    // own: unmerging b leaves a (and d) with c.
+    let d = uid(4);
+    let mut view = TestView::of([
+        question(a, QState::Approved),
+        question(b, QState::Approved),
+        question(c, QState::Approved),
+        question(d, QState::Approved),
+    ]);
+    view.ok(&moderator(), command(Kind::Merge, view.q(a)).retarget(b));
+    view.ok(&moderator(), command(Kind::Merge, view.q(b)).retarget(c));
+    view.ok(&moderator(), command(Kind::Unmerge, view.q(a)));
+    view.ok(&moderator(), command(Kind::Merge, view.q(d)).retarget(a));
+    view.ok(&moderator(), command(Kind::Merge, view.q(a)).retarget(c));
+    assert_eq!(view.q(c).votes, 4);
+    view.ok(&moderator(), command(Kind::Unmerge, view.q(b)));
+    assert_eq!((view.q(b).votes, view.q(c).votes), (1, 3));
+    assert_eq!(view.q(a).merged_into, Some(c));
+    check_invariants(&view);
+}
+
 /// `check_invariants` but for the votes rule, which "me too" votes break on purpose.
 fn check_invariants_except_votes(view: &TestView) {
     let mut copy = view.clone();

@@ -15,7 +15,7 @@
 //! there and an arm in `Step::resolve`.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -23,8 +23,9 @@ use uuid::Uuid;
 
 use super::{validate_batch, Ack, CommandError, EventState};
 use crate::auth::Secret;
+use crate::domain::question::{voter_key, BackstageNote};
 use crate::domain::{
-    Actor, Command, DomainError, FloorState, QState, Question, Questioner, Role, View,
+    text, Actor, Command, DomainError, FloorState, QState, Question, Questioner, Role, View,
 };
 use crate::event::EventConfig;
 use crate::store::{Change, ChangeBody};
@@ -43,6 +44,7 @@ const HALL_CHO_MOI: usize = 6;
 const HALL_CHAU_DOC: usize = 7;
 const HALL_TINH: usize = 8;
 const PARTICIPANT: usize = 9;
+const CHAIR: usize = 10;
 
 fn actors() -> Vec<Actor> {
     vec![
@@ -83,6 +85,10 @@ enum Op {
     GrantFloor,
     DeclineFloor,
     EndFloor,
+    Vote,
+    Reopen,
+    Unmerge,
+    BackstageNote,
 }
 
 /// A command kind as the generator uses it: how often, sent by whom
@@ -128,7 +134,7 @@ const OPS: &[OpSpec] = &[
     spec(Op::SetGroup, 1, MODS, &[]),
     spec(Op::Assign, 6, MODS, &[QState::Approved, QState::Queued]),
     // Picks its own department; applies once something is queued.
-    spec(Op::Reorder, 2, MODS, &[QState::Queued]),
+    spec(Op::Reorder, 3, MODS, &[QState::Queued]),
     spec(Op::PutOnAir, 3, MODS, &[QState::Queued]),
     spec(Op::TakeOffAir, 2, MODS, &[QState::OnAir]),
     spec(Op::MarkAnswered, 2, MODS, &[QState::OnAir, QState::Queued]),
@@ -151,6 +157,39 @@ const OPS: &[OpSpec] = &[
     floor_spec(Op::GrantFloor, 2, MODS, REQUESTED),
     floor_spec(Op::DeclineFloor, 1, MODS, REQUESTED),
     floor_spec(Op::EndFloor, 1, MODS, &[FloorState::Granted]),
+    // Phones in the halls: a handful of devices, each pressing "Tôi cũng
+    // muốn hỏi" on what is shown to them, some more than once.
+    spec(
+        Op::Vote,
+        6,
+        &[PARTICIPANT],
+        &[QState::Approved, QState::Queued, QState::OnAir],
+    ),
+    spec(Op::Reopen, 2, MODS, &[QState::Answered, QState::Rejected]),
+    spec(Op::Unmerge, 2, MODS, &[QState::Merged]),
+    spec(
+        Op::BackstageNote,
+        2,
+        &[SPEAKER_GDDT, SPEAKER_KHDT, CHAIR],
+        &[],
+    ),
+];
+
+/// The phones that vote: few, so the same device often votes twice.
+const DEVICES: [&str; 5] = [
+    "phone-an",
+    "phone-binh",
+    "phone-chi",
+    "phone-dung",
+    "phone-em",
+];
+
+/// What the podium sends backstage: words no question ever holds, so a
+/// note found in a question is a leak.
+const NOTES: [&str; 3] = [
+    "Xin chuyển câu tiếp",
+    "Đồng chí Giám đốc cần thêm hai phút",
+    "Mic hội trường Châu Đốc bị rè",
 ];
 
 const fn spec(op: Op, weight: usize, by: &'static [usize], states: &'static [QState]) -> OpSpec {
@@ -268,19 +307,19 @@ impl Step {
         };
         let text = match self.pick {
             255 => "ơ".repeat(2001),
-            p if p % 8 == 0 => "   ".to_string(),
+            p if p.is_multiple_of(8) => "   ".to_string(),
             p => TEXTS[usize::from(p) % TEXTS.len()].to_string(),
         };
         let pick = usize::from(self.pick);
         let other = usize::from(self.other);
         let cmd = match spec.op {
             Op::Submit => {
-                let id = if !seen.questions.is_empty() && other % 16 == 0 {
+                let id = if !seen.questions.is_empty() && other.is_multiple_of(16) {
                     any_question(self.target)
                 } else {
                     uid(0x1_0000 + n as u128)
                 };
-                let imported = actor.role.moderates() && other % 3 == 0;
+                let imported = actor.role.moderates() && other.is_multiple_of(3);
                 Command::Submit {
                     id,
                     text,
@@ -295,18 +334,26 @@ impl Step {
                         1 | 2 => Some("khoi-nghiep".into()),
                         _ => None,
                     },
-                    questioner: (pick % 3 == 0).then(|| personal_data(n, pick % 2 == 0)),
+                    questioner: pick
+                        .is_multiple_of(3)
+                        .then(|| personal_data(n, pick.is_multiple_of(2))),
                     consent: pick % 8 != 1,
                     source_note: imported.then(|| "Huyện đoàn Chợ Mới".to_string()),
-                    device: None,
                     imported,
+                    device: (actor.role == Role::Participant)
+                        .then(|| DEVICES[other % DEVICES.len()].to_string()),
                 }
             }
             Op::Approve => Command::Approve { question, version },
             Op::Reject => Command::Reject {
                 question,
                 version,
-                reason: if pick % 8 == 0 { " " } else { "Trùng lặp" }.into(),
+                reason: if pick.is_multiple_of(8) {
+                    " "
+                } else {
+                    "Trùng lặp"
+                }
+                .into(),
             },
             Op::Edit => Command::Edit {
                 question,
@@ -349,7 +396,7 @@ impl Step {
             Op::UpdateFollowUp => Command::UpdateFollowUp {
                 question,
                 version,
-                agency: (pick % 5 == 0).then(|| "Sở Tư pháp".to_string()),
+                agency: pick.is_multiple_of(5).then(|| "Sở Tư pháp".to_string()),
                 due: match other % 8 {
                     0 => Some("01/06/2024".into()),
                     1 => Some("2024-06-01".into()),
@@ -365,16 +412,35 @@ impl Step {
             Op::MarkSent => Command::MarkSent { question, version },
             Op::Publish => Command::Publish { question, version },
             Op::RequestFloor => Command::RequestFloor {
-                id: if !seen.floor.is_empty() && other % 8 == 0 {
+                id: if !seen.floor.is_empty() && other.is_multiple_of(8) {
                     seen.floor[usize::from(self.target) % seen.floor.len()]
                 } else {
                     uid(0x100_0000 + n as u128)
                 },
-                note: (pick % 2 == 0).then(|| "Một bạn muốn hỏi trực tiếp".to_string()),
+                note: pick
+                    .is_multiple_of(2)
+                    .then(|| "Một bạn muốn hỏi trực tiếp".to_string()),
+            },
+            Op::Vote => Command::Vote {
+                question,
+                device: match pick % 16 {
+                    0 => " ".into(),
+                    1 => "x".repeat(129),
+                    p => DEVICES[p % DEVICES.len()].into(),
+                },
+            },
+            Op::Reopen => Command::Reopen { question, version },
+            Op::Unmerge => Command::Unmerge { question, version },
+            Op::BackstageNote => Command::BackstageNote {
+                text: match pick % 16 {
+                    0 => "  ".into(),
+                    1 => "ơ".repeat(141),
+                    p => NOTES[p % NOTES.len()].into(),
+                },
             },
             Op::CancelFloor | Op::GrantFloor | Op::DeclineFloor | Op::EndFloor => {
                 let request = self.floor_request(seen, spec.floor);
-                if spec.op == Op::CancelFloor && pick % 2 == 0 {
+                if spec.op == Op::CancelFloor && pick.is_multiple_of(2) {
                     // The hall that asked takes its request back.
                     if let Some(f) = seen.state.floor.get(&request) {
                         actor = Actor::new(Role::HallOperator, format!("hall_operator:{}", f.hall))
@@ -551,7 +617,10 @@ struct Coverage {
     batches_with_races: usize,
 }
 
-fn check_state(state: &EventState) -> Result<(), String> {
+/// Every invariant of the state alone. `me_too` counts the accepted votes
+/// per question (each device once); a question not merged carries the
+/// votes of every question merged into it, however indirectly.
+fn check_state(state: &EventState, me_too: &HashMap<Uuid, u32>) -> Result<(), String> {
     let on_air: Vec<Uuid> = state
         .questions
         .values()
@@ -569,7 +638,14 @@ fn check_state(state: &EventState) -> Result<(), String> {
     if granted > 1 {
         return Err(format!("{granted} halls have the floor"));
     }
+    let mut expected_votes: HashMap<Uuid, u32> = HashMap::new();
     for q in state.questions.values() {
+        if let Some(note) = NOTES.iter().find(|n| q.text.contains(*n)) {
+            return Err(format!(
+                "{}: the backstage note «{note}» is in a question",
+                q.id
+            ));
+        }
         if q.merged_into.is_some() != (q.state == QState::Merged) {
             return Err(format!(
                 "{}: {:?} with merged_into {:?}",
@@ -590,6 +666,178 @@ fn check_state(state: &EventState) -> Result<(), String> {
                 return Err(format!("merge cycle through {}", q.id));
             }
         }
+        let own = |id: &Uuid| 1 + me_too.get(id).copied().unwrap_or(0);
+        *expected_votes.entry(at.id).or_default() += own(&q.id);
+        // A merged question keeps what an unmerge gives back: the questions
+        // its merge carried along, all still with its target, and their votes.
+        if let Some(held) = &q.before_merge {
+            let mut votes = own(&q.id);
+            for c in &held.carried {
+                match state.questions.get(c) {
+                    Some(c) if c.merged_into == q.merged_into => votes += own(&c.id),
+                    _ => return Err(format!("{} still carries {c}, gone from its target", q.id)),
+                }
+            }
+            if votes != q.votes {
+                return Err(format!(
+                    "merged {} keeps {} votes, not {votes}",
+                    q.id, q.votes
+                ));
+            }
+        }
+    }
+    for (id, expected) in expected_votes {
+        let votes = state.questions[&id].votes;
+        if votes != expected {
+            return Err(format!(
+                "{id} has {votes} votes; itself, what is merged into it and their me-too votes make {expected}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A vote's change: one question, one more vote, from a device that had
+/// not voted for it (each device counts once per question).
+fn check_votes(
+    cmd: &Command,
+    change: &Change,
+    event: &EventConfig,
+    voters: &mut HashSet<(Uuid, String)>,
+    me_too: &mut HashMap<Uuid, u32>,
+) -> Result<(), String> {
+    let voted: Vec<_> = change
+        .questions
+        .iter()
+        .filter_map(|u| u.voter.as_ref().map(|v| (u.question.id, v)))
+        .collect();
+    let Command::Vote { question, device } = cmd else {
+        return match voted.is_empty() {
+            true => Ok(()),
+            false => Err(format!("{} recorded a voter", change.action)),
+        };
+    };
+    let [(id, voter)] = voted[..] else {
+        return Err(format!(
+            "a vote changed {} questions",
+            change.questions.len()
+        ));
+    };
+    if id != *question || *voter != voter_key(&event.id, &text::clean(device)) {
+        return Err(format!(
+            "a vote by {device} for {question} recorded {voter} for {id}"
+        ));
+    }
+    if !voters.insert((id, voter.clone())) {
+        return Err(format!("{device} counted twice for {id}"));
+    }
+    *me_too.entry(id).or_default() += 1;
+    Ok(())
+}
+
+/// Notes come only from the podium, change no question or floor request,
+/// say only the seat that sent them and hold no personal data.
+fn check_notes(
+    actor: &Actor,
+    cmd: &Command,
+    change: &Change,
+    questioners: &HashMap<Uuid, Questioner>,
+    notes: &mut Vec<BackstageNote>,
+) -> Result<(), String> {
+    let Command::BackstageNote { text: sent } = cmd else {
+        return match change.notes.is_empty() {
+            true => Ok(()),
+            false => Err(format!("{} sent a backstage note", change.action)),
+        };
+    };
+    if !matches!(actor.role, Role::Speaker | Role::Chair) {
+        return Err(format!("{} sent a backstage note", actor.label));
+    }
+    let [note] = &change.notes[..] else {
+        return Err(format!("{} notes from one command", change.notes.len()));
+    };
+    if !change.questions.is_empty() || !change.floor.is_empty() {
+        return Err("a backstage note changed a question or the floor".into());
+    }
+    if note.from != actor.label || note.text != text::clean(sent) || note.at != change.at {
+        return Err(format!("note {note:?} for {sent:?} from {}", actor.label));
+    }
+    let wire = serde_json::to_value(note).map_err(|e| e.to_string())?;
+    let fields: Vec<&String> = wire
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    if fields != ["at", "from", "id", "text"] {
+        return Err(format!("a note carries {fields:?}"));
+    }
+    let wire = wire.to_string();
+    for p in questioners.values() {
+        for secret in [&p.name, &p.organization, &p.phone].into_iter().flatten() {
+            if wire.contains(secret.as_str()) {
+                return Err(format!("personal data «{secret}» in a note: {wire}"));
+            }
+        }
+    }
+    notes.push(note.clone());
+    Ok(())
+}
+
+/// A question about to be merged, and the questions merged into it now.
+fn premerge(state: &EventState, id: &Uuid) -> (Question, Vec<Uuid>) {
+    let q = state.questions[id].clone();
+    let children = state
+        .questions
+        .values()
+        .filter(|c| c.merged_into == Some(*id))
+        .map(|c| c.id)
+        .collect();
+    (q, children)
+}
+
+/// After an unmerge: the question is as it was before its merge (its
+/// department queue may place it anew), and the questions the merge
+/// carried that still sat with the target are merged into it again.
+fn check_unmerged(after: &EventState, was: &Question, carried: &[Uuid]) -> Result<(), String> {
+    let now = &after.questions[&was.id];
+    let same = now.state == was.state
+        && now.merged_into.is_none()
+        && now.before_merge.is_none()
+        && (
+            now.text.as_str(),
+            &now.original_text,
+            &now.group,
+            &now.department,
+            &now.hall,
+        ) == (
+            was.text.as_str(),
+            &was.original_text,
+            &was.group,
+            &was.department,
+            &was.hall,
+        )
+        && (
+            &now.reject_reason,
+            &now.followup,
+            &now.questioner,
+            now.created_at,
+        ) == (
+            &was.reject_reason,
+            &was.followup,
+            &was.questioner,
+            was.created_at,
+        );
+    if !same {
+        return Err(format!(
+            "unmerged into\n  {now:?}\nwas before its merge\n  {was:?}"
+        ));
+    }
+    for c in carried {
+        if after.questions[c].merged_into != Some(was.id) {
+            return Err(format!(
+                "{c}, merged into {} before its merge, did not come back",
+                was.id
+            ));
+        }
     }
     Ok(())
 }
@@ -608,6 +856,13 @@ fn run_scenario(
     let mut questioners: HashMap<Uuid, Questioner> = HashMap::new();
     // What ran, for the report of a failure (formatted only then).
     let mut trace: Vec<(usize, Actor, Command, Result<Ack, CommandError>)> = Vec::new();
+    // Test-side bookkeeping the properties are checked against: which
+    // device voted for what, every note sent, and each merged question as
+    // it was before its merge with the questions merged into it then.
+    let mut voters: HashSet<(Uuid, String)> = HashSet::new();
+    let mut me_too: HashMap<Uuid, u32> = HashMap::new();
+    let mut notes: Vec<BackstageNote> = Vec::new();
+    let mut merges: HashMap<Uuid, (Question, Vec<Uuid>)> = HashMap::new();
     let mut n = 0;
     for (b, steps) in batches.iter().enumerate() {
         let now = NOW + b as i64 * 1_000;
@@ -658,50 +913,86 @@ fn run_scenario(
                     }
                 }
             }
-            // An idempotent retry, or refused: nothing to commit.
+            // An idempotent retry, or refused, commits nothing.
             if let Ok(Ack { seq: Some(seq), .. }) = result {
-                {
-                    let Some(change) = changes.next() else {
-                        return fail("an acknowledged command has no change".into());
+                let Some(change) = changes.next() else {
+                    return fail("an acknowledged command has no change".into());
+                };
+                if change.seq != *seq || *seq != state.seq + 1 {
+                    return fail(format!(
+                        "seq {seq} (change {}) after {}",
+                        change.seq, state.seq
+                    ));
+                }
+                if change.action != cmd.action() {
+                    return fail(format!("change action {}", change.action));
+                }
+                for u in &change.questions {
+                    let q = &u.question;
+                    let ok = match (state.questions.get(&q.id), &u.voter) {
+                        (None, voter) => u.from.is_none() && q.version == 1 && voter.is_none(),
+                        // A vote is not an edit: one more vote, the same version.
+                        (Some(old), Some(_)) => {
+                            matches!(cmd, Command::Vote { .. })
+                                && u.from == Some(old.state)
+                                && *q
+                                    == (Question {
+                                        votes: old.votes + 1,
+                                        ..old.clone()
+                                    })
+                        }
+                        (Some(old), None) => {
+                            u.from == Some(old.state) && q.version == old.version + 1
+                        }
                     };
-                    if change.seq != *seq || *seq != state.seq + 1 {
+                    if !ok {
                         return fail(format!(
-                            "seq {seq} (change {}) after {}",
-                            change.seq, state.seq
+                            "{} version {} from {:?} after {:?}",
+                            q.id,
+                            q.version,
+                            u.from,
+                            state.questions.get(&q.id).map(|o| (o.version, o.state))
                         ));
                     }
-                    if change.action != cmd.action() {
-                        return fail(format!("change action {}", change.action));
-                    }
-                    for u in &change.questions {
-                        let q = &u.question;
-                        let ok = match state.questions.get(&q.id) {
-                            None => u.from.is_none() && q.version == 1,
-                            Some(old) => u.from == Some(old.state) && q.version == old.version + 1,
-                        };
-                        if !ok {
-                            return fail(format!(
-                                "{} version {} from {:?} after {:?}",
-                                q.id,
-                                q.version,
-                                u.from,
-                                state.questions.get(&q.id).map(|o| (o.version, o.state))
-                            ));
-                        }
-                    }
-                    match logged(&change) {
-                        Ok(entry) => log.push(entry),
-                        Err(e) => return fail(e),
-                    }
-                    for u in &change.questions {
-                        if let (None, Some(p)) = (u.from, &u.question.questioner) {
-                            questioners.insert(u.question.id, p.clone());
-                        }
-                    }
-                    *coverage.changed.entry(change.action.clone()).or_default() += 1;
-                    state.apply(&change);
-                    check_state(&state).or_else(fail)?;
                 }
+                match logged(&change) {
+                    Ok(entry) => log.push(entry),
+                    Err(e) => return fail(e),
+                }
+                for u in &change.questions {
+                    if let (None, Some(p)) = (u.from, &u.question.questioner) {
+                        questioners.insert(u.question.id, p.clone());
+                    }
+                }
+                if let Err(e) = check_votes(cmd, &change, event, &mut voters, &mut me_too)
+                    .and_then(|()| check_notes(actor, cmd, &change, &questioners, &mut notes))
+                {
+                    return fail(e);
+                }
+                let unmerged = match cmd {
+                    Command::Merge { question, .. } => {
+                        merges.insert(*question, premerge(&state, question));
+                        None
+                    }
+                    Command::Unmerge { question, .. } => {
+                        merges.remove(question).map(|(was, carried)| {
+                            // Those still with the target come back.
+                            let target = state.questions[question].merged_into;
+                            let back: Vec<Uuid> = carried
+                                .into_iter()
+                                .filter(|c| state.questions[c].merged_into == target)
+                                .collect();
+                            (was, back)
+                        })
+                    }
+                    _ => None,
+                };
+                *coverage.changed.entry(change.action.clone()).or_default() += 1;
+                state.apply(&change);
+                if let Some((was, carried)) = unmerged {
+                    check_unmerged(&state, &was, &carried).or_else(fail)?;
+                }
+                check_state(&state, &me_too).or_else(fail)?;
             }
         }
         if changes.next().is_some() {
@@ -715,7 +1006,8 @@ fn run_scenario(
     if log.iter().map(|l| l.seq).ne(1..=state.seq) {
         return Err("the log's sequence numbers have gaps".into());
     }
-    replay(&log, &questioners, &state).map_err(|e| format!("{e}\nafter:\n{}", describe(&trace)))
+    replay(&log, &questioners, &state, &notes)
+        .map_err(|e| format!("{e}\nafter:\n{}", describe(&trace)))
 }
 
 /// The commands of a failing scenario, one a line, with their answers.
@@ -775,11 +1067,14 @@ fn replay(
     log: &[Logged],
     questioners: &HashMap<Uuid, Questioner>,
     live: &EventState,
+    live_notes: &[BackstageNote],
 ) -> Result<(), String> {
     for with_personal_data in [true, false] {
         let mut replayed = EventState::default();
+        let mut replayed_notes = Vec::new();
         for entry in log {
             let body: ChangeBody = serde_json::from_str(&entry.body).map_err(|e| e.to_string())?;
+            replayed_notes.extend(body.notes.iter().cloned());
             let mut questions = body.questions;
             if with_personal_data {
                 for u in &mut questions {
@@ -818,7 +1113,13 @@ fn replay(
                 ));
             }
         }
-        if replayed.questions.len() != expected.len() || replayed.floor != live.floor {
+        if replayed_notes != live_notes {
+            return Err("replay differs in its backstage notes".into());
+        }
+        if replayed.questions.len() != expected.len()
+            || replayed.floor != live.floor
+            || replayed.voters != live.voters
+        {
             return Err("replay differs in its questions or floor requests".into());
         }
     }
