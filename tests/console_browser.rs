@@ -655,7 +655,10 @@ async fn the_console_acts_on_the_servers_hints_and_suggestion_with_its_keys() {
         q["hints"]["department"]["id"].is_string()
     })
     .await;
-    let suggested = jobs["hints"]["department"]["id"].as_str().unwrap().to_string();
+    let suggested = jobs["hints"]["department"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(suggested, "ldtbxh", "the jobs question's hint: {jobs}");
     wait_server(&app, &phone_q, "the phone_number flag", |q| {
         q["hints"]["flags"]
@@ -685,8 +688,7 @@ async fn the_console_acts_on_the_servers_hints_and_suggestion_with_its_keys() {
     })
     .await;
     assert_eq!(
-        redacted["text"],
-        "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ *** ạ",
+        redacted["text"], "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ *** ạ",
         "{redacted}"
     );
     assert_eq!(
@@ -700,7 +702,8 @@ async fn the_console_acts_on_the_servers_hints_and_suggestion_with_its_keys() {
     key(&p, "a").await;
     wait_server(&app, &jobs_q, "approved", |q| q["state"] == "approved").await;
     key(&p, "2").await;
-    p.wait_question("#questions", &jobs_q, Some("approved")).await;
+    p.wait_question("#questions", &jobs_q, Some("approved"))
+        .await;
     p.click(&format!("{} .text", row(&jobs_q))).await;
     key(&p, "d").await;
     let assigned = wait_server(&app, &jobs_q, "queued", |q| q["state"] == "queued").await;
