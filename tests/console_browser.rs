@@ -642,7 +642,7 @@ async fn the_console_acts_on_the_servers_hints_and_suggestion_with_its_keys() {
     let app = spawn_app().await;
     let mut m = app.staff("moderator-2").await;
     let (phone_q, cmd) = submit(
-        "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ 0912 345 678 ạ",
+        "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ 0912 345 678 hoặc (0296) 3.852.111 ạ",
         "an-phu",
     );
     m.ok(cmd).await;
@@ -688,14 +688,22 @@ async fn the_console_acts_on_the_servers_hints_and_suggestion_with_its_keys() {
     })
     .await;
     assert_eq!(
-        redacted["text"], "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ *** ạ",
+        redacted["text"], "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ *** hoặc *** ạ",
         "{redacted}"
     );
     assert_eq!(
-        redacted["original_text"], "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ 0912 345 678 ạ",
+        redacted["original_text"],
+        "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ 0912 345 678 hoặc (0296) 3.852.111 ạ",
         "{redacted}"
     );
     assert_eq!(redacted["state"], "pending", "redaction is only an edit");
+    let flag_gone = wait_server(&app, &phone_q, "the flag gone with the number", |q| {
+        !q["hints"]["flags"]
+            .as_array()
+            .is_some_and(|f| f.contains(&json!("phone_number")))
+    })
+    .await;
+    assert_eq!(flag_gone["version"], redacted["version"], "{flag_gone}");
 
     // `a` then `d`: approved, then assigned to the department the hint named.
     p.click(&format!("{} .text", row(&jobs_q))).await;
