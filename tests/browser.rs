@@ -733,6 +733,8 @@ async fn english_switch_changes_the_interface_and_persists() {
                 "Questions received",
                 "Câu hỏi nhận được",
             ),
+            ("#halls thead th", "Hall", "Điểm cầu"),
+            ("#halls thead th:last-child", "Rejected", "Không nhận"),
             ("title", "Statistics — doithoai", "Thống kê — doithoai"),
         ],
     )
