@@ -634,8 +634,9 @@ async fn the_chair_sees_nine_departments_of_three_and_what_comes_next_without_sc
 }
 
 /// The server's hints and suggestions, used from the console's keys (issue
-/// 14): `c` redacts a flagged phone number by an ordinary edit, `d` accepts
-/// the suggested department, `t` puts the "Gợi ý tiếp theo" question on air.
+/// 14): `c` redacts a flagged phone number by an ordinary edit, `p` and `d`
+/// accept the suggested group and department, `t` puts the "Gợi ý tiếp theo"
+/// question on air.
 #[tokio::test]
 async fn the_console_acts_on_the_servers_hints_and_suggestion_with_its_keys() {
     let _one = serial().await;
@@ -704,6 +705,17 @@ async fn the_console_acts_on_the_servers_hints_and_suggestion_with_its_keys() {
     })
     .await;
     assert_eq!(flag_gone["version"], redacted["version"], "{flag_gone}");
+
+    // `p`: the suggested issue group, by an ordinary set_group.
+    let group = flag_gone["hints"]["group"]["id"].clone();
+    assert!(group.is_string(), "a suggested group: {flag_gone}");
+    assert_ne!(flag_gone["group"], group, "not set yet: {flag_gone}");
+    key(&p, "p").await;
+    let grouped = wait_server(&app, &phone_q, "the suggested group", |q| {
+        q["version"].as_u64() > redacted["version"].as_u64()
+    })
+    .await;
+    assert_eq!(grouped["group"], group, "{grouped}");
 
     // `a` then `d`: approved, then assigned to the department the hint named.
     p.click(&format!("{} .text", row(&jobs_q))).await;
