@@ -687,8 +687,14 @@ impl Writer {
             let (base, changes, results) = {
                 let state = self.rt.read();
                 let commands = batch.iter().map(|p| (&p.actor, &p.cmd));
-                let (changes, results) =
-                    validate_batch(&state, &self.rt.config, &self.rt.secret, now, closed, commands);
+                let (changes, results) = validate_batch(
+                    &state,
+                    &self.rt.config,
+                    &self.rt.secret,
+                    now,
+                    closed,
+                    commands,
+                );
                 (state.seq, changes, results)
             };
             if changes.is_empty() {

@@ -168,6 +168,10 @@ pub async fn serve(
                 .device_per_minute
                 .saturating_mul(http::VOTES_PER_SUBMISSION),
             app.config.address_per_minute,
+            app.config
+                .net
+                .http_submit_per_address_per_minute
+                .saturating_mul(http::VOTES_PER_SUBMISSION),
         )),
         config: app.config.clone(),
         listener: app.listener.clone(),
@@ -176,12 +180,13 @@ pub async fn serve(
             std::num::NonZeroU32::new(30).unwrap_or(std::num::NonZeroU32::MIN),
         ))),
     };
-    let limits = state.limits.clone();
+    let (limits, vote_limits) = (state.limits.clone(), state.vote_limits.clone());
     let forget = tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every.tick().await;
             limits.forget_idle();
+            vote_limits.forget_idle();
         }
     });
     let engine = app.engine.clone();

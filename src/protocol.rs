@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{BackstageNote, Command, FloorRequest, Question, Role};
-use crate::event::{EventConfig, Group, Hall};
+use crate::event::{EventConfig, Hall};
 
 pub const PROTOCOL_VERSION: u32 = 1;
 

@@ -38,7 +38,7 @@ fn world() -> &'static World {
         let hall = Actor::new(Role::HallOperator, "hall_operator:chau-doc").with_hall("chau-doc");
         let mut state = EventState::default();
         let id = |n: u128| Uuid::from_u128(n);
-        let mut run = |state: &mut EventState, actor: &Actor, cmd: Command| {
+        let run = |state: &mut EventState, actor: &Actor, cmd: Command| {
             let ctx = Ctx {
                 event: &event,
                 actor,
@@ -66,6 +66,7 @@ fn world() -> &'static World {
                     consent: false,
                     source_note: None,
                     imported: false,
+                    device: None,
                 },
             );
         }

@@ -298,6 +298,7 @@ impl Step {
                     questioner: (pick % 3 == 0).then(|| personal_data(n, pick % 2 == 0)),
                     consent: pick % 8 != 1,
                     source_note: imported.then(|| "Huyện đoàn Chợ Mới".to_string()),
+                    device: None,
                     imported,
                 }
             }
@@ -793,6 +794,7 @@ fn replay(
                 action: entry.action.clone(),
                 questions,
                 floor: body.floor,
+                notes: body.notes,
             });
         }
         let expected: HashMap<Uuid, Question> = live

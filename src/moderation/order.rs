@@ -153,6 +153,8 @@ mod tests {
             display_name: None,
             questioner: None,
             hints: None,
+            before_merge: None,
+            device_key: None,
             created_at: 0,
             updated_at: 0,
             on_air_at: (state == QState::Answered).then_some(1),

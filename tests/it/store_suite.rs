@@ -634,6 +634,7 @@ async fn votes_are_durable_and_unique(store: Arc<dyn Store>) {
             },
         }],
         floor: Vec::new(),
+        notes: Vec::new(),
     };
     store
         .commit(&ev.id, 0, &[submit(1, &q), a, vote(3, "voter-a", 2)])
