@@ -733,6 +733,8 @@ async fn english_switch_changes_the_interface_and_persists() {
                 "Questions received",
                 "Câu hỏi nhận được",
             ),
+            ("#halls thead th", "Hall", "Điểm cầu"),
+            ("#halls thead th:last-child", "Rejected", "Không nhận"),
             ("title", "Statistics — doithoai", "Thống kê — doithoai"),
         ],
     )
@@ -1599,7 +1601,9 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
         .json()
         .await
         .unwrap();
-    let _ = pending;
+    // Rejected, so the hall's outcome row has a figure in every column but one.
+    m.ok(json!({"type":"reject","question":pending,"version":1,"reason":"Trùng lặp"}))
+        .await;
 
     let driver = Driver::start().await;
     let p = driver.session(1366, 768).await;
@@ -1615,7 +1619,11 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
             "[data-on-air]:not([data-on-air=''])",
         ),
         ("followup.html", "follow_up-1", "[data-question-id]"),
-        ("stats.html", "follow_up-1", "#chart-hall svg"),
+        (
+            "stats.html",
+            "follow_up-1",
+            "#halls tr[data-hall=\"cho-moi\"]",
+        ),
         ("import.html", "admin", "body"),
         ("join.html", "admin", ".sheet"),
     ];
@@ -1628,6 +1636,32 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
         )
         .await;
         findings.push((file.to_string(), p.axe().await));
+        if file == "stats.html" {
+            // Chợ Mới asked five (one on air, one queued, one written, one
+            // rejected, one from a phone still pending): the outcome table
+            // shows them per column, under Vietnamese headings.
+            let row = p
+                .js(
+                    "const cells = (sel) => [...document.querySelectorAll(sel)].map(c => c.textContent); \
+                     return [cells('#halls thead th'), cells('#halls tr[data-hall=\"cho-moi\"] th, #halls tr[data-hall=\"cho-moi\"] td')];",
+                    vec![],
+                )
+                .await;
+            assert_eq!(
+                row,
+                json!([
+                    [
+                        "Điểm cầu",
+                        "Câu hỏi gửi",
+                        "Trả lời tại chỗ",
+                        "Trả lời bằng văn bản",
+                        "Không nhận"
+                    ],
+                    ["H. Chợ Mới", "5", "0", "1", "1"]
+                ]),
+                "the per-hall outcome table on the statistics page"
+            );
+        }
     }
     let public = [
         (

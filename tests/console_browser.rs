@@ -632,3 +632,120 @@ async fn the_chair_sees_nine_departments_of_three_and_what_comes_next_without_sc
     p.close().await;
     app.stop().await;
 }
+
+/// The server's hints and suggestions, used from the console's keys (issue
+/// 14): `c` redacts a flagged phone number by an ordinary edit, `p` and `d`
+/// accept the suggested group and department, `t` puts the "Gợi ý tiếp theo"
+/// question on air.
+#[tokio::test]
+async fn the_console_acts_on_the_servers_hints_and_suggestion_with_its_keys() {
+    let _one = serial().await;
+    let app = spawn_app().await;
+    let mut m = app.staff("moderator-2").await;
+    let (phone_q, cmd) = submit(
+        "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ 0912 345 678 hoặc (0296) 3.852.111 ạ",
+        "an-phu",
+    );
+    m.ok(cmd).await;
+    let (jobs_q, cmd) = submit(
+        "Đề nghị tỉnh mở thêm lớp đào tạo nghề miễn phí và giới thiệu việc làm cho thanh niên công nhân ở khu công nghiệp?",
+        "cho-moi",
+    );
+    m.ok(cmd).await;
+    let jobs = wait_server(&app, &jobs_q, "a suggested department", |q| {
+        q["hints"]["department"]["id"].is_string()
+    })
+    .await;
+    let suggested = jobs["hints"]["department"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(suggested, "ldtbxh", "the jobs question's hint: {jobs}");
+    wait_server(&app, &phone_q, "the phone_number flag", |q| {
+        q["hints"]["flags"]
+            .as_array()
+            .is_some_and(|f| f.contains(&json!("phone_number")))
+    })
+    .await;
+
+    let driver = Driver::start().await;
+    let p = driver.session(1366, 768).await;
+    p.goto(&page(&app, "moderator.html", "moderator-1")).await;
+    p.wait_conn("connected").await;
+    let row = |id: &str| format!("#questions [data-question-id=\"{id}\"]");
+    p.wait(
+        "the phone_number flag on the row",
+        "return !!document.querySelector(arguments[0] + ' .flag-phone_number');",
+        vec![json!(row(&phone_q))],
+    )
+    .await;
+    shot(&p, "console-hints").await;
+
+    // `c`: the number becomes *** on the server; the original keeps it.
+    p.click(&format!("{} .text", row(&phone_q))).await;
+    key(&p, "c").await;
+    let redacted = wait_server(&app, &phone_q, "the redacted text", |q| {
+        q["version"].as_u64() > Some(1)
+    })
+    .await;
+    assert_eq!(
+        redacted["text"], "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ *** hoặc *** ạ",
+        "{redacted}"
+    );
+    assert_eq!(
+        redacted["original_text"],
+        "Em muốn hỏi về vốn vay khởi nghiệp, liên hệ 0912 345 678 hoặc (0296) 3.852.111 ạ",
+        "{redacted}"
+    );
+    assert_eq!(redacted["state"], "pending", "redaction is only an edit");
+    let flag_gone = wait_server(&app, &phone_q, "the flag gone with the number", |q| {
+        !q["hints"]["flags"]
+            .as_array()
+            .is_some_and(|f| f.contains(&json!("phone_number")))
+    })
+    .await;
+    assert_eq!(flag_gone["version"], redacted["version"], "{flag_gone}");
+
+    // `p`: the suggested issue group, by an ordinary set_group.
+    let group = flag_gone["hints"]["group"]["id"].clone();
+    assert!(group.is_string(), "a suggested group: {flag_gone}");
+    assert_ne!(flag_gone["group"], group, "not set yet: {flag_gone}");
+    key(&p, "p").await;
+    let grouped = wait_server(&app, &phone_q, "the suggested group", |q| {
+        q["version"].as_u64() > redacted["version"].as_u64()
+    })
+    .await;
+    assert_eq!(grouped["group"], group, "{grouped}");
+
+    // `a` then `d`: approved, then assigned to the department the hint named.
+    p.click(&format!("{} .text", row(&jobs_q))).await;
+    key(&p, "a").await;
+    wait_server(&app, &jobs_q, "approved", |q| q["state"] == "approved").await;
+    key(&p, "2").await;
+    p.wait_question("#questions", &jobs_q, Some("approved"))
+        .await;
+    p.click(&format!("{} .text", row(&jobs_q))).await;
+    key(&p, "d").await;
+    let assigned = wait_server(&app, &jobs_q, "queued", |q| q["state"] == "queued").await;
+    assert_eq!(assigned["department"], json!(suggested), "{assigned}");
+
+    // `t`: the only queued question is the suggestion; nothing is on air, so it goes on air.
+    p.wait(
+        "the suggestion panel showing the jobs question",
+        "const s = document.getElementById('suggest'); \
+         return !s.hidden && !!s.querySelector('[data-question-id=\"' + arguments[0] + '\"]');",
+        vec![json!(jobs_q)],
+    )
+    .await;
+    shot(&p, "console-suggestion").await;
+    key(&p, "t").await;
+    let aired = wait_server(&app, &jobs_q, "on air", |q| q["state"] == "on_air").await;
+    assert_eq!(aired["department"], json!(suggested));
+    assert_eq!(
+        server_question(&app, &phone_q).await["state"],
+        "pending",
+        "only the suggested question moved"
+    );
+    p.close().await;
+    app.stop().await;
+}

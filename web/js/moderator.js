@@ -594,6 +594,8 @@ async function assign(q, department) {
 }
 
 async function redact(q) {
+  // Only what the server flagged: the key does nothing on an unflagged question.
+  if (!(q.hints?.flags ?? []).some((f) => REDACTABLE.has(f))) return;
   const text = redactPersonal(q.text);
   if (text !== q.text) await run(q, { type: 'edit', question: q.id, version: q.version, text });
 }

@@ -19,6 +19,8 @@ addStrings(
     'st.submitted': 'Gửi đến', 'st.answered_live': 'Đã trả lời', 'st.none': 'Chưa có dữ liệu',
     'st.step.deferred': 'Đã giao', 'st.step.answer_drafted': 'Đã dự thảo', 'st.step.answer_sent': 'Đã gửi', 'st.step.published': 'Đã công bố',
     'st.load_failed': 'Không tải được thống kê', 'st.followup_link': 'Theo dõi trả lời', 'st.per_minutes': 'mỗi cột {m} phút',
+    'st.halls': 'Kết quả theo điểm cầu', 'st.hall': 'Điểm cầu', 'st.asked': 'Câu hỏi gửi', 'st.hall.answered_live': 'Trả lời tại chỗ',
+    'st.hall.answered_in_writing': 'Trả lời bằng văn bản', 'st.hall.rejected': 'Không nhận',
   },
   {
     'st.page_title': 'Statistics — doithoai', 'st.title': 'Question statistics', 'st.reload': 'Reload', 'st.token': 'Access token (moderator, chair, follow-up)', 'st.open': 'Open',
@@ -28,6 +30,8 @@ addStrings(
     'st.submitted': 'Submitted', 'st.answered_live': 'Answered', 'st.none': 'No data yet',
     'st.step.deferred': 'Assigned', 'st.step.answer_drafted': 'Drafted', 'st.step.answer_sent': 'Sent', 'st.step.published': 'Published',
     'st.load_failed': 'Could not load the statistics', 'st.followup_link': 'Follow-up', 'st.per_minutes': '{m} minutes per bar',
+    'st.halls': 'Outcomes by hall', 'st.hall': 'Hall', 'st.asked': 'Asked', 'st.hall.answered_live': 'Answered on stage',
+    'st.hall.answered_in_writing': 'Written answer', 'st.hall.rejected': 'Rejected',
   },
 );
 
@@ -159,6 +163,37 @@ function followup(container, agencies) {
   container.replaceChildren(chart, legend);
 }
 
+const HALL_COLUMNS = [['asked', 'st.asked'], ['answered_live', 'st.hall.answered_live'], ['answered_in_writing', 'st.hall.answered_in_writing'], ['rejected', 'st.hall.rejected']];
+
+/** Per hall: asked, answered on stage, answered in writing, rejected — a plain table, so every figure is read out. */
+function hallTable(container, halls) {
+  if (!halls?.length) {
+    container.replaceChildren(html('p', 'muted', t('st.none')));
+    return;
+  }
+  const table = html('table', 'halls');
+  table.setAttribute('aria-labelledby', 'halls-title');
+  const head = html('tr');
+  for (const key of ['st.hall', ...HALL_COLUMNS.map(([, k]) => k)]) {
+    const th = html('th', '', t(key));
+    th.scope = 'col';
+    head.append(th);
+  }
+  const body = html('tbody');
+  for (const hall of halls) {
+    const tr = html('tr');
+    tr.dataset.hall = hall.id;
+    const th = html('th', '', label(hall));
+    th.scope = 'row';
+    tr.append(th, ...HALL_COLUMNS.map(([field]) => html('td', 'num', String(hall[field]))));
+    body.append(tr);
+  }
+  const thead = html('thead');
+  thead.append(head);
+  table.append(thead, body);
+  container.replaceChildren(table);
+}
+
 function totals(s) {
   const box = (key, value, cls = '') => {
     const d = html('div', `total ${cls}`);
@@ -174,6 +209,7 @@ function render() {
   totals(stats);
   timeline($('chart-time'), stats.timeline);
   hbars($('chart-hall'), stats.by_hall);
+  hallTable($('halls'), stats.halls);
   hbars($('chart-group'), stats.by_group);
   hbars($('chart-department'), stats.by_department);
   hbars($('chart-source'), stats.by_source);
