@@ -33,6 +33,7 @@ impl ServerProcess {
             .args(["--listen", "127.0.0.1:0", "--quiet-tokens"])
             // Every submission comes from this test's one address.
             .args(["--address-per-minute", "1000000"])
+            .args(["--http-submit-per-address-per-minute", "1000000"])
             .args(extra)
             .env_remove("DOITHOAI_SECRET")
             .env("RUST_LOG", "info,sqlx=warn")

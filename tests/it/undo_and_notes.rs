@@ -61,7 +61,7 @@ async fn undo_reopens_answered_and_rejected_and_unmerges_with_votes_and_halls_ba
     let mut op = app.staff("hall_operator:an-phu").await;
 
     let (a, sa) = submit("Xin hỏi về vốn vay khởi nghiệp cho thanh niên?", "tinh");
-    let (b, sb) = submit("Vay vốn khởi nghiệp thế nào ạ?", "ignored");
+    let (b, sb) = submit("Vay vốn khởi nghiệp thế nào ạ?", "an-phu");
     let (c, sc) = submit("Câu hỏi sẽ bị từ chối rồi mở lại", "tinh");
     m.ok(sa).await;
     op.ok(sb).await; // asked in An Phú
