@@ -1542,10 +1542,6 @@ async fn the_hall_operator_sees_the_floor_request_without_scrolling() {
     app.stop().await;
 }
 
-/// Pages that belong to the console's engineers (issue 13 is split): their
-/// findings are reported, and counted against them only in the report.
-const CONSOLE_PAGES: [&str; 3] = ["moderator.html", "chair.html", "speaker.html"];
-
 /// axe-core on every page, each with content to check: no serious or
 /// critical violation. Also the follow-up and statistics pages keep their
 /// token in the address (a bookmark or a reload still opens them) and show
@@ -1737,7 +1733,7 @@ async fn every_page_passes_axe_and_staff_bookmarks_keep_their_token() {
     browser::report("axe", &text);
     let failing: Vec<_> = findings
         .iter()
-        .filter(|(name, found)| !found.is_empty() && !CONSOLE_PAGES.contains(&name.as_str()))
+        .filter(|(_, found)| !found.is_empty())
         .collect();
     assert!(failing.is_empty(), "accessibility violations:\n{text}");
 

@@ -619,7 +619,7 @@ async fn the_chair_sees_nine_departments_of_three_and_what_comes_next_without_sc
     let votes = p
         .text(&format!("#order [data-question-id=\"{}\"] .votes", ids[0]))
         .await;
-    assert_eq!(votes, "2");
+    assert_eq!(votes, "2 người hỏi");
     shot(&p, "chair-nine-departments").await;
     // Empty departments fold into one line.
     m.ok(json!({"type":"mark_answered","question":ids[26],"version":3}))

@@ -121,7 +121,7 @@ function render() {
               { class: q.state, attrs: { 'data-id': q.id, 'data-question-id': q.id, 'data-state': q.state, title: q.text } },
               h('span', { class: 'pos', text: q.state === 'on_air' ? '▶' : String(i + (queue[0].state === 'on_air' ? 0 : 1)) }),
               h('p', { class: 'text', text: q.text }),
-              h('span', { class: 'votes', text: q.votes > 1 ? String(q.votes) : '', attrs: { 'aria-label': t('ch.votes', { n: q.votes }) } }),
+              h('span', { class: 'votes', text: q.votes > 1 ? t('ch.votes', { n: q.votes }) : '' }),
             ),
           ),
         ),
