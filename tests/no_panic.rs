@@ -101,8 +101,18 @@ async fn mangled_frames_never_panic_the_server() {
             let v: Value = serde_json::from_str(&t).expect("server frames are JSON");
             let kind = v["type"].as_str().unwrap_or_default().to_string();
             assert!(
-                ["welcome", "snapshot", "presence", "change", "ack", "error", "ping", "pong"]
-                    .contains(&kind.as_str()),
+                [
+                    "welcome",
+                    "snapshot",
+                    "presence",
+                    "suggestions",
+                    "change",
+                    "ack",
+                    "error",
+                    "ping",
+                    "pong",
+                ]
+                .contains(&kind.as_str()),
                 "unexpected frame {v}"
             );
             if kind == "pong" && v["t"] == 1 {
