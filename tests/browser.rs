@@ -135,7 +135,36 @@ async fn a_question_travels_from_phone_to_air_to_receipt() {
         vec![json!(id)],
     )
     .await;
-    m.select(&format!("[data-key=\"dept:{id}\"]"), "khdt").await;
+    // The group's change re-renders the row; a department chosen in that
+    // instant may meet the old row or a `conflict` (the console then shows the
+    // current version). Wait for the server's group first, then choose the
+    // department until the server has it queued (a person would choose again).
+    let state_of = |qs: Vec<Value>| {
+        qs.into_iter()
+            .find(|q| q["id"] == id.as_str())
+            .map(|q| (q["group"].clone(), q["state"].clone()))
+    };
+    for _ in 0..100 {
+        if state_of(server_questions(&app).await).is_some_and(|(g, _)| g == "viec-lam") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut assigned = false;
+    for _ in 0..3 {
+        m.select(&format!("[data-key=\"dept:{id}\"]"), "khdt").await;
+        for _ in 0..50 {
+            if state_of(server_questions(&app).await).is_some_and(|(_, st)| st == "queued") {
+                assigned = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        if assigned {
+            break;
+        }
+    }
+    assert!(assigned, "the question was assigned to khdt");
     m.wait_question("#questions", &id, Some("queued")).await;
 
     // Speakers: on Planning and Investment's tablet, not on Education's.
