@@ -19,10 +19,13 @@ pub mod postgres;
 pub mod sqlite;
 pub mod transfer;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use crate::domain::{Actor, BackstageNote, FloorRequest, Question, QuestionUpdate};
+use crate::domain::{Actor, BackstageNote, FloorRequest, Question, QuestionUpdate, Questioner};
 use crate::event::EventConfig;
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +128,57 @@ pub(crate) fn stored_question(q: &Question) -> Question {
         display_name: None,
         hints: None,
         ..q.clone()
+    }
+}
+
+/// Keep the last of several items with the same id, in first-seen order.
+pub(crate) fn last_per_id<'a, T>(
+    items: impl Iterator<Item = &'a T>,
+    id: impl Fn(&T) -> Uuid,
+) -> Vec<&'a T> {
+    let mut index: HashMap<Uuid, usize> = HashMap::new();
+    let mut out: Vec<&T> = Vec::new();
+    for item in items {
+        match index.get(&id(item)) {
+            Some(&i) => out[i] = item,
+            None => {
+                index.insert(id(item), out.len());
+                out.push(item);
+            }
+        }
+    }
+    out
+}
+
+/// The rows a batch writes besides the log: each question and floor request
+/// once, at its last version (one statement may not update a row twice),
+/// the questioners of new questions, and the votes.
+pub(crate) struct BatchRows<'a> {
+    pub questions: Vec<&'a Question>,
+    pub questioners: Vec<(Uuid, &'a Questioner)>,
+    pub votes: Vec<(Uuid, &'a str, i64)>,
+    pub floor: Vec<&'a FloorRequest>,
+}
+
+impl<'a> BatchRows<'a> {
+    pub fn of(batch: &'a [Change]) -> BatchRows<'a> {
+        let updates = || batch.iter().flat_map(|c| c.questions.iter());
+        BatchRows {
+            questions: last_per_id(updates().map(|u| &u.question), |q| q.id),
+            questioners: updates()
+                .filter(|u| u.from.is_none())
+                .filter_map(|u| u.question.questioner.as_ref().map(|p| (u.question.id, p)))
+                .collect(),
+            votes: batch
+                .iter()
+                .flat_map(|c| {
+                    c.questions
+                        .iter()
+                        .filter_map(move |u| u.voter.as_deref().map(|v| (u.question.id, v, c.at)))
+                })
+                .collect(),
+            floor: last_per_id(batch.iter().flat_map(|c| c.floor.iter()), |f| f.id),
+        }
     }
 }
 
@@ -310,6 +364,14 @@ pub async fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_per_id_keeps_the_latest_in_first_seen_order() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let items = [(a, 1), (b, 2), (a, 3)];
+        let kept = last_per_id(items.iter(), |i| i.0);
+        assert_eq!(kept, vec![&(a, 3), &(b, 2)]);
+    }
     use sqlx::Connection;
 
     #[tokio::test]

@@ -22,8 +22,8 @@ use sqlx::{Connection, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::{
-    stored_question, Change, ChangeBody, Disposable, EventDump, LoadedEvent, Store, StoreError,
-    TokenRecord,
+    stored_question, BatchRows, Change, ChangeBody, Disposable, EventDump, LoadedEvent, Store,
+    StoreError, TokenRecord,
 };
 use crate::domain::{Actor, FloorRequest, Question, Questioner};
 use crate::event::EventConfig;
@@ -226,21 +226,14 @@ async fn insert_questioners(
 async fn insert_votes(
     tx: &mut Transaction<'_, Postgres>,
     event_id: &str,
-    batch: &[Change],
+    votes: &[(Uuid, &str, i64)],
 ) -> Result<(), StoreError> {
-    let (mut ids, mut voters, mut at) = (Vec::new(), Vec::new(), Vec::new());
-    for change in batch {
-        for u in &change.questions {
-            if let Some(v) = &u.voter {
-                ids.push(u.question.id.to_string());
-                voters.push(v.clone());
-                at.push(change.at);
-            }
-        }
-    }
-    if ids.is_empty() {
+    if votes.is_empty() {
         return Ok(());
     }
+    let ids: Vec<String> = votes.iter().map(|(id, _, _)| id.to_string()).collect();
+    let voters: Vec<&str> = votes.iter().map(|(_, v, _)| *v).collect();
+    let at: Vec<i64> = votes.iter().map(|(_, _, at)| *at).collect();
     sqlx::query(
         "INSERT INTO votes (event_id, question_id, voter, at)
          SELECT $1, u.id, u.voter, u.at FROM UNNEST($2::text[], $3::text[], $4::bigint[]) AS u(id, voter, at)",
@@ -279,22 +272,6 @@ async fn upsert_floor(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Keep the last of several items with the same id, in first-seen order.
-fn last_per_id<'a, T>(items: impl Iterator<Item = &'a T>, id: impl Fn(&T) -> Uuid) -> Vec<&'a T> {
-    let mut index: HashMap<Uuid, usize> = HashMap::new();
-    let mut out: Vec<&T> = Vec::new();
-    for item in items {
-        match index.get(&id(item)) {
-            Some(&i) => out[i] = item,
-            None => {
-                index.insert(id(item), out.len());
-                out.push(item);
-            }
-        }
-    }
-    out
 }
 
 async fn notify(
@@ -482,25 +459,12 @@ impl Store for PgStore {
                 Some(None) => StoreError::Stale,
             });
         }
+        let rows = BatchRows::of(batch);
         insert_changes(&mut tx, event_id, batch).await?;
-        let questions = last_per_id(
-            batch
-                .iter()
-                .flat_map(|c| c.questions.iter())
-                .map(|u| &u.question),
-            |q| q.id,
-        );
-        upsert_questions(&mut tx, event_id, &questions).await?;
-        let questioners: Vec<(Uuid, &Questioner)> = batch
-            .iter()
-            .flat_map(|c| c.questions.iter())
-            .filter(|u| u.from.is_none())
-            .filter_map(|u| u.question.questioner.as_ref().map(|p| (u.question.id, p)))
-            .collect();
-        insert_questioners(&mut tx, event_id, &questioners).await?;
-        insert_votes(&mut tx, event_id, batch).await?;
-        let floor = last_per_id(batch.iter().flat_map(|c| c.floor.iter()), |f| f.id);
-        upsert_floor(&mut tx, event_id, &floor).await?;
+        upsert_questions(&mut tx, event_id, &rows.questions).await?;
+        insert_questioners(&mut tx, event_id, &rows.questioners).await?;
+        insert_votes(&mut tx, event_id, &rows.votes).await?;
+        upsert_floor(&mut tx, event_id, &rows.floor).await?;
         // Queued with the transaction: other nodes hear of it only if it commits.
         notify(&mut tx, event_id, last.seq).await?;
         tx.commit().await?;
@@ -777,13 +741,5 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(&p).unwrap(),
             serde_json::json!({"seq": 7})
         );
-    }
-
-    #[test]
-    fn last_per_id_keeps_the_latest_in_first_seen_order() {
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        let items = [(a, 1), (b, 2), (a, 3)];
-        let kept = last_per_id(items.iter(), |i| i.0);
-        assert_eq!(kept, vec![&(a, 3), &(b, 2)]);
     }
 }

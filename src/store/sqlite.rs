@@ -18,11 +18,12 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Connection, Row, Sqlite, SqliteConnection};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection};
+use uuid::Uuid;
 
 use super::{
-    stored_question, Change, ChangeBody, Disposable, EventDump, LoadedEvent, Store, StoreError,
-    TokenRecord,
+    stored_question, BatchRows, Change, ChangeBody, Disposable, EventDump, LoadedEvent, Store,
+    StoreError, TokenRecord,
 };
 use crate::domain::{Actor, FloorRequest, Question, Questioner};
 use crate::event::EventConfig;
@@ -427,29 +428,12 @@ impl Store for SqliteStore {
                 Some(None) => StoreError::Stale,
             });
         }
-        for change in batch {
-            insert_change(&mut tx, event_id, change).await?;
-            for update in &change.questions {
-                upsert_question(&mut tx, event_id, &update.question).await?;
-                if let (None, Some(p)) = (update.from, &update.question.questioner) {
-                    insert_questioner(&mut tx, event_id, &update.question.id, p).await?;
-                }
-                if let Some(voter) = &update.voter {
-                    sqlx::query(
-                        "INSERT INTO votes (event_id, question_id, voter, at) VALUES (?, ?, ?, ?)",
-                    )
-                    .bind(event_id)
-                    .bind(update.question.id.to_string())
-                    .bind(voter)
-                    .bind(change.at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            for f in &change.floor {
-                upsert_floor(&mut tx, event_id, f).await?;
-            }
-        }
+        let rows = BatchRows::of(batch);
+        insert_changes(&mut tx, event_id, batch).await?;
+        upsert_questions(&mut tx, event_id, &rows.questions).await?;
+        insert_questioners(&mut tx, event_id, &rows.questioners).await?;
+        insert_votes(&mut tx, event_id, &rows.votes).await?;
+        upsert_floor(&mut tx, event_id, &rows.floor).await?;
         tx.commit().await?;
         // Committed, but to the file we opened: is that still the database?
         self.files.verify()?;
@@ -646,18 +630,17 @@ impl Store for SqliteStore {
         for t in &dump.tokens {
             insert_token(&mut tx, t).await?;
         }
-        for change in &dump.changes {
-            insert_change(&mut tx, id, change).await?;
-        }
-        for q in &dump.questions {
-            upsert_question(&mut tx, id, q).await?;
-            if let Some(p) = &q.questioner {
-                insert_questioner(&mut tx, id, &q.id, p).await?;
-            }
-        }
-        for f in &dump.floor {
-            upsert_floor(&mut tx, id, f).await?;
-        }
+        insert_changes(&mut tx, id, &dump.changes).await?;
+        let questions: Vec<&Question> = dump.questions.iter().collect();
+        upsert_questions(&mut tx, id, &questions).await?;
+        let questioners: Vec<(Uuid, &Questioner)> = dump
+            .questions
+            .iter()
+            .filter_map(|q| q.questioner.as_ref().map(|p| (q.id, p)))
+            .collect();
+        insert_questioners(&mut tx, id, &questioners).await?;
+        let floor: Vec<&FloorRequest> = dump.floor.iter().collect();
+        upsert_floor(&mut tx, id, &floor).await?;
         tx.commit().await?;
         conn.release();
         Ok(())
@@ -688,78 +671,141 @@ async fn insert_token(conn: &mut SqliteConnection, t: &TokenRecord) -> Result<()
     Ok(())
 }
 
-async fn insert_change(
+/// Rows per multi-row INSERT: nine columns × 100 stays under SQLite's
+/// bound-parameter limit (32,766; 999 before 3.32). One statement per
+/// hundred rows instead of one per row: each statement is a round trip to
+/// sqlx's SQLite thread, and at hundreds of changes per commit those round
+/// trips, not SQLite, were most of the commit's time.
+const ROWS_PER_INSERT: usize = 100;
+
+/// Append `changes` to the log.
+async fn insert_changes(
     conn: &mut SqliteConnection,
     event_id: &str,
-    change: &Change,
+    changes: &[Change],
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO changes (event_id, seq, at, actor, action, body) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(event_id)
-    .bind(change.seq as i64)
-    .bind(change.at)
-    .bind(serde_json::to_string(&change.actor)?)
-    .bind(&change.action)
-    .bind(change.body_json()?)
-    .execute(conn)
-    .await?;
+    for chunk in changes.chunks(ROWS_PER_INSERT) {
+        let rows = chunk
+            .iter()
+            .map(|c| {
+                Ok((
+                    c.seq as i64,
+                    c.at,
+                    serde_json::to_string(&c.actor)?,
+                    c.action.as_str(),
+                    c.body_json()?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO changes (event_id, seq, at, actor, action, body) ",
+        );
+        insert.push_values(rows, |mut row, (seq, at, actor, action, body)| {
+            row.push_bind(event_id)
+                .push_bind(seq)
+                .push_bind(at)
+                .push_bind(actor)
+                .push_bind(action)
+                .push_bind(body);
+        });
+        insert.build().persistent(false).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-async fn upsert_question(
+/// Insert or update question rows (without personal data); ids must not
+/// repeat ([`BatchRows`]).
+async fn upsert_questions(
     conn: &mut SqliteConnection,
     event_id: &str,
-    q: &Question,
+    questions: &[&Question],
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO questions (id, event_id, state, hall, department, grp, created_at, updated_at, data)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(event_id, id) DO UPDATE SET state = excluded.state, department = excluded.department,
-           grp = excluded.grp, updated_at = excluded.updated_at, data = excluded.data",
-    )
-    .bind(q.id.to_string())
-    .bind(event_id)
-    .bind(q.state.as_str())
-    .bind(&q.hall)
-    .bind(&q.department)
-    .bind(&q.group)
-    .bind(q.created_at)
-    .bind(q.updated_at)
-    .bind(serde_json::to_string(&stored_question(q))?)
-    .execute(conn)
-    .await?;
+    for chunk in questions.chunks(ROWS_PER_INSERT) {
+        let rows = chunk
+            .iter()
+            .map(|q| Ok((q, serde_json::to_string(&stored_question(q))?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut upsert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO questions (id, event_id, state, hall, department, grp, created_at, updated_at, data) ",
+        );
+        upsert.push_values(rows, |mut row, (q, data)| {
+            row.push_bind(q.id.to_string())
+                .push_bind(event_id)
+                .push_bind(q.state.as_str())
+                .push_bind(&q.hall)
+                .push_bind(&q.department)
+                .push_bind(&q.group)
+                .push_bind(q.created_at)
+                .push_bind(q.updated_at)
+                .push_bind(data);
+        });
+        upsert.push(
+            " ON CONFLICT(event_id, id) DO UPDATE SET state = excluded.state, department = excluded.department,
+               grp = excluded.grp, updated_at = excluded.updated_at, data = excluded.data",
+        );
+        upsert.build().persistent(false).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-async fn insert_questioner(
+async fn insert_questioners(
     conn: &mut SqliteConnection,
     event_id: &str,
-    question: &uuid::Uuid,
-    p: &Questioner,
+    questioners: &[(Uuid, &Questioner)],
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO questioners (question_id, event_id, data) VALUES (?, ?, ?)")
-        .bind(question.to_string())
-        .bind(event_id)
-        .bind(serde_json::to_string(p)?)
-        .execute(conn)
-        .await?;
+    for chunk in questioners.chunks(ROWS_PER_INSERT) {
+        let rows = chunk
+            .iter()
+            .map(|(id, p)| Ok((id.to_string(), serde_json::to_string(p)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO questioners (question_id, event_id, data) ");
+        insert.push_values(rows, |mut row, (id, data)| {
+            row.push_bind(id).push_bind(event_id).push_bind(data);
+        });
+        insert.build().persistent(false).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
+/// Record the votes of a batch (one row per device and question).
+async fn insert_votes(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    votes: &[(Uuid, &str, i64)],
+) -> Result<(), StoreError> {
+    for chunk in votes.chunks(ROWS_PER_INSERT) {
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO votes (event_id, question_id, voter, at) ");
+        insert.push_values(chunk, |mut row, (id, voter, at)| {
+            row.push_bind(event_id)
+                .push_bind(id.to_string())
+                .push_bind(*voter)
+                .push_bind(*at);
+        });
+        insert.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Insert or update floor requests; ids must not repeat.
 async fn upsert_floor(
     conn: &mut SqliteConnection,
     event_id: &str,
-    f: &FloorRequest,
+    floor: &[&FloorRequest],
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO floor_requests (id, event_id, data) VALUES (?, ?, ?)
-         ON CONFLICT(event_id, id) DO UPDATE SET data = excluded.data",
-    )
-    .bind(f.id.to_string())
-    .bind(event_id)
-    .bind(serde_json::to_string(f)?)
-    .execute(conn)
-    .await?;
+    for chunk in floor.chunks(ROWS_PER_INSERT) {
+        let rows = chunk
+            .iter()
+            .map(|f| Ok((f.id.to_string(), serde_json::to_string(f)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut upsert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO floor_requests (id, event_id, data) ");
+        upsert.push_values(rows, |mut row, (id, data)| {
+            row.push_bind(id).push_bind(event_id).push_bind(data);
+        });
+        upsert.push(" ON CONFLICT(event_id, id) DO UPDATE SET data = excluded.data");
+        upsert.build().persistent(false).execute(&mut *conn).await?;
+    }
     Ok(())
 }

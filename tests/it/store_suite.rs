@@ -297,6 +297,41 @@ async fn commit_and_load_round_trip(store: Arc<dyn Store>) {
 }
 both!(commit_and_load_round_trip);
 
+/// A batch as big as the writer makes under a burst (512 changes): rows go
+/// to the store many to a statement, and a question submitted and approved
+/// in the same batch is stored once, at its last version, with its
+/// questioner.
+async fn a_large_batch_with_repeated_questions_round_trips(store: Arc<dyn Store>) {
+    let ev = event();
+    store.put_event(&ev).await.unwrap();
+    let mut batch = Vec::new();
+    let mut expected = Vec::new();
+    for n in 0..256u64 {
+        let who = (n % 3 == 0).then(|| person(&format!("Trần Thị Ánh {n}")));
+        let q = question(&format!("{TEXT_VI} #{n}"), "cho-moi", who);
+        batch.push(submit(batch.len() as u64 + 1, &q));
+        if n % 2 == 0 {
+            let (change, after) = approve(batch.len() as u64 + 1, &q);
+            batch.push(change);
+            expected.push(after);
+        } else {
+            expected.push(q);
+        }
+    }
+    assert!(batch.len() > 300, "spans several statements per table");
+    store.commit(&ev.id, 0, &batch).await.unwrap();
+    let loaded = store.load(&ev.id).await.unwrap();
+    assert_eq!(loaded.seq, batch.len() as u64);
+    assert_eq!(loaded.questions.len(), expected.len());
+    for q in &expected {
+        let got = loaded.questions.iter().find(|g| g.id == q.id).unwrap();
+        assert_eq!(got, q);
+    }
+    let log = store.changes_since(&ev.id, 0, 1000).await.unwrap();
+    assert_eq!(seqs(&log), (1..=batch.len() as u64).collect::<Vec<_>>());
+}
+both!(a_large_batch_with_repeated_questions_round_trips);
+
 /// Ids are chosen by clients: the same id in two events must be two questions.
 async fn same_id_in_two_events_stays_apart(store: Arc<dyn Store>) {
     let a = event();
