@@ -20,31 +20,6 @@ use browser::{serial, Driver, Page};
 use common::*;
 use serde_json::{json, Value};
 
-const HALLS: [&str; 12] = [
-    "tinh",
-    "long-xuyen",
-    "chau-doc",
-    "tan-chau",
-    "tinh-bien",
-    "an-phu",
-    "chau-phu",
-    "chau-thanh",
-    "cho-moi",
-    "phu-tan",
-    "thoai-son",
-    "tri-ton",
-];
-const DEPARTMENTS: [&str; 9] = [
-    "ubnd",
-    "noi-vu",
-    "ldtbxh",
-    "gddt",
-    "nnptnt",
-    "khdt",
-    "khcn",
-    "tai-chinh",
-    "tinh-doan",
-];
 const PHRASES: [&str; 8] = [
     "Xin hỏi tỉnh có chính sách hỗ trợ vốn vay ưu đãi cho thanh niên khởi nghiệp ở nông thôn không",
     "và thủ tục hồ sơ vay vốn có thể rút gọn để thanh niên không phải đi lại nhiều lần hay không ạ",
@@ -745,6 +720,99 @@ async fn the_console_acts_on_the_servers_hints_and_suggestion_with_its_keys() {
         server_question(&app, &phone_q).await["state"],
         "pending",
         "only the suggested question moved"
+    );
+    p.close().await;
+    app.stop().await;
+}
+
+/// Another moderator's change to the question whose department select this
+/// moderator has focused re-renders that row. The select stays the same
+/// element, focused, with the choice half made, and choosing then assigns at
+/// the question's current version: no lost focus, no stale element, no
+/// `conflict`, no second try.
+#[tokio::test]
+async fn a_focused_control_survives_another_moderators_change_to_its_row() {
+    let _one = serial().await;
+    let app = spawn_app().await;
+    let mut m2 = app.staff("moderator-2").await;
+    let (id, cmd) = submit(
+        "Đề nghị tỉnh cho biết kế hoạch đầu tư hạ tầng khu công nghiệp mới ở huyện Châu Thành?",
+        "chau-thanh",
+    );
+    m2.ok(cmd).await;
+    m2.ok(json!({"type":"approve","question":id,"version":1}))
+        .await;
+
+    let driver = Driver::start().await;
+    let p = driver.session(1366, 768).await;
+    p.goto(&page(&app, "moderator.html", "moderator-1")).await;
+    p.wait_conn("connected").await;
+    key(&p, "2").await;
+    p.wait_question("#questions", &id, Some("approved")).await;
+    let row = format!("#questions [data-question-id=\"{id}\"]");
+    p.click(&format!("{row} .text")).await;
+    let dept = format!("[data-key=\"dept:{id}\"]");
+    p.wait(
+        "the selected row's department select",
+        "return !!document.querySelector(arguments[0]);",
+        vec![json!(dept)],
+    )
+    .await;
+    // Focus the select and half-make a choice (Labour's option shown, no
+    // change sent yet); keep a handle on the very element.
+    let select = p
+        .client
+        .find(fantoccini::Locator::Css(&dept))
+        .await
+        .expect("the department select");
+    p.js(
+        "const s = document.querySelector(arguments[0]); s.focus(); s.value = 'ldtbxh'; window.probe = s;",
+        vec![json!(dept)],
+    )
+    .await;
+
+    // Meanwhile another moderator puts the question in a group.
+    m2.ok(json!({"type":"set_group","question":id,"version":2,"group":"viec-lam"}))
+        .await;
+    p.wait(
+        "the other moderator's group on the row",
+        "const m = document.querySelector(arguments[0] + ' .rdetails .meta'); return !!m && m.textContent.includes('việc làm');",
+        vec![json!(row)],
+    )
+    .await;
+    let kept = p
+        .js(
+            "const s = document.querySelector(arguments[0]); \
+             return { same: s === window.probe, focused: document.activeElement === s, value: s.value };",
+            vec![json!(dept)],
+        )
+        .await;
+    assert_eq!(
+        kept,
+        json!({"same": true, "focused": true, "value": "ldtbxh"}),
+        "the focused select and its pending choice survive the re-render"
+    );
+
+    // The choice, settled once on the element the moderator was on (Planning
+    // and Investment after all), is applied at version 3, after the group's change.
+    select
+        .select_by_value("khdt")
+        .await
+        .expect("choose the department on the same element");
+    let q = wait_server(&app, &id, "queued", |q| q["state"] == "queued").await;
+    assert_eq!(q["department"], "khdt", "{q}");
+    assert_eq!(
+        q["group"], "viec-lam",
+        "the other moderator's group is kept: {q}"
+    );
+    assert_eq!(
+        p.js(
+            "return document.querySelectorAll(arguments[0] + ' .conflict, ' + arguments[0] + ' .error').length;",
+            vec![json!(row)]
+        )
+        .await,
+        json!(0),
+        "no conflict shown"
     );
     p.close().await;
     app.stop().await;

@@ -21,6 +21,33 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use doithoai::config::ServeConfig;
 
 pub const EVENT: &str = "an-giang-2024";
+/// The halls of the test event (events/an-giang-2024.toml), in its order.
+pub const HALLS: [&str; 12] = [
+    "tinh",
+    "long-xuyen",
+    "chau-doc",
+    "tan-chau",
+    "tinh-bien",
+    "an-phu",
+    "chau-phu",
+    "chau-thanh",
+    "cho-moi",
+    "phu-tan",
+    "thoai-son",
+    "tri-ton",
+];
+/// Its departments, in its order.
+pub const DEPARTMENTS: [&str; 9] = [
+    "ubnd",
+    "noi-vu",
+    "ldtbxh",
+    "gddt",
+    "nnptnt",
+    "khdt",
+    "khcn",
+    "tai-chinh",
+    "tinh-doan",
+];
 /// Generous bound for waiting on a message that must arrive; not a timing assertion.
 pub const WAIT: Duration = Duration::from_secs(10);
 

@@ -7,32 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 use crate::common::*;
 use serde_json::{json, Value};
 
-const HALLS: [&str; 12] = [
-    "tinh",
-    "long-xuyen",
-    "chau-doc",
-    "tan-chau",
-    "tinh-bien",
-    "an-phu",
-    "chau-phu",
-    "chau-thanh",
-    "cho-moi",
-    "phu-tan",
-    "thoai-son",
-    "tri-ton",
-];
-const DEPARTMENTS: [&str; 9] = [
-    "ubnd",
-    "noi-vu",
-    "ldtbxh",
-    "gddt",
-    "nnptnt",
-    "khdt",
-    "khcn",
-    "tai-chinh",
-    "tinh-doan",
-];
-
 /// Every question snapshot a client received, latest version per id.
 fn latest(client: &Client) -> HashMap<String, Value> {
     let mut out = HashMap::new();

@@ -6,6 +6,15 @@
 // that nothing moves under the moderator's pointer: rows *held* back (new
 // arrivals waiting behind the "N câu hỏi mới" bar) and *stale* rows (left the
 // view because of someone else; kept in place, dimmed, until the next sweep).
+//
+// A row that is already on the page is patched in place, not replaced: the
+// moderator may be on one of its controls (the department select, the group
+// select) when someone else's change to that question arrives. The control
+// stays the same element, keeps focus, caret and a choice not yet sent; a
+// control the moderator has not touched takes the fresh value. Handlers must
+// therefore not close over the question a row was drawn from: they look up
+// the question's current version when they send (the console delegates them
+// to the list).
 
 export class KeyedList {
   /** @param ul the list element; `row(q, stale)` builds an <li>; `compare(a, b)` orders questions. */
@@ -48,7 +57,7 @@ export class KeyedList {
     const sorted = [...questions].sort(this.compare);
     this.order = sorted.map((q) => q.id);
     const els = sorted.map((q) => {
-      const el = this.row(q, false);
+      const el = stamp(this.row(q, false));
       this.rows.set(q.id, { el, q, stale: false });
       return el;
     });
@@ -76,10 +85,10 @@ export class KeyedList {
       return;
     }
     const stale = opts.stale ?? (opts.keep ? entry.stale : false);
-    const el = this.row(q, stale);
-    const focus = focusKey(entry.el);
-    entry.el.replaceWith(el);
-    Object.assign(entry, { el, q, stale });
+    const el = entry.el;
+    const focus = saveFocus(el);
+    patch(el, stamp(this.row(q, stale)));
+    Object.assign(entry, { q, stale });
     if (!stale && !opts.keep && !this.inPlace(q.id)) {
       this.order.splice(this.order.indexOf(q.id), 1);
       this.place(q.id, el);
@@ -128,7 +137,7 @@ export class KeyedList {
   }
 
   insert(q) {
-    const el = this.row(q, false);
+    const el = stamp(this.row(q, false));
     this.rows.set(q.id, { el, q, stale: false });
     this.place(q.id, el);
   }
@@ -152,15 +161,87 @@ export class KeyedList {
   }
 }
 
-/** What had focus inside `el`: its data-key, 'row' for the row itself, or null. */
-function focusKey(el) {
-  const active = document.activeElement;
-  if (!active || !el.contains(active)) return null;
-  return active === el ? 'row' : active.dataset?.key ?? 'row';
+const CONTROLS = 'input, select, textarea';
+
+/** The value a control shows: `checked` for boxes, else `value`. */
+function valueOf(c) {
+  return c.type === 'checkbox' || c.type === 'radio' ? c.checked : c.value;
 }
 
-function restoreFocus(el, key) {
-  if (!key) return;
-  const target = key === 'row' ? el : el.querySelector(`[data-key="${CSS.escape(key)}"]`) ?? el;
+function setValue(c, v) {
+  if (c.type === 'checkbox' || c.type === 'radio') c.checked = v;
+  else c.value = v;
+}
+
+/** Remember what each control of a freshly drawn row showed, to tell later whether the moderator changed it. */
+function stamp(el) {
+  for (const c of [el, ...el.querySelectorAll(CONTROLS)]) if (c.matches(CONTROLS)) c.shown = valueOf(c);
+  return el;
+}
+
+/** Same node for patching: same kind, same data-key; elements without a key also by class. */
+function ident(n) {
+  if (n.nodeType !== 1) return `#${n.nodeType}`;
+  const key = n.getAttribute('data-key');
+  return key != null ? `${n.nodeName}|key:${key}` : `${n.nodeName}|${n.className}`;
+}
+
+/**
+ * Make `old` look like `fresh` (a newly drawn copy), keeping every element
+ * that has a counterpart. A control the moderator is on and has changed keeps
+ * its value; every other control takes the fresh one.
+ */
+function patch(old, fresh) {
+  for (const a of [...old.attributes]) if (!fresh.hasAttribute(a.name)) old.removeAttribute(a.name);
+  for (const a of fresh.attributes) if (old.getAttribute(a.name) !== a.value) old.setAttribute(a.name, a.value);
+  const olds = [...old.childNodes];
+  const used = new Set();
+  const want = [...fresh.childNodes].map((n) => {
+    const id = ident(n);
+    const match = olds.find((o) => !used.has(o) && ident(o) === id);
+    if (!match) return n;
+    used.add(match);
+    if (match.nodeType === 1) patch(match, n);
+    else if (match.nodeValue !== n.nodeValue) match.nodeValue = n.nodeValue;
+    return match;
+  });
+  for (const o of olds) if (!used.has(o)) o.remove();
+  want.forEach((n, i) => {
+    if (old.childNodes[i] !== n) old.insertBefore(n, old.childNodes[i] ?? null);
+  });
+  if (old.matches(CONTROLS)) {
+    const fv = valueOf(fresh);
+    const touched = old.shown !== undefined && valueOf(old) !== old.shown;
+    if (!(touched && old === document.activeElement)) setValue(old, fv);
+    old.shown = fv;
+  }
+}
+
+/** What had focus inside `el` (the element, its data-key, and a text field's selection), or null. */
+function saveFocus(el) {
+  const active = document.activeElement;
+  if (!active || !el.contains(active)) return null;
+  let range = null;
+  try {
+    if (active.selectionStart != null) range = [active.selectionStart, active.selectionEnd, active.selectionDirection];
+  } catch {
+    // Not a text field (a select, a checkbox): no selection to keep.
+  }
+  return { active, key: active === el ? 'row' : active.dataset?.key ?? 'row', range };
+}
+
+/** Put focus back after a patch or a move: on the same element when it is still in the row, else by data-key. */
+function restoreFocus(el, focus) {
+  if (!focus) return;
+  const { active, key, range } = focus;
+  if (document.activeElement === active) return;
+  const target = el.contains(active) ? active : key === 'row' ? el : el.querySelector(`[data-key="${CSS.escape(key)}"]`) ?? el;
   target.focus({ preventScroll: true });
+  if (range && target === active) {
+    try {
+      target.setSelectionRange(...range);
+    } catch {
+      // The field's type has no selection.
+    }
+  }
 }

@@ -175,6 +175,7 @@ if (!client) {
   });
   $('#newbar').addEventListener('click', showNew);
   $('#questions').addEventListener('click', onListClick);
+  $('#questions').addEventListener('change', onListChange);
   $('#questions').addEventListener('focusin', (e) => {
     const li = e.target.closest('li[data-id]');
     if (li && li.dataset.id !== selected) select(li.dataset.id, false);
@@ -436,14 +437,12 @@ function details(q) {
     const groupSel = h('select', { attrs: { 'data-key': `group:${q.id}`, 'aria-label': t('mod.set_group') } });
     fillSelect(groupSel, [{ value: '', label: t('common.no_group') }, ...ev.groups.map((g) => ({ value: g.id, label: groupName(ev, g.id) }))]);
     groupSel.value = q.group ?? '';
-    groupSel.addEventListener('change', (e) => run(q, { type: 'set_group', question: q.id, version: q.version, group: e.target.value || null }));
     bar.append(groupSel);
   }
   if (s === 'approved' || s === 'queued' || s === 'pending') {
     const deptSel = h('select', { attrs: { 'data-key': `dept:${q.id}`, 'aria-label': t('mod.assign') } });
     fillSelect(deptSel, [{ value: '', label: `${t('mod.assign')}…` }, ...ev.departments.map((d) => ({ value: d.id, label: deptName(ev, d.id) }))]);
     deptSel.value = s === 'queued' ? q.department ?? '' : '';
-    deptSel.addEventListener('change', (e) => e.target.value && assign(q, e.target.value));
     bar.append(deptSel);
   }
   const hints = h('div', { class: 'hints' });
@@ -495,6 +494,22 @@ function onListClick(e) {
   }
   if (e.target.closest('select, input, textarea')) return;
   if (q.id !== selected) select(q.id, false);
+}
+
+/**
+ * The selected row's selects. Delegated, and at the question's current
+ * version: a row is patched in place when the question changes (keyed.js), so
+ * the select the moderator is on may have been drawn from an older version.
+ */
+function onListChange(e) {
+  const [kind, id] = (e.target.dataset?.key ?? '').split(/:(.*)/s);
+  const q = id && client.questions.get(id);
+  if (!q) return;
+  const value = e.target.value;
+  // Sent: no longer a pending choice, so the row's next drawing shows the outcome.
+  e.target.shown = value;
+  if (kind === 'group') run(q, { type: 'set_group', question: q.id, version: q.version, group: value || null });
+  if (kind === 'dept' && value) assign(q, value);
 }
 
 /** Select (open) one row; the previous one folds back. */
