@@ -18,6 +18,9 @@ pub struct Metrics {
     pub commit_latency_us_sum: AtomicU64,
     /// Histogram buckets of commit latency, upper bounds in `COMMIT_BUCKETS_MS`.
     commit_latency_buckets: [AtomicU64; 8],
+    /// The slowest commit since the server started, µs: a storage stall
+    /// shows here even when the histogram's top bucket hides its size.
+    commit_latency_max_us: AtomicU64,
     pub rejected_commands: AtomicU64,
     pub rate_limited: AtomicU64,
     pub csp_violations: AtomicU64,
@@ -45,6 +48,8 @@ impl Metrics {
         self.committed_changes.fetch_add(changes as u64, Relaxed);
         self.commit_latency_us_sum
             .fetch_add(elapsed.as_micros() as u64, Relaxed);
+        self.commit_latency_max_us
+            .fetch_max(elapsed.as_micros() as u64, Relaxed);
         let ms = elapsed.as_secs_f64() * 1000.0;
         for (i, bound) in COMMIT_BUCKETS_MS.iter().enumerate() {
             if ms <= *bound {
@@ -146,6 +151,11 @@ impl Metrics {
             self.commit_latency_us_sum.load(Relaxed) as f64 / 1e6
         );
         let _ = writeln!(out, "doithoai_commit_latency_seconds_count {count}");
+        let _ = writeln!(
+            out,
+            "# HELP doithoai_commit_latency_max_seconds The slowest commit since the server started.\n# TYPE doithoai_commit_latency_max_seconds gauge\ndoithoai_commit_latency_max_seconds {}",
+            self.commit_latency_max_us.load(Relaxed) as f64 / 1e6
+        );
         out
     }
 }

@@ -51,16 +51,16 @@ pub fn event_day_md(title: &str, runs: &[EventDayReport], capacity: &[CapacityRo
     let _ = writeln!(s, "### {title}\n");
     let _ = writeln!(
         s,
-        "| halls | phones | clients | submitted / acked | submit→ack ms p50/p95/p99/max | moderator cmd→ack ms | moderator action → last phone ms | changes | frames/s (clients) | queue drops | commits (changes/commit) | server CPU cores (waiting for CPU) | load generator CPU cores | server RSS MiB (before→after, peak) | check | load avg before→after |"
+        "| halls | phones | clients | submitted / acked | submit→ack ms p50/p95/p99/max | moderator cmd→ack ms | moderator action → last phone ms | changes | frames/s (clients) | queue drops | commits (changes/commit) | slowest commit ms | raw fsync every 50 ms, ms p50/p99/max | server CPU cores (waiting for CPU) | load generator CPU cores | server RSS MiB (before→after, peak) | check | load avg before→after |"
     );
     let _ = writeln!(
         s,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in runs {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} / {} | {} | {} | {} | {} | {:.0} | {} | {:.0} ({:.2}) | {:.2} ({:.2}) | {:.2} | {:.0}→{:.0}, {:.0} | {} | {:.1}→{:.1} |",
+            "| {} | {} | {} | {} / {} | {} | {} | {} | {} | {:.0} | {} | {:.0} ({:.2}) | {:.1} | {} | {:.2} ({:.2}) | {:.2} | {:.0}→{:.0}, {:.0} | {} | {:.1}→{:.1} |",
             r.halls,
             r.participants,
             r.clients,
@@ -74,6 +74,8 @@ pub fn event_day_md(title: &str, runs: &[EventDayReport], capacity: &[CapacityRo
             r.queue_drops,
             r.commits,
             if r.commits > 0.0 { r.committed_changes / r.commits } else { 0.0 },
+            r.slowest_commit_ms,
+            r.fsync_probe.cell_short(),
             r.server_cpu_cores,
             r.server_cpu_wait,
             r.loadgen_cpu_cores,

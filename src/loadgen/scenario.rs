@@ -220,6 +220,11 @@ pub struct EventDayReport {
     pub committed_changes: f64,
     /// Failed store commits (`doithoai_commit_errors_total`, all nodes).
     pub commit_errors: f64,
+    /// The slowest commit of any node since it started, ms.
+    pub slowest_commit_ms: f64,
+    /// A raw `write + fsync` of 512 B in the server's data directory every
+    /// 50 ms during the measured phase, ms: whether the disk itself stalled.
+    pub fsync_probe: Summary,
     /// All nodes together.
     pub server_cpu_cores: f64,
     /// The load generator's own CPU (it shares the machine's two cores).
@@ -324,6 +329,10 @@ async fn event_day_on(
     let me0 = ProcSample::of(std::process::id());
     let run_start = now_us();
     let _ = phase_tx.send(Phase::Run);
+    let probe = server.data_dir.clone().map(|dir| {
+        let until = now_us() + o.duration.as_micros() as u64;
+        tokio::task::spawn_blocking(move || fsync_probe(dir, until))
+    });
     tokio::time::sleep(o.duration).await;
     let _ = phase_tx.send(Phase::Quiet);
     // Let in-flight commands finish and every queue drain.
@@ -332,6 +341,10 @@ async fn event_day_on(
     let p1 = sample_all(&servers);
     let me1 = ProcSample::of(std::process::id());
     let m1 = metrics_all(&servers).await?;
+    let fsync_probe_us = match probe {
+        Some(p) => p.await?,
+        None => Vec::new(),
+    };
     let _ = phase_tx.send(Phase::Stop);
     let mut logs = join_all(handles).await;
     for h in desk_handles {
@@ -424,6 +437,8 @@ async fn event_day_on(
         commits: m1.delta(&m0, "doithoai_commits_total"),
         committed_changes: m1.delta(&m0, "doithoai_committed_changes_total"),
         commit_errors: m1.delta(&m0, "doithoai_commit_errors_total"),
+        slowest_commit_ms: m1.get("doithoai_commit_latency_max_seconds") * 1000.0,
+        fsync_probe: Summary::of_us(fsync_probe_us),
         server_cpu_cores: p1.cores_since(&p0),
         loadgen_cpu_cores: me1.cores_since(&me0),
         server_cpu_wait: p1.waiting_since(&p0),
@@ -689,6 +704,32 @@ pub struct BurstReport {
     pub server_cpu_cores: f64,
     pub load_before: f64,
     pub load_after: f64,
+}
+
+/// write + fsync 512 bytes in `dir` every 50 ms until `until` (µs clock),
+/// latencies in µs: light enough to run beside a measured phase.
+fn fsync_probe(dir: PathBuf, until: u64) -> Vec<u64> {
+    use std::io::{Seek, Write};
+    let path = dir.join("fsync-probe-paced");
+    let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    while now_us() < until {
+        let t = now_us();
+        if !(f.rewind().is_ok() && f.write_all(&[7u8; 512]).is_ok() && f.sync_data().is_ok()) {
+            break;
+        }
+        out.push(now_us() - t);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_file(&path);
+    out
 }
 
 /// write + fsync 512 bytes in `dir` until `until` (µs clock); latencies in µs.

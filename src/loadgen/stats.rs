@@ -59,6 +59,14 @@ impl Summary {
     }
 
     /// `p50 / p95 / p99 / max` for a table cell.
+    /// "p50 / p99 / max", for a column with less room.
+    pub fn cell_short(&self) -> String {
+        if self.count == 0 {
+            return "–".into();
+        }
+        format!("{} / {} / {}", ms(self.p50), ms(self.p99), ms(self.max))
+    }
+
     pub fn cell(&self) -> String {
         if self.count == 0 {
             return "–".into();

@@ -817,7 +817,13 @@ pub async fn metrics_all(servers: &[Server]) -> Result<Metrics, Error> {
     let mut total = Metrics::default();
     for s in servers {
         for (k, v) in s.metrics().await?.0 {
-            *total.0.entry(k).or_default() += v;
+            let slot = total.0.entry(k.clone()).or_default();
+            // Counters add up over nodes; a maximum stays the largest.
+            if k.ends_with("_max_seconds") {
+                *slot = slot.max(v);
+            } else {
+                *slot += v;
+            }
         }
     }
     Ok(total)
