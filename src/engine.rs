@@ -488,11 +488,14 @@ impl EventRuntime {
         self.secret.verify_receipt(id, receipt)
     }
 
-    /// Forget personal data held in memory (after the store erased it).
+    /// Forget personal data held in memory (after the store erased it): the
+    /// questioners and the device keys. Without its device key a resent
+    /// submission is answered `duplicate`, never with the receipt.
     pub fn forget_personal_data(&self) {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         for q in state.questions.values_mut() {
             q.questioner = None;
+            q.device_key = None;
         }
         // The hub's replay history still holds the submissions as committed.
         self.hub.forget_history();
@@ -813,6 +816,11 @@ fn validate_batch<'a>(
                 receipt,
                 duplicate: true,
             })),
+            // A resent id that is not the asker's is answered as such, closed
+            // or not (after an erasure no device is the asker any more).
+            Err(DomainError::Duplicate) if matches!(cmd, Command::Submit { .. }) => {
+                results.push(Err(CommandError::Domain(DomainError::Duplicate)))
+            }
             _ if closed => results.push(Err(CommandError::Domain(DomainError::EventClosed))),
             Ok(outcome) => {
                 seq += 1;
