@@ -1215,8 +1215,40 @@ impl Engine {
 /// [`PROBE_MAX`]) until a commit succeeds again; every [`WATCH_EVERY`],
 /// check the database files, learn of events closed elsewhere and close
 /// connections whose token was revoked. Ends with
-/// the engine.
+/// the engine. Beside it, every [`WATCH_EVERY`], a round trip to the store
+/// whose outcome `/healthz` reads from memory ([`ask_store`]).
 async fn watch(engine: Weak<Engine>) {
+    tokio::join!(watch_commits(engine.clone()), ask_store(engine));
+}
+
+/// Longest wait for the store's round trip (`SELECT 1`) before `/healthz`
+/// reports it unavailable. Generous: under a failover surge the pool is
+/// busy, and a node slow to answer is still better than a cascade of nodes
+/// taken out (deploy/haproxy.cfg, docs/DEPLOY.md).
+const STORE_ANSWER_LIMIT: Duration = Duration::from_secs(10);
+
+/// Ask the store for a round trip every [`WATCH_EVERY`] and keep the answer
+/// in [`Health`], so that `/healthz` never waits on the store's pool (behind
+/// commits and reads) itself. Ends with the engine.
+async fn ask_store(engine: Weak<Engine>) {
+    loop {
+        let Some((store, health)) = engine
+            .upgrade()
+            .map(|e| (e.store.clone(), e.health.clone()))
+        else {
+            return;
+        };
+        match tokio::time::timeout(STORE_ANSWER_LIMIT, store.health()).await {
+            Ok(Ok(())) => health.store_answered(),
+            Ok(Err(e)) => health.store_unanswered(&e.to_string()),
+            Err(_) => health.store_unanswered("no answer within the limit"),
+        }
+        drop((store, health));
+        tokio::time::sleep(WATCH_EVERY).await;
+    }
+}
+
+async fn watch_commits(engine: Weak<Engine>) {
     let mut pause = PROBE_FIRST;
     let mut next_look = Instant::now() + WATCH_EVERY;
     loop {
