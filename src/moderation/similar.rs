@@ -344,7 +344,10 @@ mod tests {
         // of: the old distinctive one is still found through its rare
         // word, and the scores are the full cosine, not the partial sum.
         let mut ix = SimilarIndex::default();
-        ix.insert(id(1), &f("vay vốn khởi nghiệp cho thanh niên nông thôn Chợ Mới"));
+        ix.insert(
+            id(1),
+            &f("vay vốn khởi nghiệp cho thanh niên nông thôn Chợ Mới"),
+        );
         for n in 0..(MAX_SCAN as u128 + 200) {
             ix.insert(id(100 + n), &f("vay vốn khởi nghiệp cho thanh niên"));
         }
@@ -365,7 +368,11 @@ mod tests {
             let q_norm = query
                 .iter()
                 .map(|(k, w)| {
-                    let df = ix.feature_ids.get(k).map(|f| ix.df[*f as usize]).unwrap_or(0);
+                    let df = ix
+                        .feature_ids
+                        .get(k)
+                        .map(|f| ix.df[*f as usize])
+                        .unwrap_or(0);
                     let x = w * ix.idf(df);
                     x * x
                 })
@@ -373,7 +380,10 @@ mod tests {
                 .sqrt();
             ix.dot(ix.slot[&id(1)], &q) / (q_norm * ix.docs[ix.slot[&id(1)] as usize].norm)
         };
-        assert!((hits[0].1 - full.min(1.0)).abs() < 1e-5, "{hits:?} vs {full}");
+        assert!(
+            (hits[0].1 - full.min(1.0)).abs() < 1e-5,
+            "{hits:?} vs {full}"
+        );
         // The many identical ones tie, the lowest id first.
         assert_eq!(hits[1].1, hits[2].1, "{hits:?}");
         assert!(hits[1].0 < hits[2].0, "{hits:?}");
