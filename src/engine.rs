@@ -241,6 +241,29 @@ pub struct EventRuntime {
     public_list: Mutex<Option<(u64, Arc<Vec<Bytes>>)>>,
     /// Unix ms when the event was closed; 0 while it is open.
     closed_at: AtomicI64,
+    /// Open staff connections by subscription id: the hash of the token
+    /// each joined with, its seat, and how to close it once that token is
+    /// revoked ([`EventRuntime::close_revoked`]).
+    open_tokens: Mutex<HashMap<u64, OpenToken>>,
+}
+
+struct OpenToken {
+    token_hash: String,
+    seat: String,
+    eviction: Arc<hub::Eviction>,
+}
+
+/// A staff connection registered with [`EventRuntime::track_token`];
+/// dropping it (the connection ended) forgets it.
+pub struct TrackedToken {
+    rt: Arc<EventRuntime>,
+    id: u64,
+}
+
+impl Drop for TrackedToken {
+    fn drop(&mut self) {
+        self.rt.open_tokens().remove(&self.id);
+    }
 }
 
 /// Questions a phone's voting list shows per page.
@@ -488,11 +511,70 @@ impl EventRuntime {
         self.secret.verify_receipt(id, receipt)
     }
 
-    /// Forget personal data held in memory (after the store erased it).
+    fn open_tokens(&self) -> std::sync::MutexGuard<'_, HashMap<u64, OpenToken>> {
+        self.open_tokens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remember that staff connection `id` (its subscription) joined with
+    /// the token whose hash is `token_hash`, so that revoking the token
+    /// closes it.
+    pub fn track_token(
+        self: &Arc<Self>,
+        id: u64,
+        token_hash: String,
+        seat: String,
+        eviction: Arc<hub::Eviction>,
+    ) -> TrackedToken {
+        self.open_tokens().insert(
+            id,
+            OpenToken {
+                token_hash,
+                seat,
+                eviction,
+            },
+        );
+        TrackedToken {
+            rt: self.clone(),
+            id,
+        }
+    }
+
+    /// Close every open connection whose token the store says is revoked
+    /// (by `doithoai tokens --revoke`, from any process or node). Called by
+    /// the watch task every [`WATCH_EVERY`]; reads the store only while a
+    /// staff connection is open.
+    async fn close_revoked(&self, store: &dyn Store) {
+        if self.open_tokens().is_empty() {
+            return;
+        }
+        let Ok(tokens) = store.tokens(self.id()).await else {
+            return; // the store's fault is reported elsewhere; try next round
+        };
+        let revoked: HashSet<&str> = tokens
+            .iter()
+            .filter(|t| t.revoked_at.is_some())
+            .map(|t| t.token_hash.as_str())
+            .collect();
+        for open in self.open_tokens().values() {
+            if revoked.contains(open.token_hash.as_str()) && open.eviction.fired().is_none() {
+                tracing::warn!(
+                    event = self.id(),
+                    seat = %open.seat,
+                    "closing a connection whose token was revoked"
+                );
+                open.eviction.fire(hub::EvictReason::TokenRevoked);
+            }
+        }
+    }
+
+    /// Forget personal data held in memory (after the store erased it): the
+    /// questioners and the device keys. Without its device key a resent
+    /// submission is answered `duplicate`, never with the receipt.
     pub fn forget_personal_data(&self) {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         for q in state.questions.values_mut() {
             q.questioner = None;
+            q.device_key = None;
         }
         // The hub's replay history still holds the submissions as committed.
         self.hub.forget_history();
@@ -813,6 +895,11 @@ fn validate_batch<'a>(
                 receipt,
                 duplicate: true,
             })),
+            // A resent id that is not the asker's is answered as such, closed
+            // or not (after an erasure no device is the asker any more).
+            Err(DomainError::Duplicate) if matches!(cmd, Command::Submit { .. }) => {
+                results.push(Err(CommandError::Domain(DomainError::Duplicate)))
+            }
             _ if closed => results.push(Err(CommandError::Domain(DomainError::EventClosed))),
             Ok(outcome) => {
                 seq += 1;
@@ -968,6 +1055,7 @@ impl Engine {
             jobs: tx,
             secret: self.secret.clone(),
             closed_at: AtomicI64::new(closed_at.unwrap_or(0)),
+            open_tokens: Mutex::new(HashMap::new()),
         });
         rt.hub
             .set_annotator(Arc::new(move |q: &mut Question| annotate(&assistant, q)));
@@ -1125,9 +1213,42 @@ impl Engine {
 
 /// While the store fails, probe it (backing off from [`PROBE_FIRST`] to
 /// [`PROBE_MAX`]) until a commit succeeds again; every [`WATCH_EVERY`],
-/// check the database files and learn of events closed elsewhere. Ends with
-/// the engine.
+/// check the database files, learn of events closed elsewhere and close
+/// connections whose token was revoked. Ends with
+/// the engine. Beside it, every [`WATCH_EVERY`], a round trip to the store
+/// whose outcome `/healthz` reads from memory ([`ask_store`]).
 async fn watch(engine: Weak<Engine>) {
+    tokio::join!(watch_commits(engine.clone()), ask_store(engine));
+}
+
+/// Longest wait for the store's round trip (`SELECT 1`) before `/healthz`
+/// reports it unavailable. Generous: under a failover surge the pool is
+/// busy, and a node slow to answer is still better than a cascade of nodes
+/// taken out (deploy/haproxy.cfg, docs/DEPLOY.md).
+const STORE_ANSWER_LIMIT: Duration = Duration::from_secs(10);
+
+/// Ask the store for a round trip every [`WATCH_EVERY`] and keep the answer
+/// in [`Health`], so that `/healthz` never waits on the store's pool (behind
+/// commits and reads) itself. Ends with the engine.
+async fn ask_store(engine: Weak<Engine>) {
+    loop {
+        let Some((store, health)) = engine
+            .upgrade()
+            .map(|e| (e.store.clone(), e.health.clone()))
+        else {
+            return;
+        };
+        match tokio::time::timeout(STORE_ANSWER_LIMIT, store.health()).await {
+            Ok(Ok(())) => health.store_answered(),
+            Ok(Err(e)) => health.store_unanswered(&e.to_string()),
+            Err(_) => health.store_unanswered("no answer within the limit"),
+        }
+        drop((store, health));
+        tokio::time::sleep(WATCH_EVERY).await;
+    }
+}
+
+async fn watch_commits(engine: Weak<Engine>) {
     let mut pause = PROBE_FIRST;
     let mut next_look = Instant::now() + WATCH_EVERY;
     loop {
@@ -1155,6 +1276,7 @@ impl Engine {
                 Err(e) => self.health.failed(&e),
             }
             for rt in self.events() {
+                rt.close_revoked(self.store.as_ref()).await;
                 if rt.closed_at().is_some() {
                     continue;
                 }

@@ -7,7 +7,14 @@
 //! refuse commands while the database is lost, and `/healthz` answers 503
 //! with the fault's code. A fault is logged loudly when it starts and once
 //! more when it ends, not once per refused command.
+//!
+//! It also keeps whether the store answered the watch task's last round
+//! trip, so that `/healthz` answers from memory alone (and a stat or two),
+//! never waiting on the store's pool or a writer behind other work: a
+//! health check slower than the proxy's check timeout takes a healthy node
+//! out (deploy/haproxy.cfg).
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::RwLock;
 
 use crate::store::StoreError;
@@ -75,6 +82,9 @@ pub struct Fault {
 pub struct Health {
     /// A std lock: never held across an await, read once per batch.
     fault: RwLock<Option<Fault>>,
+    /// Unix ms since when the store has not answered the watch task's round
+    /// trip; 0 while it answers.
+    unanswered_since: AtomicI64,
 }
 
 impl Health {
@@ -120,6 +130,34 @@ impl Health {
             since: crate::now_ms(),
             detail: error.to_string(),
         });
+    }
+
+    /// The store answered the watch task's round trip.
+    pub fn store_answered(&self) {
+        let since = self.unanswered_since.swap(0, Ordering::AcqRel);
+        if since != 0 {
+            tracing::warn!(
+                after_ms = crate::now_ms() - since,
+                "the store answers again: /healthz is healthy again"
+            );
+        }
+    }
+
+    /// The store did not answer the watch task's round trip (`why`: for the log).
+    pub fn store_unanswered(&self, why: &str) {
+        let now = crate::now_ms().max(1);
+        if self
+            .unanswered_since
+            .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            tracing::error!(error = %why, "the store does not answer: /healthz reports store_unavailable");
+        }
+    }
+
+    /// Since when (Unix ms) the store has not answered, if it has not.
+    pub fn store_unanswered_since(&self) -> Option<i64> {
+        Some(self.unanswered_since.load(Ordering::Acquire)).filter(|&at| at != 0)
     }
 
     /// A commit or probe succeeded. A lost database is not cleared by that
@@ -178,6 +216,19 @@ mod tests {
         );
         h.files_ok();
         assert_eq!(h.kind(), None);
+    }
+
+    #[test]
+    fn the_store_round_trip_is_kept_with_its_first_failure_time() {
+        let h = Health::default();
+        assert_eq!(h.store_unanswered_since(), None);
+        h.store_unanswered("refused");
+        let since = h.store_unanswered_since();
+        assert!(since.is_some());
+        h.store_unanswered("refused again");
+        assert_eq!(h.store_unanswered_since(), since);
+        h.store_answered();
+        assert_eq!(h.store_unanswered_since(), None);
     }
 
     #[test]

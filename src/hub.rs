@@ -52,6 +52,9 @@ pub enum EvictReason {
     /// The client sent a frame that breaks the protocol's limits; the
     /// connection sends what is queued (the error saying why) and closes.
     FrameRejected,
+    /// The token this (staff) connection joined with was revoked: no `bye`
+    /// (it must not reconnect with it), an `error` `token_revoked`, a close.
+    TokenRevoked,
 }
 
 impl EvictReason {
@@ -60,6 +63,7 @@ impl EvictReason {
             EvictReason::SlowConsumer => "slow_consumer",
             EvictReason::Shutdown => "server_shutdown",
             EvictReason::FrameRejected => "frame_rejected",
+            EvictReason::TokenRevoked => "token_revoked",
         }
     }
 }
@@ -72,12 +76,17 @@ pub struct Eviction {
 }
 
 impl Eviction {
-    fn fire(&self, reason: EvictReason) {
+    pub fn fire(&self, reason: EvictReason) {
         if let Ok(mut r) = self.reason.lock() {
             r.get_or_insert(reason);
         }
         self.notify.notify_one();
     }
+    /// Why the connection must close, once it must.
+    pub fn fired(&self) -> Option<EvictReason> {
+        self.reason.lock().ok().and_then(|r| *r)
+    }
+
     /// Wait until evicted; returns the reason.
     pub async fn wait(&self) -> EvictReason {
         loop {
@@ -140,6 +149,11 @@ impl Replies {
         self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
         tracing::warn!("slow consumer disconnected while replying");
         self.eviction.fire(EvictReason::SlowConsumer);
+    }
+
+    /// Why this connection is closing, once it is.
+    pub fn closing(&self) -> Option<EvictReason> {
+        self.eviction.fired()
     }
 
     /// Close the connection once what is queued has been sent (its client

@@ -23,7 +23,9 @@ pub struct TokensArgs {
 
 /// Print every seat's link (creating missing tokens), revoking one first if
 /// asked. Safe while a server runs: the server checks tokens in the store on
-/// every connection, so a revoked one stops working at once for new ones.
+/// every connection, so a revoked one stops working at once for new ones,
+/// and closes connections already open with it within a second
+/// (`EventRuntime::close_revoked`).
 pub async fn run(a: TokensArgs) -> Result<(), CliError> {
     let db = store::open(&a.store).await?;
     let secret = crate::load_secret(&a.store)

@@ -102,6 +102,8 @@ struct Joined {
     actor: Actor,
     device: Option<String>,
     last_seq: Option<u64>,
+    /// Staff only: the hash of the token it joined with (closed when revoked).
+    token_hash: Option<String>,
 }
 
 async fn handshake(
@@ -185,6 +187,7 @@ async fn handshake(
             actor,
             device,
             last_seq,
+            token_hash: Some(crate::auth::hash_token(&token)),
         });
     }
     let Some(event) = event else {
@@ -209,6 +212,7 @@ async fn handshake(
         actor,
         device: Some(device),
         last_seq,
+        token_hash: None,
     })
 }
 
@@ -277,9 +281,18 @@ async fn connection(
     if let Some(t) = &ticket {
         t.finished();
     }
-    let Some((rt, actor, device, subscription)) = joined else {
+    let Some((rt, actor, device, subscription, token_hash)) = joined else {
         return;
     };
+    // Closed by the watch task once its token is revoked; forgotten when dropped.
+    let _tracked = token_hash.map(|hash| {
+        rt.track_token(
+            subscription.id,
+            hash,
+            actor.label.clone(),
+            subscription.eviction.clone(),
+        )
+    });
     let metrics = app.engine.metrics().clone();
     metrics.connected(actor.role);
     tracing::debug!(%peer, role = actor.role.as_str(), label = %actor.label, event = rt.id(), "joined");
@@ -318,12 +331,19 @@ async fn join(
     socket: &mut WebSocket,
     app: &AppState,
     origin: Option<&str>,
-) -> Option<(Arc<EventRuntime>, Actor, Option<String>, Subscription)> {
+) -> Option<(
+    Arc<EventRuntime>,
+    Actor,
+    Option<String>,
+    Subscription,
+    Option<String>,
+)> {
     let Joined {
         rt,
         actor,
         device,
         last_seq,
+        token_hash,
     } = match handshake(socket, app, origin).await {
         Ok(j) => j,
         Err((code, vi, en)) => {
@@ -378,7 +398,7 @@ async fn join(
         .to_json();
         subscription.replies().send(frame);
     }
-    Some((rt, actor, device, subscription))
+    Some((rt, actor, device, subscription, token_hash))
 }
 
 /// How a connection's reader stopped.
@@ -463,6 +483,10 @@ async fn read_loop(
             }
             ClientMessage::Pong { .. } => {}
             ClientMessage::Cmd { req, cmd } => {
+                if replies.closing() == Some(EvictReason::TokenRevoked) {
+                    // Closing: nothing more is done with a revoked token.
+                    return ReadEnd::Rejected;
+                }
                 if actor.role == Role::Participant {
                     let limits = match cmd {
                         Command::Submit { .. } => &app.limits,
@@ -664,7 +688,28 @@ async fn goodbye(mut sink: WsSink, mut sub: Subscription, reason: EvictReason) {
         ),
         // 1008: policy violation.
         EvictReason::FrameRejected => (None, 1008),
+        EvictReason::TokenRevoked => (None, 1008),
     };
+    if reason == EvictReason::TokenRevoked {
+        // Nothing more goes to a revoked seat, not even what was queued:
+        // the error saying why, then the close (docs/PROTOCOL.md §5).
+        let revoked = error_json(
+            None,
+            reason.code(),
+            REVOKED_VI,
+            "this seat's token was revoked; ask the organiser for the new link",
+        );
+        let close = CloseFrame {
+            code: close_code,
+            reason: Utf8Bytes::from(reason.code().to_string()),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let _ = sink.send(text(revoked)).await;
+            let _ = sink.send(Message::Close(Some(close))).await;
+        })
+        .await;
+        return;
+    }
     let close = CloseFrame {
         code: close_code,
         reason: Utf8Bytes::from(reason.code().to_string()),
@@ -685,6 +730,10 @@ async fn goodbye(mut sink: WsSink, mut sub: Subscription, reason: EvictReason) {
     })
     .await;
 }
+
+/// Said to a connection closed because its token was revoked.
+const REVOKED_VI: &str =
+    "Mã truy cập của vị trí này đã bị thu hồi; hãy xin đường dẫn mới từ ban tổ chức";
 
 /// Send one hub frame; give up if the client is evicted meanwhile (a stuck
 /// socket must not hold this task forever).

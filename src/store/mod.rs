@@ -120,6 +120,29 @@ impl Change {
     }
 }
 
+/// `json` (a stored question or a change body) without any `device_key`
+/// field at any depth; `None` when it had none, so only rows that held one
+/// are rewritten by an erasure.
+pub(crate) fn without_device_keys(json: &str) -> Result<Option<String>, StoreError> {
+    fn strip(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut removed = map.remove("device_key").is_some();
+                for child in map.values_mut() {
+                    removed |= strip(child);
+                }
+                removed
+            }
+            serde_json::Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |acc, child| strip(child) | acc),
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_str(json)?;
+    Ok(strip(&mut value).then(|| value.to_string()))
+}
+
 /// A question as it is written to the log and the questions table: without
 /// personal data or anything derived from it.
 pub(crate) fn stored_question(q: &Question) -> Question {
@@ -285,8 +308,10 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Change>, StoreError>;
 
-    /// Remove every questioner's personal data of an event; returns how many
-    /// records were erased. Questions, answers and the log stay.
+    /// Remove every questioner's personal data of an event, and the device
+    /// keys (a hash tied to a phone) of its questions, in the questions table
+    /// and in the log; returns how many questioner records were erased.
+    /// Questions, answers and the log stay.
     async fn erase_personal_data(&self, event_id: &str) -> Result<u64, StoreError>;
 
     /// Read one event completely, from a single consistent snapshot.

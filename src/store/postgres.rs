@@ -508,15 +508,58 @@ impl Store for PgStore {
     }
 
     async fn erase_personal_data(&self, event_id: &str) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM questioners WHERE event_id = $1")
             .bind(event_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        // The device keys, in the questions and in the log's snapshots.
+        let rows = sqlx::query(
+            "SELECT id, data FROM questions WHERE event_id = $1 AND strpos(data, '\"device_key\"') > 0",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in rows {
+            let data: String = r.try_get("data")?;
+            if let Some(data) = super::without_device_keys(&data)? {
+                sqlx::query("UPDATE questions SET data = $1 WHERE event_id = $2 AND id = $3")
+                    .bind(data)
+                    .bind(event_id)
+                    .bind(r.try_get::<String, _>("id")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT seq, body FROM changes WHERE event_id = $1 AND strpos(body, '\"device_key\"') > 0",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in rows {
+            let body: String = r.try_get("body")?;
+            if let Some(body) = super::without_device_keys(&body)? {
+                sqlx::query("UPDATE changes SET body = $1 WHERE event_id = $2 AND seq = $3")
+                    .bind(body)
+                    .bind(event_id)
+                    .bind(r.try_get::<i64, _>("seq")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
         // VACUUM FULL rewrites the table (and its TOAST table and indexes) into
         // new files and drops the old ones, so the deleted rows do not linger
         // in dead tuples. It briefly locks the table; erasure runs after the
         // event is closed. WAL segments and backups age out on their own schedule.
         sqlx::query("VACUUM FULL questioners")
+            .execute(&self.pool)
+            .await?;
+        // The old versions of the rewritten rows (device keys, a pseudonymous
+        // hash) are freed for reuse, without locking every event's log and
+        // questions for a full rewrite.
+        sqlx::query("VACUUM questions, changes")
             .execute(&self.pool)
             .await?;
         // Every node drops what it still holds in memory (see `crate::cluster`).

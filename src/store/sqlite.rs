@@ -494,6 +494,41 @@ impl Store for SqliteStore {
             .bind(event_id)
             .execute(&mut *tx)
             .await?;
+        // The device keys, in the questions and in the log's snapshots.
+        let rows = sqlx::query(
+            "SELECT id, data FROM questions WHERE event_id = ? AND instr(data, '\"device_key\"') > 0",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in rows {
+            let data: String = r.try_get("data")?;
+            if let Some(data) = super::without_device_keys(&data)? {
+                sqlx::query("UPDATE questions SET data = ? WHERE event_id = ? AND id = ?")
+                    .bind(data)
+                    .bind(event_id)
+                    .bind(r.try_get::<String, _>("id")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT seq, body FROM changes WHERE event_id = ? AND instr(body, '\"device_key\"') > 0",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in rows {
+            let body: String = r.try_get("body")?;
+            if let Some(body) = super::without_device_keys(&body)? {
+                sqlx::query("UPDATE changes SET body = ? WHERE event_id = ? AND seq = ?")
+                    .bind(body)
+                    .bind(event_id)
+                    .bind(r.try_get::<i64, _>("seq")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         tx.commit().await?;
         conn.release();
         // Rewrite the file so no deleted page keeps old bytes, then fold the WAL in.

@@ -408,6 +408,29 @@ impl Client {
             .collect()
     }
 
+    /// Read until the server's Close frame (text frames are logged);
+    /// its code and reason, or `None` if the connection ended without one.
+    pub async fn close_frame(&mut self) -> Option<(u16, String)> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .ok()??
+                .ok()?;
+            match msg {
+                Message::Close(frame) => {
+                    return frame.map(|f| (u16::from(f.code), f.reason.to_string()))
+                }
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(&t).expect("server sent JSON");
+                    if v["type"] != "ping" {
+                        self.log.push(v);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }

@@ -279,6 +279,9 @@ pub struct CommitCutter {
     down_on_cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
     down: tokio::sync::watch::Sender<bool>,
     pub cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// While true, PostgreSQL's answers are held back (nothing is cut): a
+    /// database, or the way to it, gone slow.
+    stalled: tokio::sync::watch::Sender<bool>,
 }
 
 impl CommitCutter {
@@ -295,6 +298,7 @@ impl CommitCutter {
             down_on_cut: Arc::new(AtomicBool::new(false)),
             down: tokio::sync::watch::channel(false).0,
             cuts: Arc::new(AtomicUsize::new(0)),
+            stalled: tokio::sync::watch::channel(false).0,
         };
         let relay = Relay {
             target,
@@ -302,6 +306,7 @@ impl CommitCutter {
             down_on_cut: cutter.down_on_cut.clone(),
             down: cutter.down.clone(),
             cuts: cutter.cuts.clone(),
+            stalled: cutter.stalled.clone(),
         };
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -325,6 +330,15 @@ impl CommitCutter {
         self.down_on_cut
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.arm();
+    }
+
+    /// Hold back every answer from PostgreSQL until [`CommitCutter::unstall`].
+    pub fn stall(&self) {
+        self.stalled.send_replace(true);
+    }
+
+    pub fn unstall(&self) {
+        self.stalled.send_replace(false);
     }
 
     pub fn heal(&self) {
@@ -369,6 +383,7 @@ struct Relay {
     down_on_cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
     down: tokio::sync::watch::Sender<bool>,
     cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stalled: tokio::sync::watch::Sender<bool>,
 }
 
 impl Relay {
@@ -411,6 +426,7 @@ impl Relay {
             }
         });
         let mut down = self.down.subscribe();
+        let mut stalled = self.stalled.subscribe();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let read = tokio::select! {
@@ -424,6 +440,9 @@ impl Relay {
             };
             if cutting.load(SeqCst) {
                 continue; // swallowed: the client must not learn the outcome
+            }
+            if stalled.wait_for(|s| !*s).await.is_err() {
+                break;
             }
             if cw.write_all(&buf[..n]).await.is_err() {
                 break;

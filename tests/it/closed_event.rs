@@ -206,3 +206,77 @@ async fn a_close_made_outside_the_server_is_never_missed() {
     assert_eq!(seen["closed_at"], 1_711_500_000_000i64, "{seen}");
     app.stop().await;
 }
+
+/// Erasing personal data also drops the questions' device keys (a hash tied
+/// to a phone), in the store, its log and memory: afterwards the same id
+/// resent from the same phone is a `duplicate`, never answered with the receipt.
+#[tokio::test]
+async fn erasing_personal_data_drops_device_keys_and_a_resend_gets_duplicate() {
+    let temp = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(temp.path()).await;
+    let hello = json!({"type":"hello","protocol":1,"event":EVENT,"hall":"tinh","device":"phone-a"});
+    let mut phone = Client::join(&app.ws_url(), hello.clone()).await;
+    let (id, mut cmd) = submit("Xin hỏi về nhà ở xã hội cho công nhân trẻ?", "tinh");
+    cmd["questioner"] = json!({"name":"Lê Văn Đạt","phone":"0912345678"});
+    cmd["consent"] = json!(true);
+    let first = phone.ok(cmd.clone()).await;
+    let receipt = first["receipt"].as_str().unwrap().to_string();
+    let (status, _) = post(&app, "admin", "/api/admin/close-event", json!({})).await;
+    assert_eq!(status, 200);
+    let again = phone.ok(cmd.clone()).await;
+    assert_eq!(
+        again["receipt"],
+        receipt.as_str(),
+        "the asker's resend: {again}"
+    );
+    let uuid = uuid::Uuid::parse_str(&id).unwrap();
+    let rt = app
+        .app
+        .engine
+        .events()
+        .into_iter()
+        .find(|rt| rt.id() == EVENT)
+        .unwrap();
+    assert!(rt.question(&uuid).unwrap().device_key.is_some());
+
+    let (status, erased) = post(&app, "admin", "/api/admin/erase-personal-data", json!({})).await;
+    assert_eq!(status, 200, "{erased}");
+    // Memory, the store's questions and its log hold no device key any more.
+    assert_eq!(rt.question(&uuid).unwrap().device_key, None);
+    let store = app.app.engine.store();
+    let loaded = store.load(EVENT).await.unwrap();
+    assert!(loaded.questions.iter().all(|q| q.device_key.is_none()));
+    let log = store.changes_since(EVENT, 0, 10_000).await.unwrap();
+    assert!(log
+        .iter()
+        .flat_map(|c| &c.questions)
+        .all(|u| u.question.device_key.is_none()));
+    let all = app.questions("admin").await.to_string();
+    assert!(!all.contains("device_key") && !all.contains("Đạt"), "{all}");
+    // The same phone resending the same id: duplicate, no receipt.
+    let resend = phone.cmd(cmd.clone()).await;
+    assert_eq!(resend["code"], "duplicate", "{resend}");
+    assert!(resend.get("receipt").is_none(), "{resend}");
+    let http = app
+        .http()
+        .post(format!("{}/api/events/{EVENT}/questions", app.base))
+        .json(
+            &json!({"id": id, "text": cmd["text"], "hall": "tinh", "device": "phone-a",
+                      "questioner": cmd["questioner"], "consent": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body: Value = http.json().await.unwrap();
+    assert_eq!(body["code"], "duplicate", "{body}");
+    assert!(!body.to_string().contains(&receipt), "{body}");
+    drop(phone);
+    app.stop().await;
+
+    // After a restart too: the store no longer knows the phone.
+    let app = spawn_app_in(temp.path()).await;
+    let mut phone = Client::join(&app.ws_url(), hello).await;
+    let resend = phone.cmd(cmd).await;
+    assert_eq!(resend["code"], "duplicate", "{resend}");
+    app.stop().await;
+}

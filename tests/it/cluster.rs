@@ -692,3 +692,49 @@ async fn node_behind_a_commit_cutter() -> (Deployment, CommitCutter, TestApp) {
     let app = spawn_app_with(config).await;
     (deployment, cutter, app)
 }
+
+/// `/healthz` answers from memory: with every answer from PostgreSQL held
+/// back, it still answers at once (a proxy's check must never time out on a
+/// node that is only busy), `200` while the store's round trip is merely
+/// slow and `503 store_unavailable` once it gave up (PostgreSQL's pool
+/// after 5 s, the round trip's own limit after 10 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_never_waits_on_a_slow_database() {
+    let (_deployment, cutter, app) = node_behind_a_commit_cutter().await;
+    wait_health(&app.base, 200).await;
+    cutter.stall();
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        let asked = std::time::Instant::now();
+        let r = http
+            .get(format!("{}/healthz", app.base))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .expect("/healthz answers within 2 s while the database is stalled");
+        assert!(asked.elapsed() < Duration::from_secs(2));
+        let status = r.status().as_u16();
+        statuses.push(status);
+        if status == 503 {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "store_unavailable", "{body}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        statuses.first(),
+        Some(&200),
+        "slow is not down: {statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&503), "{statuses:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "down only once the round trip gave up (the pool after 5 s): {statuses:?}"
+    );
+    cutter.unstall();
+    wait_health(&app.base, 200).await;
+    app.stop().await;
+}

@@ -709,3 +709,55 @@ async fn a_refused_upload_is_read_so_the_client_gets_its_status() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn http_votes_from_one_address_spend_only_the_http_share_and_websocket_votes_keep_theirs() {
+    // Votes' HTTP share is five times the submissions' (VOTES_PER_SUBMISSION).
+    let app = spawn_with(|c| {
+        c.address_per_minute = 1_000;
+        c.net.http_submit_per_address_per_minute = 2;
+    })
+    .await;
+    let mut m = app.staff("moderator-1").await;
+    let (q, cmd) = submit("Thanh niên nông thôn vay vốn thế nào?", "tinh");
+    m.ok(cmd).await;
+    m.ok(json!({"type":"approve","question":q,"version":1}))
+        .await;
+    let (mut accepted, mut limited) = (0, 0);
+    for i in 0..20 {
+        let r = app
+            .http()
+            .post(format!("{}/api/events/{EVENT}/votes", app.base))
+            .json(&json!({"question": q, "device": format!("rot-{i}")}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        match status {
+            StatusCode::OK => accepted += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(v["code"], "rate_limited", "{v}");
+                limited += 1
+            }
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert_eq!((accepted, limited), (10, 10), "2 × 5 HTTP votes a minute");
+    // Phones on the same address vote over WebSocket under their own bound.
+    for _ in 0..15 {
+        let mut phone = app.participant("tinh").await;
+        let ack = phone.ok(json!({"type":"vote","question":q})).await;
+        assert!(ack["seq"].is_u64(), "{ack}");
+    }
+    let all = app.questions("moderator-1").await;
+    let votes = all["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == q.as_str())
+        .unwrap()["votes"]
+        .clone();
+    assert_eq!(votes, 1 + 10 + 15);
+    app.stop().await;
+}

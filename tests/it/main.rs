@@ -23,6 +23,7 @@ mod pages;
 mod proxy;
 mod reports;
 mod resume;
+mod revoked;
 mod session;
 mod store_suite;
 mod undo_and_notes;

@@ -481,10 +481,13 @@ async fn erase_personal_data_leaves_none(store: Arc<dyn Store>) {
     let ev = event();
     store.put_event(&ev).await.unwrap();
     store.put_event(&other).await.unwrap();
-    let q1 = question("Câu một", "tinh", Some(person("Lê Văn Đạt")));
+    let mut q1 = question("Câu một", "tinh", Some(person("Lê Văn Đạt")));
+    q1.device_key = Some("khoa-may-dat".into());
     let q2 = question("Câu hai", "tinh", Some(person("Phạm Thị Hoà")));
-    let q3 = question("Câu ba", "tinh", None);
-    let keep = question("Sự kiện khác", "tinh", Some(person("Người khác")));
+    let mut q3 = question("Câu ba", "tinh", None);
+    q3.device_key = Some("khoa-may-ba".into());
+    let mut keep = question("Sự kiện khác", "tinh", Some(person("Người khác")));
+    keep.device_key = Some("khoa-may-khac".into());
     store
         .commit(&ev.id, 0, &[submit(1, &q1), submit(2, &q2), submit(3, &q3)])
         .await
@@ -497,19 +500,28 @@ async fn erase_personal_data_leaves_none(store: Arc<dyn Store>) {
     let loaded = store.load(&ev.id).await.unwrap();
     assert_eq!(loaded.questions.len(), 3, "questions stay");
     assert!(loaded.questions.iter().all(|q| q.questioner.is_none()));
+    assert!(
+        loaded.questions.iter().all(|q| q.device_key.is_none()),
+        "device keys are tied to a phone: erased too"
+    );
     let log = store.changes_since(&ev.id, 0, 100).await.unwrap();
     assert_eq!(log.len(), 3, "the log stays");
     assert!(log
         .iter()
         .flat_map(|c| &c.questions)
-        .all(|u| u.question.questioner.is_none()));
+        .all(|u| u.question.questioner.is_none() && u.question.device_key.is_none()));
     let dump = store.export_event(&ev.id).await.unwrap();
-    assert!(!format!("{dump:?}").contains("Đạt") && !format!("{dump:?}").contains("0912"));
+    let dump = format!("{dump:?}");
+    assert!(!dump.contains("Đạt") && !dump.contains("0912") && !dump.contains("khoa-may"));
     let kept = store.load(&other.id).await.unwrap();
     assert_eq!(
         kept.questions[0].questioner,
         Some(person("Người khác")),
         "other events keep theirs"
+    );
+    assert_eq!(
+        kept.questions[0].device_key.as_deref(),
+        Some("khoa-may-khac")
     );
     assert_eq!(store.erase_personal_data(&ev.id).await.unwrap(), 0);
 }
