@@ -103,6 +103,30 @@ pub struct Assistant {
     known: HashMap<Uuid, Known>,
     /// Hints by question, for the version they were computed at.
     cache: HashMap<Uuid, (u32, Hints)>,
+    /// The features of the question whose text was observed last: its
+    /// hints are asked for right after (the writer publishes it), and
+    /// reading Vietnamese text into syllables is most of a hint's cost.
+    last_read: Option<Read>,
+}
+
+/// A question's text read once: its similarity features and folded grams.
+struct Read {
+    id: Uuid,
+    text: String,
+    features: Vec<(String, f32)>,
+    grams: Vec<String>,
+}
+
+impl Read {
+    fn of(id: Uuid, text: &str) -> Read {
+        let content = features::content(text);
+        Read {
+            id,
+            text: text.to_string(),
+            features: similar::features(&content),
+            grams: features::folded_grams(&content),
+        }
+    }
 }
 
 fn grams_of(text: &str) -> Vec<String> {
@@ -148,6 +172,7 @@ impl Assistant {
             topic,
             known: HashMap::new(),
             cache: HashMap::new(),
+            last_read: None,
         }
     }
 
@@ -159,28 +184,30 @@ impl Assistant {
     /// Take in a question as committed (new or changed).
     pub fn observe(&mut self, q: &Question) {
         let text_changed = self.known.get(&q.id).is_none_or(|k| k.text != q.text);
-        let grams = if text_changed {
-            grams_of(&q.text)
-        } else {
-            self.known
+        let read = text_changed.then(|| Read::of(q.id, &q.text));
+        let grams = match &read {
+            Some(r) => r.grams.clone(),
+            None => self
+                .known
                 .get(&q.id)
                 .map(|k| k.grams.clone())
-                .unwrap_or_default()
+                .unwrap_or_default(),
         };
         if q.state == QState::Rejected {
             self.similar.remove(&q.id);
-        } else if text_changed
-            || self
-                .known
-                .get(&q.id)
-                .is_some_and(|k| k.state == QState::Rejected)
+        } else if let Some(r) = &read {
+            self.similar.insert(q.id, &r.features);
+        } else if self
+            .known
+            .get(&q.id)
+            .is_some_and(|k| k.state == QState::Rejected)
         {
             self.similar
                 .insert(q.id, &similar::features(&features::content(&q.text)));
         }
-        // Moderators' decisions teach the routers: a department is only ever
-        // set by `assign`; a group counts once a moderator has let the
-        // question through (set it, or approved it with the asker's choice).
+        if read.is_some() {
+            self.last_read = read;
+        }
         let live = q.state != QState::Rejected;
         self.departments
             .learn(q.id, q.department.as_deref().filter(|_| live), &grams);
@@ -271,11 +298,18 @@ impl Assistant {
     }
 
     fn compute(&self, q: &Question) -> Hints {
-        let content = features::content(&q.text);
-        let grams = features::folded_grams(&content);
+        let fresh;
+        let read = match &self.last_read {
+            Some(r) if r.id == q.id && r.text == q.text => r,
+            _ => {
+                fresh = Read::of(q.id, &q.text);
+                &fresh
+            }
+        };
+        let grams = &read.grams;
         let found = self
             .similar
-            .search(&similar::features(&content), Some(&q.id), MAX_SIMILAR * 3);
+            .search(&read.features, Some(&q.id), MAX_SIMILAR * 3);
         let similar = found
             .into_iter()
             .filter(|(_, score)| *score >= MIN_SIMILAR)
@@ -285,7 +319,7 @@ impl Assistant {
             })
             .collect();
         let suggest = |r: &routing::Router| {
-            r.suggest(&grams)
+            r.suggest(grams)
                 .filter(|(_, p)| *p >= MIN_ROUTE)
                 .map(|(id, p)| Suggested {
                     id: id.to_string(),
@@ -294,8 +328,8 @@ impl Assistant {
         };
         let mut flags = self.screen.flags(&q.text);
         let on_topic = grams.iter().any(|g| self.topic.contains(g))
-            || self.departments.knows_any(&grams)
-            || self.groups.knows_any(&grams);
+            || self.departments.knows_any(grams)
+            || self.groups.knows_any(grams);
         if !on_topic && !grams.is_empty() {
             flags.push(Flag::OffTopic);
         }

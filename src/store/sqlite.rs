@@ -713,6 +713,13 @@ async fn insert_token(conn: &mut SqliteConnection, t: &TokenRecord) -> Result<()
 /// trips, not SQLite, were most of the commit's time.
 const ROWS_PER_INSERT: usize = 100;
 
+/// Whether a multi-row statement is kept prepared on its connection: the
+/// one-row form (every event-day commit) and the full chunk; the sizes in
+/// between would only churn sqlx's statement cache.
+fn cached(rows: usize) -> bool {
+    rows == 1 || rows == ROWS_PER_INSERT
+}
+
 /// Append `changes` to the log.
 async fn insert_changes(
     conn: &mut SqliteConnection,
@@ -743,7 +750,11 @@ async fn insert_changes(
                 .push_bind(action)
                 .push_bind(body);
         });
-        insert.build().persistent(false).execute(&mut *conn).await?;
+        insert
+            .build()
+            .persistent(cached(chunk.len()))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -778,7 +789,11 @@ async fn upsert_questions(
             " ON CONFLICT(event_id, id) DO UPDATE SET state = excluded.state, department = excluded.department,
                grp = excluded.grp, updated_at = excluded.updated_at, data = excluded.data",
         );
-        upsert.build().persistent(false).execute(&mut *conn).await?;
+        upsert
+            .build()
+            .persistent(cached(chunk.len()))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -798,7 +813,11 @@ async fn insert_questioners(
         insert.push_values(rows, |mut row, (id, data)| {
             row.push_bind(id).push_bind(event_id).push_bind(data);
         });
-        insert.build().persistent(false).execute(&mut *conn).await?;
+        insert
+            .build()
+            .persistent(cached(chunk.len()))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -818,7 +837,11 @@ async fn insert_votes(
                 .push_bind(*voter)
                 .push_bind(*at);
         });
-        insert.build().persistent(false).execute(&mut *conn).await?;
+        insert
+            .build()
+            .persistent(cached(chunk.len()))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -840,7 +863,11 @@ async fn upsert_floor(
             row.push_bind(id).push_bind(event_id).push_bind(data);
         });
         upsert.push(" ON CONFLICT(event_id, id) DO UPDATE SET data = excluded.data");
-        upsert.build().persistent(false).execute(&mut *conn).await?;
+        upsert
+            .build()
+            .persistent(cached(chunk.len()))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
