@@ -4,7 +4,7 @@
 //! exits non-zero when something would break the day.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -85,7 +85,12 @@ pub struct CheckArgs {
 pub async fn run(a: CheckArgs) -> Vec<Finding> {
     let mut out = Vec::new();
     if a.store.database_url.is_none() {
-        out.push(data_dir(&a.store.data_dir));
+        let dir = data_dir(&a.store.data_dir);
+        let writable = dir.level != Level::Fail;
+        out.push(dir);
+        if writable {
+            out.push(disk_sync(&a.store.data_dir));
+        }
     }
     out.push(open_files(a.expected_phones));
     out.push(clock());
@@ -150,6 +155,78 @@ fn data_dir(dir: &Path) -> Finding {
             "data directory {} is writable, {} free",
             dir.display(),
             gib(free)
+        ),
+    )
+}
+
+/// Forced writes (fsync) the check makes, and the slowest one allowed.
+const SYNC_PROBES: usize = 50;
+const SYNC_SLOWEST_OK: Duration = Duration::from_millis(100);
+
+/// Every change is on disk (fsync) before anyone sees it, so a disk whose
+/// fsync sometimes stalls stalls every screen of the hall with it: the
+/// benchmarks met half-second stalls on a shared virtual disk.
+fn disk_sync(dir: &Path) -> Finding {
+    use std::io::{Seek, Write};
+    let probe = dir.join(format!(".check-sync-{}", std::process::id()));
+    let timed = || -> std::io::Result<Vec<Duration>> {
+        let mut f = std::fs::File::create(&probe)?;
+        let mut times = Vec::with_capacity(SYNC_PROBES);
+        for _ in 0..SYNC_PROBES {
+            let started = Instant::now();
+            f.rewind()?;
+            f.write_all(&[7u8; 512])?;
+            f.sync_data()?;
+            times.push(started.elapsed());
+        }
+        Ok(times)
+    };
+    let result = timed();
+    let _ = std::fs::remove_file(&probe);
+    let mut times = match result {
+        Ok(t) => t,
+        Err(e) => {
+            return Finding::bad(
+                Level::Fail,
+                format!("không ghi đồng bộ (fsync) được vào {}: {e}", dir.display()),
+                format!("cannot force a write (fsync) to {}: {e}", dir.display()),
+                "dùng --data-dir trên một ổ đĩa cục bộ",
+                "use --data-dir on a local disk",
+            )
+        }
+    };
+    times.sort();
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    let (median, slowest) = (times[times.len() / 2], times[times.len() - 1]);
+    if slowest > SYNC_SLOWEST_OK {
+        return Finding::bad(
+            Level::Warn,
+            format!(
+                "ổ đĩa của {} ghi đồng bộ chậm: {SYNC_PROBES} lần fsync, trung vị {}, chậm nhất {}; mỗi thay đổi phải chờ fsync nên mọi màn hình sẽ chậm theo",
+                dir.display(),
+                ms(median),
+                ms(slowest)
+            ),
+            format!(
+                "the disk of {} syncs slowly: {SYNC_PROBES} fsyncs, median {}, slowest {}; every change waits for an fsync, so every screen waits with it",
+                dir.display(),
+                ms(median),
+                ms(slowest)
+            ),
+            "đặt --data-dir trên ổ SSD cục bộ, không dùng ổ mạng hay ổ ảo dùng chung; chạy lại doithoai check",
+            "put --data-dir on a local SSD, not a network or shared virtual disk; run doithoai check again",
+        );
+    }
+    Finding::ok(
+        format!(
+            "ổ đĩa ghi đồng bộ nhanh: {SYNC_PROBES} lần fsync, trung vị {}, chậm nhất {}",
+            ms(median),
+            ms(slowest)
+        ),
+        format!(
+            "the disk syncs quickly: {SYNC_PROBES} fsyncs, median {}, slowest {}",
+            ms(median),
+            ms(slowest)
         ),
     )
 }

@@ -370,6 +370,11 @@ async fn the_preflight_check_says_what_is_wrong_and_how_to_fix_it() {
         "{stdout}"
     );
     assert!(stdout.contains("Cách sửa: tạo sự kiện"), "{stdout}");
+    // The disk is timed too: every change waits for an fsync.
+    assert!(
+        stdout.contains("50 lần fsync, trung vị") && stdout.contains("50 fsyncs, median"),
+        "{stdout}"
+    );
 
     let event_file = temp.path().join("cho-moi-2025.toml");
     std::fs::write(&event_file, super::cli::TWO_HALLS).unwrap();
