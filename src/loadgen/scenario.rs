@@ -331,7 +331,7 @@ async fn event_day_on(
     let _ = phase_tx.send(Phase::Run);
     let probe = server.data_dir.clone().map(|dir| {
         let until = now_us() + o.duration.as_micros() as u64;
-        tokio::task::spawn_blocking(move || fsync_probe(dir, until))
+        tokio::task::spawn_blocking(move || fsync_loop(dir, until, Duration::from_millis(50)))
     });
     tokio::time::sleep(o.duration).await;
     let _ = phase_tx.send(Phase::Quiet);
@@ -706,34 +706,10 @@ pub struct BurstReport {
     pub load_after: f64,
 }
 
-/// write + fsync 512 bytes in `dir` every 50 ms until `until` (µs clock),
-/// latencies in µs: light enough to run beside a measured phase.
-fn fsync_probe(dir: PathBuf, until: u64) -> Vec<u64> {
-    use std::io::{Seek, Write};
-    let path = dir.join("fsync-probe-paced");
-    let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(&path)
-    else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    while now_us() < until {
-        let t = now_us();
-        if !(f.rewind().is_ok() && f.write_all(&[7u8; 512]).is_ok() && f.sync_data().is_ok()) {
-            break;
-        }
-        out.push(now_us() - t);
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = std::fs::remove_file(&path);
-    out
-}
-
-/// write + fsync 512 bytes in `dir` until `until` (µs clock); latencies in µs.
-fn fsync_loop(dir: PathBuf, until: u64) -> Vec<u64> {
+/// write + fsync 512 bytes in `dir` until `until` (µs clock), `pause`
+/// between writes (none: as fast as the disk goes; 50 ms: light enough to
+/// run beside a measured phase); latencies in µs.
+fn fsync_loop(dir: PathBuf, until: u64, pause: Duration) -> Vec<u64> {
     use std::io::{Seek, Write};
     let path = dir.join("fsync-probe");
     let Ok(mut f) = std::fs::OpenOptions::new()
@@ -753,6 +729,9 @@ fn fsync_loop(dir: PathBuf, until: u64) -> Vec<u64> {
             break;
         }
         out.push(now_us() - t);
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
     }
     let _ = std::fs::remove_file(&path);
     out
@@ -765,7 +744,8 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
     let url = server.ws_url();
     let idle_until = now_us() + 2_000_000;
     let dir = data_dir.clone();
-    let fsync_idle = tokio::task::spawn_blocking(move || fsync_loop(dir, idle_until)).await?;
+    let fsync_idle =
+        tokio::task::spawn_blocking(move || fsync_loop(dir, idle_until, Duration::ZERO)).await?;
 
     // Two passive desks watch every submission arrive, as on the day.
     let (phase_tx, phase_rx) = watch::channel(Phase::Quiet);
@@ -793,7 +773,7 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
     let start = now_us();
     let until = start + o.duration.as_micros() as u64;
     let dir = data_dir.clone();
-    let fsync_during = tokio::task::spawn_blocking(move || fsync_loop(dir, until));
+    let fsync_during = tokio::task::spawn_blocking(move || fsync_loop(dir, until, Duration::ZERO));
     let mut tasks = Vec::new();
     for hall in halls.iter().cycle().take(o.submitters.max(1)) {
         let token = server.token(&format!("hall_operator:{hall}"))?;
