@@ -203,6 +203,21 @@ impl<'a> BatchRows<'a> {
             floor: last_per_id(batch.iter().flat_map(|c| c.floor.iter()), |f| f.id),
         }
     }
+
+    /// The rows of an imported event: its current questions with their
+    /// questioners, and its floor requests (votes are not part of a dump).
+    pub fn of_dump(dump: &'a EventDump) -> BatchRows<'a> {
+        BatchRows {
+            questions: dump.questions.iter().collect(),
+            questioners: dump
+                .questions
+                .iter()
+                .filter_map(|q| q.questioner.as_ref().map(|p| (q.id, p)))
+                .collect(),
+            votes: Vec::new(),
+            floor: dump.floor.iter().collect(),
+        }
+    }
 }
 
 /// An event's state as last committed.

@@ -108,6 +108,37 @@ fn change_from_row(r: &PgRow) -> Result<Change, StoreError> {
     })
 }
 
+/// Rewrite the JSON text of the rows `select` finds (key, text) without
+/// device keys, through `update` (text, event, key).
+async fn strip_device_keys<K>(
+    tx: &mut Transaction<'_, Postgres>,
+    event_id: &str,
+    select: &str,
+    update: &str,
+) -> Result<(), StoreError>
+where
+    K: for<'r> sqlx::Decode<'r, Postgres>
+        + for<'q> sqlx::Encode<'q, Postgres>
+        + sqlx::Type<Postgres>,
+    K: Send + Unpin,
+{
+    let rows: Vec<(K, String)> = sqlx::query_as(select)
+        .bind(event_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    for (key, text) in rows {
+        if let Some(text) = super::without_device_keys(&text)? {
+            sqlx::query(update)
+                .bind(text)
+                .bind(event_id)
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Append `changes` to the log.
 async fn insert_changes(
     tx: &mut Transaction<'_, Postgres>,
@@ -514,40 +545,20 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await?;
         // The device keys, in the questions and in the log's snapshots.
-        let rows = sqlx::query(
+        strip_device_keys::<String>(
+            &mut tx,
+            event_id,
             "SELECT id, data FROM questions WHERE event_id = $1 AND strpos(data, '\"device_key\"') > 0",
+            "UPDATE questions SET data = $1 WHERE event_id = $2 AND id = $3",
         )
-        .bind(event_id)
-        .fetch_all(&mut *tx)
         .await?;
-        for r in rows {
-            let data: String = r.try_get("data")?;
-            if let Some(data) = super::without_device_keys(&data)? {
-                sqlx::query("UPDATE questions SET data = $1 WHERE event_id = $2 AND id = $3")
-                    .bind(data)
-                    .bind(event_id)
-                    .bind(r.try_get::<String, _>("id")?)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        let rows = sqlx::query(
+        strip_device_keys::<i64>(
+            &mut tx,
+            event_id,
             "SELECT seq, body FROM changes WHERE event_id = $1 AND strpos(body, '\"device_key\"') > 0",
+            "UPDATE changes SET body = $1 WHERE event_id = $2 AND seq = $3",
         )
-        .bind(event_id)
-        .fetch_all(&mut *tx)
         .await?;
-        for r in rows {
-            let body: String = r.try_get("body")?;
-            if let Some(body) = super::without_device_keys(&body)? {
-                sqlx::query("UPDATE changes SET body = $1 WHERE event_id = $2 AND seq = $3")
-                    .bind(body)
-                    .bind(event_id)
-                    .bind(r.try_get::<i64, _>("seq")?)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
         tx.commit().await?;
         // VACUUM FULL rewrites the table (and its TOAST table and indexes) into
         // new files and drops the old ones, so the deleted rows do not linger
@@ -668,16 +679,10 @@ impl Store for PgStore {
         if !dump.changes.is_empty() {
             insert_changes(&mut tx, id, &dump.changes).await?;
         }
-        let questions: Vec<&Question> = dump.questions.iter().collect();
-        upsert_questions(&mut tx, id, &questions).await?;
-        let questioners: Vec<(Uuid, &Questioner)> = dump
-            .questions
-            .iter()
-            .filter_map(|q| q.questioner.as_ref().map(|p| (q.id, p)))
-            .collect();
-        insert_questioners(&mut tx, id, &questioners).await?;
-        let floor: Vec<&FloorRequest> = dump.floor.iter().collect();
-        upsert_floor(&mut tx, id, &floor).await?;
+        let rows = BatchRows::of_dump(dump);
+        upsert_questions(&mut tx, id, &rows.questions).await?;
+        insert_questioners(&mut tx, id, &rows.questioners).await?;
+        upsert_floor(&mut tx, id, &rows.floor).await?;
         // A node already serving this (untouched) event catches up to the import.
         notify(&mut tx, id, dump.last_seq).await?;
         tx.commit().await?;

@@ -495,40 +495,20 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         // The device keys, in the questions and in the log's snapshots.
-        let rows = sqlx::query(
+        strip_device_keys::<String>(
+            &mut tx,
+            event_id,
             "SELECT id, data FROM questions WHERE event_id = ? AND instr(data, '\"device_key\"') > 0",
+            "UPDATE questions SET data = ? WHERE event_id = ? AND id = ?",
         )
-        .bind(event_id)
-        .fetch_all(&mut *tx)
         .await?;
-        for r in rows {
-            let data: String = r.try_get("data")?;
-            if let Some(data) = super::without_device_keys(&data)? {
-                sqlx::query("UPDATE questions SET data = ? WHERE event_id = ? AND id = ?")
-                    .bind(data)
-                    .bind(event_id)
-                    .bind(r.try_get::<String, _>("id")?)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        let rows = sqlx::query(
+        strip_device_keys::<i64>(
+            &mut tx,
+            event_id,
             "SELECT seq, body FROM changes WHERE event_id = ? AND instr(body, '\"device_key\"') > 0",
+            "UPDATE changes SET body = ? WHERE event_id = ? AND seq = ?",
         )
-        .bind(event_id)
-        .fetch_all(&mut *tx)
         .await?;
-        for r in rows {
-            let body: String = r.try_get("body")?;
-            if let Some(body) = super::without_device_keys(&body)? {
-                sqlx::query("UPDATE changes SET body = ? WHERE event_id = ? AND seq = ?")
-                    .bind(body)
-                    .bind(event_id)
-                    .bind(r.try_get::<i64, _>("seq")?)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
         tx.commit().await?;
         conn.release();
         // Rewrite the file so no deleted page keeps old bytes, then fold the WAL in.
@@ -666,16 +646,10 @@ impl Store for SqliteStore {
             insert_token(&mut tx, t).await?;
         }
         insert_changes(&mut tx, id, &dump.changes).await?;
-        let questions: Vec<&Question> = dump.questions.iter().collect();
-        upsert_questions(&mut tx, id, &questions).await?;
-        let questioners: Vec<(Uuid, &Questioner)> = dump
-            .questions
-            .iter()
-            .filter_map(|q| q.questioner.as_ref().map(|p| (q.id, p)))
-            .collect();
-        insert_questioners(&mut tx, id, &questioners).await?;
-        let floor: Vec<&FloorRequest> = dump.floor.iter().collect();
-        upsert_floor(&mut tx, id, &floor).await?;
+        let rows = BatchRows::of_dump(dump);
+        upsert_questions(&mut tx, id, &rows.questions).await?;
+        insert_questioners(&mut tx, id, &rows.questioners).await?;
+        upsert_floor(&mut tx, id, &rows.floor).await?;
         tx.commit().await?;
         conn.release();
         Ok(())
@@ -703,6 +677,35 @@ async fn insert_token(conn: &mut SqliteConnection, t: &TokenRecord) -> Result<()
     .bind(t.revoked_at)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Rewrite the JSON text of the rows `select` finds (key, text) without
+/// device keys, through `update` (text, event, key).
+async fn strip_device_keys<K>(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    select: &str,
+    update: &str,
+) -> Result<(), StoreError>
+where
+    K: for<'r> sqlx::Decode<'r, Sqlite> + for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
+    K: Send + Unpin,
+{
+    let rows: Vec<(K, String)> = sqlx::query_as(select)
+        .bind(event_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for (key, text) in rows {
+        if let Some(text) = super::without_device_keys(&text)? {
+            sqlx::query(update)
+                .bind(text)
+                .bind(event_id)
+                .bind(key)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     Ok(())
 }
 
