@@ -38,8 +38,8 @@ use crate::health::{FaultKind, Health};
 use crate::hub::{self, Hub, HubConfig, ResumeError, Subscription};
 use crate::metrics::Metrics;
 use crate::moderation::order::{self, Suggestions};
-use crate::moderation::Assistant;
-use crate::protocol::{HallPresence, ServerMessage};
+use crate::moderation::{self, Assistant};
+use crate::protocol::{HallPresence, QuestionHints, ServerMessage};
 use crate::store::{Change, Store, StoreError};
 
 /// Most commands committed in one transaction.
@@ -232,9 +232,13 @@ pub struct EventRuntime {
     pub hub: Arc<Hub>,
     jobs: mpsc::Sender<Job>,
     secret: Secret,
-    /// The moderators' assistant, fed every committed question. Locked after
-    /// the state and the hub, never before, and never across an await.
+    /// The moderators' assistant, fed every committed question by the
+    /// assistant task ([`run_assistant`]). Locked after the state and the
+    /// hub, never before, and never across an await.
     assistant: Arc<Mutex<Assistant>>,
+    /// Published changes on their way to the assistant task: the writer
+    /// hands them over and goes on, so hints never slow a commit.
+    to_assistant: mpsc::UnboundedSender<Arc<Change>>,
     /// The running-order suggestions as last sent.
     suggestions: Mutex<Arc<Suggestions>>,
     /// Phones' votable list, rendered once per sequence number.
@@ -276,10 +280,6 @@ impl EventRuntime {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, EventState> {
         self.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn assistant(&self) -> std::sync::MutexGuard<'_, Assistant> {
-        self.assistant.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// `q` as `audience` may see it, with the assistant's hints for the full audience.
@@ -588,14 +588,13 @@ impl EventRuntime {
                 continue;
             }
             state.apply(&change);
-            {
-                let mut assistant = self.assistant();
-                for u in &change.questions {
-                    assistant.observe(&u.question);
-                }
-            }
+            let change = Arc::new(change);
             // Published under the state lock so snapshots and history agree.
-            self.hub.publish(Arc::new(change));
+            self.hub.publish(change.clone());
+            if !change.questions.is_empty() {
+                // Fails only once the assistant task is gone (shutting down).
+                let _ = self.to_assistant.send(change);
+            }
             published = true;
         }
         if published {
@@ -966,10 +965,98 @@ pub fn sees_suggestions(audience: &Audience) -> bool {
     matches!(audience, Audience::Full | Audience::Staff)
 }
 
+/// Who receives the `hints` frame: moderators, follow-up and admin (full) only.
+fn sees_hints(audience: &Audience) -> bool {
+    *audience == Audience::Full
+}
+
 /// Put the assistant's hints on a question bound for the full audience.
 fn annotate(assistant: &Mutex<Assistant>, q: &mut Question) {
     let hints = assistant.lock().unwrap_or_else(|p| p.into_inner()).hints(q);
     q.hints = (!hints.is_empty()).then_some(hints);
+}
+
+/// Questions whose hints the assistant task computes before it lets others run.
+const HINTS_PER_TURN: usize = 16;
+
+/// The assistant task of one event: takes each published change (all that
+/// wait, as one batch), feeds the assistant the questions' latest versions,
+/// computes their hints and sends a `hints` frame to the full audience with
+/// every question whose hints differ from what was last sent — the changed
+/// questions and those they are similar to (whose lists gained or lost one).
+/// It runs beside the writer, never in its way; ends when the event does.
+async fn run_assistant(
+    assistant: Arc<Mutex<Assistant>>,
+    hub: Arc<Hub>,
+    mut changes: mpsc::UnboundedReceiver<Arc<Change>>,
+) {
+    let lock = || assistant.lock().unwrap_or_else(|p| p.into_inner());
+    let mut sent: HashMap<Uuid, moderation::Hints> = HashMap::new();
+    while let Some(first) = changes.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = changes.try_recv() {
+            batch.push(more);
+        }
+        // Each question's latest version, in the order of its last change.
+        let mut seen = HashSet::new();
+        let mut latest: Vec<&Question> = batch
+            .iter()
+            .rev()
+            .flat_map(|c| c.questions.iter().rev())
+            .map(|u| &u.question)
+            .filter(|q| seen.insert(q.id))
+            .collect();
+        latest.reverse();
+        let mut touched: Vec<Uuid> = Vec::new();
+        for turn in latest.chunks(HINTS_PER_TURN) {
+            {
+                let mut a = lock();
+                for q in turn {
+                    a.observe(q);
+                    let h = a.hints(q);
+                    touched.push(q.id);
+                    touched.extend(h.similar.iter().map(|s| s.id));
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        let mut out = Vec::new();
+        {
+            let a = lock();
+            let mut done = HashSet::new();
+            for id in touched {
+                if !done.insert(id) {
+                    continue;
+                }
+                let Some(h) = a.latest(id) else { continue };
+                if sent.get(&id) != Some(&h) {
+                    sent.insert(id, h.clone());
+                    out.push(QuestionHints { id, hints: h });
+                }
+            }
+        }
+        if !out.is_empty() {
+            let frame = ServerMessage::Hints { hints: &out }.to_json();
+            hub.send_to(sees_hints, Bytes::from(frame));
+        }
+    }
+}
+
+/// The `hints` frame for `ids` from the hints computed so far (a resume's
+/// replay carries none), or `None` when none are.
+fn hints_frame(assistant: &Mutex<Assistant>, ids: &[Uuid]) -> Option<Bytes> {
+    let a = assistant.lock().unwrap_or_else(|p| p.into_inner());
+    let hints: Vec<QuestionHints> = ids
+        .iter()
+        .filter_map(|&id| {
+            Some(QuestionHints {
+                id,
+                hints: a.latest(id)?,
+            })
+        })
+        .collect();
+    drop(a);
+    (!hints.is_empty()).then(|| Bytes::from(ServerMessage::Hints { hints: &hints }.to_json()))
 }
 
 /// All live events of this server.
@@ -1027,6 +1114,7 @@ impl Engine {
         let closed_at = self.store.event_closed_at(&config.id).await?;
         let halls: Vec<String> = config.halls.iter().map(|h| h.id.clone()).collect();
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let (to_assistant, published) = mpsc::unbounded_channel();
         let mut assistant = Assistant::new(&config);
         let mut by_age: Vec<&Question> = loaded.questions.iter().collect();
         by_age.sort_by_key(|q| (q.created_at, q.id));
@@ -1037,6 +1125,7 @@ impl Engine {
         let assistant = Arc::new(Mutex::new(assistant));
         let rt = Arc::new(EventRuntime {
             assistant: assistant.clone(),
+            to_assistant,
             suggestions: Mutex::new(Arc::new(suggestions)),
             public_list: Mutex::new(None),
             hub: Hub::new(
@@ -1057,8 +1146,11 @@ impl Engine {
             closed_at: AtomicI64::new(closed_at.unwrap_or(0)),
             open_tokens: Mutex::new(HashMap::new()),
         });
-        rt.hub
-            .set_annotator(Arc::new(move |q: &mut Question| annotate(&assistant, q)));
+        let hints_source = assistant.clone();
+        rt.hub.set_hints_frame(Arc::new(move |ids: &[Uuid]| {
+            hints_frame(&hints_source, ids)
+        }));
+        tokio::spawn(run_assistant(assistant, rt.hub.clone(), published));
         let writer = Writer {
             rt: rt.clone(),
             store: self.store.clone(),

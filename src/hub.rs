@@ -213,13 +213,15 @@ struct Inner {
     closed: bool,
 }
 
-/// Adds what only the full audience sees to a question it is sent (the
-/// moderators' assistant's hints); set once by the engine.
-pub type Annotator = Arc<dyn Fn(&mut Question) + Send + Sync>;
+/// Renders the `hints` frame for some questions from what the moderators'
+/// assistant has computed so far (`None`: nothing yet); set once by the
+/// engine. A full-audience resume gets one after the replayed changes, which
+/// carry no hints.
+pub type HintsFrame = Arc<dyn Fn(&[Uuid]) -> Option<Bytes> + Send + Sync>;
 
 pub struct Hub {
     cfg: HubConfig,
-    annotate: std::sync::OnceLock<Annotator>,
+    hints_frame: std::sync::OnceLock<HintsFrame>,
     metrics: Arc<Metrics>,
     next_id: AtomicU64,
     /// Subscriptions not yet dropped, evicted ones included: their writers
@@ -256,7 +258,7 @@ impl Hub {
             .collect();
         Arc::new(Hub {
             cfg,
-            annotate: std::sync::OnceLock::new(),
+            hints_frame: std::sync::OnceLock::new(),
             metrics,
             next_id: AtomicU64::new(1),
             live: AtomicUsize::new(0),
@@ -270,13 +272,9 @@ impl Hub {
         })
     }
 
-    /// Set the annotator of the full audience's frames (once; later calls are ignored).
-    pub fn set_annotator(&self, annotate: Annotator) {
-        let _ = self.annotate.set(annotate);
-    }
-
-    fn annotator(&self) -> Option<&(dyn Fn(&mut Question) + Send + Sync)> {
-        self.annotate.get().map(|a| a.as_ref())
+    /// Set how a full-audience resume gets its hints (once; later calls are ignored).
+    pub fn set_hints_frame(&self, render: HintsFrame) {
+        let _ = self.hints_frame.set(render);
     }
 
     /// Queue a non-sequenced frame (like `presence`) for every subscriber
@@ -429,14 +427,23 @@ impl Hub {
             return vec![snapshot(audience, presence)];
         }
         let mut frames = Vec::new();
+        let mut replayed: Vec<Uuid> = Vec::new();
         for entry in inner.history.iter_mut().filter(|e| e.change.seq > since) {
             let frame = entry
                 .frames
                 .entry(audience.clone())
-                .or_insert_with(|| annotated_frame(&entry.change, audience, self.annotator()));
+                .or_insert_with(|| change_frame(&entry.change, audience));
             if let Some(f) = frame {
                 frames.push(f.clone());
             }
+            if *audience == Audience::Full {
+                replayed.extend(entry.change.questions.iter().map(|u| u.question.id));
+            }
+        }
+        if let Some(render) = self.hints_frame.get().filter(|_| !replayed.is_empty()) {
+            replayed.sort_unstable();
+            replayed.dedup();
+            frames.extend(render(&replayed));
         }
         if let Some(p) = presence {
             frames.push(presence_frame(p));
@@ -482,7 +489,7 @@ impl Hub {
             for (audience, group) in inner.groups.iter() {
                 let frame = frames
                     .entry(audience.clone())
-                    .or_insert_with(|| annotated_frame(&change, audience, self.annotator()));
+                    .or_insert_with(|| change_frame(&change, audience));
                 let Some(f) = frame else { continue };
                 for (id, sub) in group.iter().filter(|(_, s)| s.first == first) {
                     if self.offer(sub, f) {
@@ -602,27 +609,15 @@ fn saw_before(audience: &Audience, u: &QuestionUpdate) -> bool {
         .is_some_and(|from| audience.sees_as(&u.question, from, u.from_department.as_deref()))
 }
 
-/// The frame `audience` receives for `change`, or `None` if nothing in it is visible.
+/// The frame `audience` receives for `change`, or `None` if nothing in it is
+/// visible. It carries no hints: they follow in a `hints` frame, computed
+/// off the writer's path (engine, `run_assistant`).
 pub fn change_frame(change: &Change, audience: &Audience) -> Option<Bytes> {
-    annotated_frame(change, audience, None)
-}
-
-/// [`change_frame`], with the full audience's questions passed through `annotate`.
-fn annotated_frame(
-    change: &Change,
-    audience: &Audience,
-    annotate: Option<&(dyn Fn(&mut Question) + Send + Sync)>,
-) -> Option<Bytes> {
     let mut questions = Vec::new();
     let mut removed: Vec<Uuid> = Vec::new();
     for u in &change.questions {
         match audience.project(&u.question) {
-            Some(mut q) => {
-                if let (Audience::Full, Some(annotate)) = (audience, annotate) {
-                    annotate(&mut q);
-                }
-                questions.push(q)
-            }
+            Some(q) => questions.push(q),
             None if saw_before(audience, u) => removed.push(u.question.id),
             None => {}
         }

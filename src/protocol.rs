@@ -135,6 +135,13 @@ pub struct HallPresence {
     pub last_seen: Option<i64>,
 }
 
+/// One question's hints in a `hints` frame; empty hints mean "nothing to say".
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct QuestionHints {
+    pub id: Uuid,
+    pub hints: crate::moderation::Hints,
+}
+
 /// Messages the server sends.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -203,6 +210,11 @@ pub enum ServerMessage<'a> {
     },
     Presence {
         halls: Vec<HallPresence>,
+    },
+    /// The assistant's latest hints for some questions (moderator,
+    /// follow-up, admin): sent after the change that made them, never inside it.
+    Hints {
+        hints: &'a [QuestionHints],
     },
     /// The suggested next questions (moderator, follow-up, admin, chair).
     Suggestions {

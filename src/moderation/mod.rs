@@ -1,8 +1,10 @@
 //! The moderators' assistant: hints on every question (similar questions,
 //! suggested department and issue group, screening flags) and a fair running
 //! order. Pure, deterministic, offline: no I/O, no clock, no network; the
-//! engine feeds it every committed question and asks it for hints when it
-//! builds the frames of the full audience (moderator, follow-up, admin).
+//! engine's assistant task feeds it every committed question after the
+//! change is published and sends the hints it computes to the full audience
+//! (moderator, follow-up, admin) in a `hints` frame of their own, so the
+//! writer never waits for it.
 //!
 //! - [`features`]: Vietnamese text → content syllables (teencode, courtesy).
 //! - [`similar`]: inverted index, TF-IDF cosine over syllable features.
@@ -104,7 +106,7 @@ pub struct Assistant {
     /// Hints by question, for the version they were computed at.
     cache: HashMap<Uuid, (u32, Hints)>,
     /// The features of the question whose text was observed last: its
-    /// hints are asked for right after (the writer publishes it), and
+    /// hints are asked for right after (the assistant task), and
     /// reading Vietnamese text into syllables is most of a hint's cost.
     last_read: Option<Read>,
 }
@@ -238,6 +240,13 @@ impl Assistant {
             }
         };
         self.current(q.id, fresh)
+    }
+
+    /// The hints last computed for `id`, brought up to date with states
+    /// changed since; `None` when none were computed yet.
+    pub fn latest(&self, id: Uuid) -> Option<Hints> {
+        let (_, h) = self.cache.get(&id)?;
+        Some(self.current(id, h.clone()))
     }
 
     /// Add `id` to the cached similar lists of the questions it is similar

@@ -321,6 +321,33 @@ impl Client {
         }
     }
 
+    /// The hints of question `id` in the latest `hints` frame naming it,
+    /// once they satisfy `pred` (already received, or waited for; panics
+    /// after WAIT).
+    pub async fn hints_where(&mut self, id: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let entry = |m: &Value| -> Option<Value> {
+            if m["type"] != "hints" {
+                return None;
+            }
+            let e = m["hints"].as_array()?.iter().find(|e| e["id"] == id)?;
+            Some(e["hints"].clone())
+        };
+        if let Some(h) = self.log.iter().rev().find_map(entry) {
+            if pred(&h) {
+                return h;
+            }
+        }
+        loop {
+            let m = self
+                .recv()
+                .await
+                .unwrap_or_else(|| panic!("connection ended while waiting for hints of {id}"));
+            if let Some(h) = entry(&m).filter(|h| pred(h)) {
+                return h;
+            }
+        }
+    }
+
     /// Receive until the change with this sequence number (or later) has arrived.
     pub async fn until_seq(&mut self, seq: u64) {
         while self.last_seq < seq {

@@ -55,19 +55,9 @@ async fn hints_reach_moderators_follow_up_and_admin_only() {
     let (dup, cmd) = submit(DUPLICATE, "cho-moi");
     let ack = moderator.ok(cmd).await;
     let seq = ack["seq"].as_u64().unwrap();
-    // Route the duplicate all the way on air, so every audience sees it.
-    let q = |c: &Client| -> Value {
-        c.log
-            .iter()
-            .rev()
-            .filter_map(|m| m["questions"].as_array())
-            .flatten()
-            .find(|q| q["id"] == dup.as_str())
-            .cloned()
-            .expect("seen")
-    };
     moderator.until_seq(seq).await;
-    let hints = q(&moderator)["hints"].clone();
+    // The hints follow the change in a frame of their own.
+    let hints = moderator.hints_where(&dup, |_| true).await;
     assert_eq!(hints["similar"][0]["id"], first.as_str(), "{hints}");
     assert!(
         hints["similar"][0]["score"].as_f64().unwrap() > 0.3,
@@ -76,6 +66,15 @@ async fn hints_reach_moderators_follow_up_and_admin_only() {
     assert_eq!(hints["flags"], json!(["phone_number"]), "{hints}");
     assert_eq!(hints["group"]["id"], "khoi-nghiep", "{hints}");
     assert_eq!(hints["department"]["id"], "tai-chinh", "{hints}");
+    // The older question learns of its new duplicate live, not at the next snapshot.
+    let older = moderator
+        .hints_where(&first, |h| h["similar"][0]["id"] == dup.as_str())
+        .await;
+    assert!(
+        older["similar"][0]["score"].as_f64().unwrap() > 0.3,
+        "{older}"
+    );
+    // Route the duplicate all the way on air, so every audience sees it.
     for (cmd, version) in [("approve", 1), ("assign", 2), ("put_on_air", 3)] {
         let mut c = json!({"type": cmd, "question": dup, "version": version});
         if cmd == "assign" {
@@ -89,7 +88,8 @@ async fn hints_reach_moderators_follow_up_and_admin_only() {
     let last = last["seq"].as_u64().unwrap();
     for c in [&mut follow_up, &mut admin] {
         c.until_seq(last).await;
-        assert_eq!(q(c)["hints"]["similar"][0]["id"], first.as_str());
+        let hints = c.hints_where(&dup, |_| true).await;
+        assert_eq!(hints["similar"][0]["id"], first.as_str(), "{hints}");
     }
     for c in others.iter_mut() {
         c.until("the question on air", |m| {
@@ -100,6 +100,22 @@ async fn hints_reach_moderators_follow_up_and_admin_only() {
         .await;
     }
     moderator.until_seq(last).await;
+    // The hints of the last change have reached the moderator, so they would
+    // have reached anyone else they were (wrongly) sent to.
+    moderator
+        .hints_where(&dup, |h| h["group"]["id"] == "khoi-nghiep")
+        .await;
+    for c in others.iter_mut() {
+        c.until_seq(last).await;
+    }
+    for c in [&moderator, &follow_up, &admin] {
+        for m in c.log.iter().filter(|m| m["type"] == "change") {
+            assert!(
+                !m.to_string().contains("\"hints\""),
+                "a change with hints: {m}"
+            );
+        }
+    }
     for c in &others {
         let text = all_text(c);
         assert!(
@@ -177,10 +193,48 @@ async fn a_rejected_question_leaves_the_similar_lists_and_a_merged_one_points_at
     );
     m.ok(json!({"type":"reject","question":a,"version":2,"reason":"Trùng"}))
         .await;
+    // Live: a hints frame takes the rejected question out of c's list.
+    let live = m.hints_where(&c, |h| h.get("similar").is_none()).await;
+    assert_eq!(live["flags"], json!(["phone_number"]), "{live}");
     let all = app.questions("moderator-1").await;
     assert!(question(&all["questions"], &c)["hints"]
         .get("similar")
         .is_none());
+}
+
+#[tokio::test]
+async fn a_resuming_moderator_gets_the_hints_of_the_replayed_changes_and_the_chair_none() {
+    let app = spawn_app().await;
+    let mut m = app.staff("moderator-1").await;
+    let (a, cmd) = submit(ORIGINAL, "an-phu");
+    let before = m.ok(cmd).await["seq"].as_u64().unwrap();
+    let (b, cmd) = submit(DUPLICATE, "tri-ton");
+    let last = m.ok(cmd).await["seq"].as_u64().unwrap();
+    // The assistant has been through b once its hints reached a moderator.
+    m.hints_where(&b, |_| true).await;
+
+    let mut late = app.staff_resume("moderator-2", before).await;
+    late.until_seq(last).await;
+    let replayed = late.log.iter().find(|m| m["type"] == "change").unwrap();
+    assert_eq!(replayed["seq"], last, "{replayed}");
+    assert!(!replayed.to_string().contains("\"hints\""), "{replayed}");
+    let hints = late.hints_where(&b, |_| true).await;
+    assert_eq!(hints["similar"][0]["id"], a.as_str(), "{hints}");
+    assert_eq!(hints["flags"], json!(["phone_number"]), "{hints}");
+
+    // The chair resumes the same way (pending questions are not its to see)
+    // and gets nothing of the assistant's: its refused command's error is
+    // queued after everything the resume sent.
+    let mut chair = app.staff_resume("chair", before).await;
+    let refused = chair
+        .cmd(json!({"type":"approve","question":b,"version":1}))
+        .await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert!(
+        !all_text(&chair).contains("\"hints\""),
+        "{}",
+        all_text(&chair)
+    );
 }
 
 #[tokio::test]

@@ -146,12 +146,30 @@ export class Client extends EventTarget {
         if (msg.presence) this.emit('presence', this.presence);
         break;
       case 'change':
-        for (const q of msg.questions ?? []) this.questions.set(q.id, q);
+        for (const q of msg.questions ?? []) {
+          // Hints never ride in a change: keep the last ones until a `hints` frame brings new.
+          const before = this.questions.get(q.id);
+          if (!q.hints && before?.hints) q.hints = before.hints;
+          this.questions.set(q.id, q);
+        }
         for (const id of msg.removed ?? []) this.questions.delete(id);
         for (const f of msg.floor ?? []) this.floor.set(f.id, f);
         this.seq = msg.seq;
         this.emit('change', { snapshot: false, action: msg.action, questions: msg.questions ?? [] });
         break;
+      case 'hints': {
+        // The assistant's latest hints (moderators, follow-up, admin); empty = nothing to say.
+        const questions = [];
+        for (const { id, hints } of msg.hints ?? []) {
+          const q = this.questions.get(id);
+          if (!q) continue;
+          if (Object.keys(hints).length) q.hints = hints;
+          else delete q.hints;
+          questions.push(q);
+        }
+        if (questions.length) this.emit('change', { snapshot: false, action: 'hints', questions });
+        break;
+      }
       case 'presence':
         this.presence = msg.halls;
         this.emit('presence', this.presence);
@@ -161,6 +179,8 @@ export class Client extends EventTarget {
         const p = msg.req && this.pending.get(msg.req);
         if (msg.type === 'error' && msg.current) {
           // A conflict carries the question as it is now: show that at once.
+          const before = this.questions.get(msg.current.id);
+          if (!msg.current.hints && before?.hints) msg.current.hints = before.hints;
           this.questions.set(msg.current.id, msg.current);
           this.emit('change', { snapshot: false, action: 'conflict', questions: [msg.current] });
         }

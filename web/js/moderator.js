@@ -219,6 +219,13 @@ function onMessage(msg) {
         renderTabs();
       }
       break;
+    case 'hints':
+      // New hints redraw the rows in place (buttons, flags); nothing moves.
+      for (const { id } of msg.hints ?? []) {
+        const q = client.questions.get(id);
+        if (q && list.has(id)) list.update(q, inView(q), { keep: true });
+      }
+      break;
     case 'suggestions':
       suggestions = msg;
       renderSuggest();
