@@ -111,6 +111,11 @@ enum Scenario {
         submitters: usize,
         #[arg(long, default_value_t = 8)]
         window: usize,
+        /// Open loop: offer this many submissions per second in all (each
+        /// sent when due, latency from when it was due) instead of keeping
+        /// `window` in flight per submitter.
+        #[arg(long)]
+        rate: Option<f64>,
     },
     /// Every client drops at once and resumes by last_seq.
     ReconnectStorm {
@@ -329,10 +334,18 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 ));
             }
         }
-        Scenario::SubmitBurst { submitters, window } => {
-            results.burst.push(progress(
-                scenario::submit_burst(&common, &burst(submitters, window, duration)).await?,
-            ));
+        Scenario::SubmitBurst {
+            submitters,
+            window,
+            rate,
+        } => {
+            let opts = BurstOpts {
+                rate,
+                ..burst(submitters, window, duration)
+            };
+            results
+                .burst
+                .push(progress(scenario::submit_burst(&common, &opts).await?));
         }
         Scenario::ReconnectStorm {
             participants,
@@ -523,6 +536,7 @@ fn burst(submitters: usize, window: usize, duration: Duration) -> BurstOpts {
         window,
         duration,
         direct_batch: 64,
+        rate: None,
     }
 }
 

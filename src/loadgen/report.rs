@@ -144,7 +144,7 @@ pub fn burst_md(runs: &[BurstReport]) -> String {
         return s;
     }
     let _ = writeln!(s, "### Submit burst (durable submissions)\n");
-    let _ = writeln!(s, "| submitters × window | acked/s | ack ms p50/p95/p99/max | refused | mean batch (changes/commit) | mean commit ms | raw fsync ms idle p50/p99 | raw fsync ms during p50/p99 | direct Store::commit 1/tx: per s (ms p50/p99) | direct, {} per tx: per s | server / direct 1/tx | server / direct batched | server CPU cores | load avg |", runs[0].direct_batch);
+    let _ = writeln!(s, "| submitters × window (offered/s) | acked/s | ack ms p50/p95/p99/max | refused | mean batch (changes/commit) | mean commit ms | raw fsync ms idle p50/p99 | raw fsync ms during p50/p99 | direct Store::commit 1/tx: per s (ms p50/p99) | direct, {} per tx: per s | server / direct 1/tx | server / direct batched | server CPU cores | load avg |", runs[0].direct_batch);
     let _ = writeln!(
         s,
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -154,7 +154,10 @@ pub fn burst_md(runs: &[BurstReport]) -> String {
             s,
             "| {} × {} | {:.0} | {} | {} | {:.1} | {:.2} | {} / {} | {} / {} | {:.0} ({} / {}) | {:.0} | {} | {} | {:.2} | {:.1}→{:.1} |",
             r.submitters,
-            r.window,
+            match r.offered_per_s {
+                Some(rate) => format!("paced ({rate:.0}/s)"),
+                None => r.window.to_string(),
+            },
             r.acked_per_s,
             r.ack.cell(),
             r.refused,

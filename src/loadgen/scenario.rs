@@ -680,12 +680,19 @@ pub struct BurstOpts {
     pub duration: Duration,
     /// Changes per transaction in the batched direct-store baseline.
     pub direct_batch: usize,
+    /// Open loop: submissions per second offered by all submitters together,
+    /// each sent when due whether or not earlier ones were acknowledged, its
+    /// latency counted from when it was due (no coordinated omission).
+    /// `None`: closed loop, `window` in flight per submitter, as fast as acked.
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BurstReport {
     pub submitters: usize,
     pub window: usize,
+    /// The open loop's offered rate (submissions/s); `None` for the closed loop.
+    pub offered_per_s: Option<f64>,
     pub duration_s: f64,
     pub acked: u64,
     pub acked_per_s: f64,
@@ -775,13 +782,25 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
     let dir = data_dir.clone();
     let fsync_during = tokio::task::spawn_blocking(move || fsync_loop(dir, until, Duration::ZERO));
     let mut tasks = Vec::new();
-    for hall in halls.iter().cycle().take(o.submitters.max(1)) {
+    let submitters = o.submitters.max(1);
+    // Open loop: each submitter sends every `submitters / rate` seconds,
+    // the submitters' schedules spread evenly over one interval.
+    let pace_us = o
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| (submitters as f64 * 1e6 / r).max(1.0) as u64);
+    for (i, hall) in halls.iter().cycle().take(submitters).enumerate() {
         let token = server.token(&format!("hall_operator:{hall}"))?;
+        let pace = pace_us.map(|p| Pace {
+            every_us: p,
+            first_us: start + p * i as u64 / submitters as u64,
+        });
         tasks.push(tokio::spawn(submitter(
             url.clone(),
             token,
             o.window.max(1),
             until,
+            pace,
         )));
     }
     let mut acks = Vec::new();
@@ -809,6 +828,7 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
     Ok(BurstReport {
         submitters: o.submitters,
         window: o.window,
+        offered_per_s: o.rate,
         duration_s: secs,
         acked: acks.len() as u64,
         acked_per_s: acks.len() as f64 / secs,
@@ -838,13 +858,26 @@ pub async fn submit_burst(common: &Common, o: &BurstOpts) -> Result<BurstReport,
     })
 }
 
-/// A hall operator typing questions as fast as the server acknowledges them,
-/// `window` at a time. Returns ack latencies (µs) and refusals.
+/// An open-loop submitter's schedule (µs clock).
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    every_us: u64,
+    first_us: u64,
+}
+
+/// Most submissions one open-loop submitter keeps unanswered before it
+/// stops sending (the server is then far past the offered rate anyway).
+const OPEN_LOOP_MAX_IN_FLIGHT: usize = 4096;
+
+/// A hall operator typing questions: as fast as the server acknowledges
+/// them, `window` at a time, or with a `pace`, each when it is due. Returns
+/// ack latencies (µs; from when it was due, for a paced one) and refusals.
 async fn submitter(
     url: String,
     token: String,
     window: usize,
     until: u64,
+    pace: Option<Pace>,
 ) -> Result<(Vec<u64>, u64), Error> {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
@@ -855,25 +888,53 @@ async fn submitter(
     .await?;
     let mut in_flight: HashMap<u64, u64> = HashMap::new();
     let mut next = 0u64;
+    let mut due = pace.map_or(0, |p| p.first_us);
     let mut acks = Vec::new();
     let mut refused = 0;
     loop {
-        while in_flight.len() < window && now_us() < until {
+        // Each frame is stamped with when it was due: now (closed loop) or
+        // its slot in the schedule (open loop).
+        let mut outgoing = Vec::new();
+        match pace {
+            None => {
+                while in_flight.len() + outgoing.len() < window && now_us() < until {
+                    outgoing.push(now_us());
+                }
+            }
+            Some(p) => {
+                let now = now_us();
+                while due <= now
+                    && due < until
+                    && in_flight.len() + outgoing.len() < OPEN_LOOP_MAX_IN_FLIGHT
+                {
+                    outgoing.push(due);
+                    due += p.every_us;
+                }
+            }
+        }
+        for stamp in outgoing {
             next += 1;
             let frame = format!(
                 r#"{{"type":"cmd","req":"s{next}","cmd":{{"type":"submit","id":"{}","text":"Câu hỏi thử tải số {next} về việc làm cho thanh niên"}}}}"#,
                 uuid::Uuid::new_v4()
             );
-            in_flight.insert(next, now_us());
+            in_flight.insert(next, stamp);
             ws.send(Message::Text(frame.into())).await?;
         }
-        if in_flight.is_empty() {
+        let sending = pace.is_some() && due < until;
+        if in_flight.is_empty() && !sending {
             break;
         }
-        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .map_err(|_| "no reply within 30 s")?
-            .ok_or("connection closed")??;
+        let wait = if sending {
+            Duration::from_micros(due.saturating_sub(now_us()))
+        } else {
+            Duration::from_secs(30)
+        };
+        let msg = match tokio::time::timeout(wait, ws.next()).await {
+            Ok(msg) => msg.ok_or("connection closed")??,
+            Err(_) if sending => continue,
+            Err(_) => return Err("no reply within 30 s".into()),
+        };
         let Message::Text(text) = msg else { continue };
         let head = client::scan(text.as_str());
         let Some(n) = head

@@ -220,10 +220,11 @@ function onMessage(msg) {
       }
       break;
     case 'hints':
-      // New hints redraw the rows in place (buttons, flags); nothing moves.
+      // New hints redraw the rows shown in place (buttons, flags): nothing
+      // moves, comes or goes (a stale row stays stale), as for a selection.
       for (const { id } of msg.hints ?? []) {
         const q = client.questions.get(id);
-        if (q && list.has(id)) list.update(q, inView(q), { keep: true });
+        if (q && list.has(id)) list.update(q, true, { keep: true });
       }
       break;
     case 'suggestions':
