@@ -282,7 +282,7 @@ impl EventRuntime {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// `q` as `audience` may see it, with the assistant's hints for the full audience.
+    /// `q` as `audience` may see it, with the assistant's hints so far for the full audience.
     pub fn project(&self, audience: &Audience, q: &Question) -> Option<Question> {
         let mut view = audience.project(q)?;
         if *audience == Audience::Full {
@@ -449,12 +449,16 @@ impl EventRuntime {
         since: Option<u64>,
     ) -> Result<Subscription, ResumeError> {
         let state = self.read();
+        let snapshotted = std::cell::Cell::new(false);
         let snapshot = |audience: &Audience, presence: Option<Vec<HallPresence>>| -> Bytes {
+            snapshotted.set(true);
+            // No hints here: they follow in a `hints` frame rendered after
+            // the locks are let go (a snapshot is on the writer's path).
             let mut questions: Vec<Question> = state
                 .questions
                 .values()
                 .filter(|q| hub::in_snapshot(audience, q))
-                .filter_map(|q| self.project(audience, q))
+                .filter_map(|q| audience.project(q))
                 .collect();
             questions.sort_by_key(|q| (q.created_at, q.id));
             let mut floor: Vec<FloorRequest> = state
@@ -474,13 +478,25 @@ impl EventRuntime {
                 .to_json(),
             )
         };
-        self.hub.subscribe(
-            actor.audience(),
+        let audience = actor.audience();
+        let sub = self.hub.subscribe(
+            audience.clone(),
             actor.role,
             actor.hall.as_deref(),
             since,
             &snapshot,
-        )
+        )?;
+        drop(state);
+        if snapshotted.get() && sees_hints(&audience) {
+            // Rendered and queued under the assistant's lock: the assistant
+            // task sends what it computes after letting go of that lock, so
+            // nothing older can follow this frame.
+            let assistant = self.assistant.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(frame) = assistant_hints_frame(&assistant, assistant.cached_ids()) {
+                sub.replies().send_with_snapshot(frame);
+            }
+        }
+        Ok(sub)
     }
 
     /// One question as stored in memory (with personal data; project before showing).
@@ -970,28 +986,39 @@ fn sees_hints(audience: &Audience) -> bool {
     *audience == Audience::Full
 }
 
-/// Put the assistant's hints on a question bound for the full audience.
+/// Put the hints the assistant task has computed so far on a question bound
+/// for the full audience (never computed here: a caller may hold the state).
 fn annotate(assistant: &Mutex<Assistant>, q: &mut Question) {
-    let hints = assistant.lock().unwrap_or_else(|p| p.into_inner()).hints(q);
-    q.hints = (!hints.is_empty()).then_some(hints);
+    let hints = assistant
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .latest(q.id);
+    q.hints = hints.filter(|h| !h.is_empty());
 }
 
 /// Questions whose hints the assistant task computes before it lets others run.
 const HINTS_PER_TURN: usize = 16;
 
-/// The assistant task of one event: takes each published change (all that
-/// wait, as one batch), feeds the assistant the questions' latest versions,
-/// computes their hints and sends a `hints` frame to the full audience with
-/// every question whose hints differ from what was last sent — the changed
-/// questions and those they are similar to (whose lists gained or lost one).
-/// It runs beside the writer, never in its way; ends when the event does.
+/// The assistant task of one event: first computes the hints of the
+/// questions the event was loaded with (`loaded`, oldest first: a restart
+/// is not slowed by it), then takes each published change (all that wait,
+/// as one batch) and feeds the assistant the questions' latest versions. It
+/// sends a `hints` frame to the full audience with every question whose
+/// hints differ from what was last sent — the changed questions and those
+/// they are similar to (whose lists gained or lost one). It runs beside the
+/// writer, never in its way, and ends with the event.
 async fn run_assistant(
     assistant: Arc<Mutex<Assistant>>,
     hub: Arc<Hub>,
+    loaded: Vec<Question>,
     mut changes: mpsc::UnboundedReceiver<Arc<Change>>,
 ) {
-    let lock = || assistant.lock().unwrap_or_else(|p| p.into_inner());
     let mut sent: HashMap<Uuid, moderation::Hints> = HashMap::new();
+    for some in loaded.chunks(256) {
+        let questions: Vec<&Question> = some.iter().collect();
+        take_in(&assistant, &hub, &mut sent, &questions).await;
+    }
+    drop(loaded);
     while let Some(first) = changes.recv().await {
         let mut batch = vec![first];
         while let Ok(more) = changes.try_recv() {
@@ -1007,38 +1034,50 @@ async fn run_assistant(
             .filter(|q| seen.insert(q.id))
             .collect();
         latest.reverse();
-        let mut touched: Vec<Uuid> = Vec::new();
-        for turn in latest.chunks(HINTS_PER_TURN) {
-            {
-                let mut a = lock();
-                for q in turn {
-                    a.observe(q);
-                    let h = a.hints(q);
-                    touched.push(q.id);
-                    touched.extend(h.similar.iter().map(|s| s.id));
-                }
-            }
-            tokio::task::yield_now().await;
-        }
-        let mut out = Vec::new();
+        take_in(&assistant, &hub, &mut sent, &latest).await;
+    }
+}
+
+/// Observe `questions`, compute their hints and send the ones that changed
+/// (theirs and their similar questions') to the full audience.
+async fn take_in(
+    assistant: &Mutex<Assistant>,
+    hub: &Hub,
+    sent: &mut HashMap<Uuid, moderation::Hints>,
+    questions: &[&Question],
+) {
+    let lock = || assistant.lock().unwrap_or_else(|p| p.into_inner());
+    let mut touched: Vec<Uuid> = Vec::new();
+    for turn in questions.chunks(HINTS_PER_TURN) {
         {
-            let a = lock();
-            let mut done = HashSet::new();
-            for id in touched {
-                if !done.insert(id) {
-                    continue;
-                }
-                let Some(h) = a.latest(id) else { continue };
-                if sent.get(&id) != Some(&h) {
-                    sent.insert(id, h.clone());
-                    out.push(QuestionHints { id, hints: h });
-                }
+            let mut a = lock();
+            for q in turn {
+                a.observe(q);
+                let h = a.hints(q);
+                touched.push(q.id);
+                touched.extend(h.similar.iter().map(|s| s.id));
             }
         }
-        if !out.is_empty() {
-            let frame = ServerMessage::Hints { hints: &out }.to_json();
-            hub.send_to(sees_hints, Bytes::from(frame));
+        tokio::task::yield_now().await;
+    }
+    let mut out = Vec::new();
+    {
+        let a = lock();
+        let mut done = HashSet::new();
+        for id in touched {
+            if !done.insert(id) {
+                continue;
+            }
+            let Some(h) = a.latest(id) else { continue };
+            if sent.get(&id) != Some(&h) {
+                sent.insert(id, h.clone());
+                out.push(QuestionHints { id, hints: h });
+            }
         }
+    }
+    if !out.is_empty() {
+        let frame = ServerMessage::Hints { hints: &out }.to_json();
+        hub.send_to(sees_hints, Bytes::from(frame));
     }
 }
 
@@ -1046,16 +1085,20 @@ async fn run_assistant(
 /// replay carries none), or `None` when none are.
 fn hints_frame(assistant: &Mutex<Assistant>, ids: &[Uuid]) -> Option<Bytes> {
     let a = assistant.lock().unwrap_or_else(|p| p.into_inner());
+    assistant_hints_frame(&a, ids.iter().copied())
+}
+
+/// The `hints` frame for those of `ids` with something to say, if any.
+fn assistant_hints_frame(a: &Assistant, ids: impl Iterator<Item = Uuid>) -> Option<Bytes> {
     let hints: Vec<QuestionHints> = ids
-        .iter()
-        .filter_map(|&id| {
+        .filter_map(|id| {
             Some(QuestionHints {
                 id,
                 hints: a.latest(id)?,
             })
         })
+        .filter(|h| !h.hints.is_empty())
         .collect();
-    drop(a);
     (!hints.is_empty()).then(|| Bytes::from(ServerMessage::Hints { hints: &hints }.to_json()))
 }
 
@@ -1115,12 +1158,11 @@ impl Engine {
         let halls: Vec<String> = config.halls.iter().map(|h| h.id.clone()).collect();
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let (to_assistant, published) = mpsc::unbounded_channel();
-        let mut assistant = Assistant::new(&config);
-        let mut by_age: Vec<&Question> = loaded.questions.iter().collect();
+        // The assistant reads the loaded questions in its own task, oldest
+        // first, so that a restart answers at once.
+        let assistant = Assistant::new(&config);
+        let mut by_age: Vec<Question> = loaded.questions.clone();
         by_age.sort_by_key(|q| (q.created_at, q.id));
-        for q in by_age {
-            assistant.observe(q);
-        }
         let suggestions = order::suggest(&config, &loaded.questions, crate::now_ms());
         let assistant = Arc::new(Mutex::new(assistant));
         let rt = Arc::new(EventRuntime {
@@ -1150,7 +1192,7 @@ impl Engine {
         rt.hub.set_hints_frame(Arc::new(move |ids: &[Uuid]| {
             hints_frame(&hints_source, ids)
         }));
-        tokio::spawn(run_assistant(assistant, rt.hub.clone(), published));
+        tokio::spawn(run_assistant(assistant, rt.hub.clone(), by_age, published));
         let writer = Writer {
             rt: rt.clone(),
             store: self.store.clone(),

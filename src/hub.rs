@@ -151,6 +151,21 @@ impl Replies {
         self.eviction.fire(EvictReason::SlowConsumer);
     }
 
+    /// Queue what completes the snapshot just queued (the full audience's
+    /// hints, rendered outside the hub's lock): like the snapshot, it may
+    /// pass the byte bound on its own; a full frame queue still evicts.
+    pub fn send_with_snapshot(&self, frame: Bytes) {
+        let len = frame.len();
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        if self.tx.try_send(frame).is_err() {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+            if !self.tx.is_closed() {
+                self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
+                self.eviction.fire(EvictReason::SlowConsumer);
+            }
+        }
+    }
+
     /// Why this connection is closing, once it is.
     pub fn closing(&self) -> Option<EvictReason> {
         self.eviction.fired()

@@ -249,6 +249,11 @@ impl Assistant {
         Some(self.current(id, h.clone()))
     }
 
+    /// Every question with hints computed so far.
+    pub fn cached_ids(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.cache.keys().copied()
+    }
+
     /// Add `id` to the cached similar lists of the questions it is similar
     /// to, so their hints show it without waiting for their next change.
     fn spread(&mut self, id: Uuid, h: &Hints) {

@@ -125,15 +125,25 @@ async fn hints_reach_moderators_follow_up_and_admin_only() {
         );
         assert!(!text.contains("phone_number"));
     }
-    // Snapshots: a moderator joining now sees hints on both, each pointing at the other.
+    // Joining: the snapshot carries no hints and the very next frame brings
+    // them for both questions, each pointing at the other.
     let mut late = app.staff("moderator-2").await;
     let snapshot = late.until("snapshot", |m| m["type"] == "snapshot").await;
-    let first_q = question(&snapshot["questions"], &first);
-    assert_eq!(
-        first_q["hints"]["similar"][0]["id"],
-        dup.as_str(),
-        "{first_q}"
-    );
+    assert!(!snapshot.to_string().contains("\"hints\""), "{snapshot}");
+    let next = late.recv().await.expect("the frame after the snapshot");
+    assert_eq!(next["type"], "hints", "{next}");
+    let of = |id: &str| {
+        next["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .map(|e| e["hints"].clone())
+            .unwrap_or_else(|| panic!("no hints for {id} in {next}"))
+    };
+    assert_eq!(of(&first)["similar"][0]["id"], dup.as_str(), "{next}");
+    assert_eq!(of(&dup)["similar"][0]["id"], first.as_str(), "{next}");
+    assert_eq!(of(&dup)["flags"], json!(["phone_number"]), "{next}");
     let mut chair = app.staff("chair").await;
     let snapshot = chair.until("snapshot", |m| m["type"] == "snapshot").await;
     assert!(!snapshot.to_string().contains("\"hints\""));
@@ -179,6 +189,11 @@ async fn a_rejected_question_leaves_the_similar_lists_and_a_merged_one_points_at
     m.ok(cmd).await;
     m.ok(json!({"type":"merge","question":b,"version":1,"into":a}))
         .await;
+    // GET /api/questions shows the hints sent so far: wait until the merge's are.
+    m.hints_where(&c, |h| {
+        h["similar"].as_array().is_some_and(|s| s.len() == 1)
+    })
+    .await;
     let all = app.questions("moderator-1").await;
     let similar: Vec<&str> = question(&all["questions"], &c)["hints"]["similar"]
         .as_array()
@@ -235,6 +250,33 @@ async fn a_resuming_moderator_gets_the_hints_of_the_replayed_changes_and_the_cha
         "{}",
         all_text(&chair)
     );
+}
+
+#[tokio::test]
+async fn after_a_restart_the_assistant_reads_the_stored_questions_again() {
+    let temp = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(temp.path()).await;
+    let mut m = app.staff("moderator-1").await;
+    let (a, cmd) = submit(ORIGINAL, "an-phu");
+    m.ok(cmd).await;
+    let (b, cmd) = submit(DUPLICATE, "tri-ton");
+    m.ok(cmd).await;
+    m.hints_where(&b, |_| true).await;
+    m.close().await;
+    let _ = app.stop().await;
+
+    let app = spawn_app_in(temp.path()).await;
+    let mut m = app.staff("moderator-1").await;
+    // From the frame after the snapshot, or from the assistant task's own
+    // frames if the moderator joined before it had read them.
+    let hints = m
+        .hints_where(&b, |h| h["similar"][0]["id"] == a.as_str())
+        .await;
+    assert_eq!(hints["flags"], json!(["phone_number"]), "{hints}");
+    let older = m
+        .hints_where(&a, |h| h["similar"][0]["id"] == b.as_str())
+        .await;
+    assert!(older.get("flags").is_none(), "{older}");
 }
 
 #[tokio::test]
