@@ -204,6 +204,16 @@ struct Worker {
     stderr_file: PathBuf,
 }
 
+/// However a run ends, a worker's files go (the job alone can be tens of
+/// megabytes); its child process is killed on drop (`kill_on_drop`).
+impl Drop for Worker {
+    fn drop(&mut self) {
+        for f in [&self.job_file, &self.logs_file, &self.stderr_file] {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
 impl Worker {
     fn failure(&self, what: &str) -> Error {
         let stderr = std::fs::read_to_string(&self.stderr_file).unwrap_or_default();
@@ -405,9 +415,6 @@ impl Workers {
                     logs.len() - before,
                     w.clients
                 );
-            }
-            for f in [&w.job_file, &w.logs_file, &w.stderr_file] {
-                let _ = std::fs::remove_file(f);
             }
         }
         Ok(Finished { logs, submitted })
