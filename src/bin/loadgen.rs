@@ -170,6 +170,10 @@ enum Scenario {
         /// HAProxy processes (0: as many as the open-files limit needs).
         #[arg(long, default_value_t = 0)]
         proxies: usize,
+        /// Processes the clients run in besides this one (0: none while they
+        /// fit in this process's open files, else as many as they need).
+        #[arg(long, default_value_t = 0)]
+        workers: usize,
         /// Seconds into the measured phase when one node is killed.
         #[arg(long, default_value_t = 8)]
         kill_after: u64,
@@ -182,6 +186,13 @@ enum Scenario {
     },
     /// Everything above but `national`, then results.md, results.json and latency.svg.
     All,
+    /// A slice of `national`'s clients in a process of its own (started by
+    /// `national` when one process cannot hold every socket).
+    #[command(hide = true)]
+    ClientsWorker {
+        /// The job: a JSON file the orchestrator wrote.
+        job: PathBuf,
+    },
     /// Baseline (a): serve the bare fan-out on --listen (used as a child process).
     BareServer {
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -233,6 +244,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
         println!("listening on {}", listener.local_addr()?);
         doithoai::loadgen::bare::serve(listener).await?;
         return Ok(());
+    }
+    if let Scenario::ClientsWorker { job } = &cli.scenario {
+        return doithoai::loadgen::worker::serve(job).await;
     }
     std::fs::create_dir_all(&cli.work_dir)?;
     std::fs::create_dir_all(&cli.out)?;
@@ -404,6 +418,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             halls,
             participants,
             proxies,
+            workers,
             kill_after,
             pg_admin_url,
         } => {
@@ -416,6 +431,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let o = FailoverOpts {
                 nodes,
                 proxies,
+                workers,
                 pg_admin: pg_admin_url,
                 ..kill9(h, p, kill_after, duration)
             };
@@ -504,7 +520,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 results.capacity = r;
             }
         }
-        Scenario::BareServer { .. } => unreachable!("handled above"),
+        Scenario::BareServer { .. } | Scenario::ClientsWorker { .. } => {
+            return Err("handled above".into())
+        }
     }
     let md = report::markdown(&results, limit);
     let suffix = if all {
@@ -554,6 +572,7 @@ fn kill9(halls: usize, participants: usize, kill_after: u64, duration: Duration)
         kill_after,
         nodes: 1,
         proxies: 0,
+        workers: 0,
         pg_admin: String::new(),
     }
 }

@@ -106,8 +106,9 @@ impl Actor {
 }
 
 /// A class of subscribers that receive identical messages. The hub serialises
-/// each change once per audience, never once per connection.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// each change once per audience, never once per connection. (Serde only so
+/// that the load generator can hand clients to its worker processes.)
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Audience {
     /// Everything, including personal data (moderator, follow-up, admin).
     Full,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -87,8 +88,10 @@ pub fn scan(frame: &str) -> Head<'_> {
     head
 }
 
-/// One thing a client received that carries a sequence number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One thing a client received that carries a sequence number. Written as
+/// a bare array by serde: a worker's logs hold millions of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RecRow", into = "RecRow")]
 pub struct Rec {
     pub seq: u64,
     /// Receive time (load generator clock, µs).
@@ -100,7 +103,28 @@ pub struct Rec {
     pub kind: RecKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A [`Rec`] on the wire: seq, recv_us, at_ms, recv_unix_ms, kind.
+type RecRow = (u64, u64, i64, i64, RecKind);
+
+impl From<RecRow> for Rec {
+    fn from((seq, recv_us, at_ms, recv_unix_ms, kind): RecRow) -> Rec {
+        Rec {
+            seq,
+            recv_us,
+            at_ms,
+            recv_unix_ms,
+            kind,
+        }
+    }
+}
+
+impl From<Rec> for RecRow {
+    fn from(r: Rec) -> RecRow {
+        (r.seq, r.recv_us, r.at_ms, r.recv_unix_ms, r.kind)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecKind {
     Snapshot,
     Change,
@@ -108,8 +132,8 @@ pub enum RecKind {
     Joined,
 }
 
-/// What one simulated client saw.
-#[derive(Debug, Clone)]
+/// What one simulated client saw (serde: a clients worker sends it back).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientLog {
     pub label: String,
     pub role: Role,
@@ -169,8 +193,8 @@ pub struct Shared {
     pub away: AtomicU64,
 }
 
-/// How a client joins and behaves.
-#[derive(Debug, Clone)]
+/// How a client joins and behaves (serde: handed to a clients worker).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Spec {
     pub label: String,
     pub role: Role,

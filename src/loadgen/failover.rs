@@ -8,6 +8,9 @@
 //!   one node is killed and stays dead, its clients come back through the
 //!   proxies on the others.
 //!
+//! Beyond what one process's sockets allow, the clients run in worker
+//! processes ([`super::worker`]); the moderator desks stay here.
+//!
 //! Judged afterwards against the store's log: every acknowledged submission
 //! is there exactly once, at the sequence number its ack named (anything
 //! else is *acknowledged but lost*); every client's deliveries pass the
@@ -30,6 +33,7 @@ use super::scenario::{
 };
 use super::stats::{now_us, Summary};
 use super::target::{doithoai_pg_nodes, open_files_limit, PgBenchDb, Placement, Server};
+use super::worker::{worker_count, Workers};
 use super::Error;
 use crate::domain::{Audience, Role};
 
@@ -50,6 +54,9 @@ pub struct FailoverOpts {
     /// HAProxy processes (each holds at most `maxconn` connections, two
     /// open files each); clients alternate between them. 0: as many as needed.
     pub proxies: usize,
+    /// Clients worker processes (0: none while the clients fit in this
+    /// process, else as many as the sockets need).
+    pub workers: usize,
     /// Maintenance database for the bench database (PostgreSQL runs only).
     pub pg_admin: String,
 }
@@ -60,6 +67,8 @@ pub struct FailoverReport {
     pub participants: usize,
     pub nodes: usize,
     pub proxies: usize,
+    /// Clients worker processes (0: every client in the orchestrator).
+    pub workers: usize,
     /// "sqlite" or "postgres".
     pub store: String,
     pub clients: usize,
@@ -119,6 +128,18 @@ pub async fn failover(common: &Common, o: &FailoverOpts) -> Result<FailoverRepor
         // HAProxy holds two files per connection, plus a few of its own.
         let maxconn = (open_files_limit().saturating_sub(200) / 2).max(100);
         let clients = o.participants + 2 * o.halls + 13;
+        // The killed node's clients come back on the others, each of which
+        // is one process under the same open-files limit.
+        let survivors = o.nodes - 1;
+        if clients.div_ceil(survivors) + 100 > open_files_limit() {
+            eprintln!(
+                "warning: after the kill each of the {survivors} surviving nodes must hold about \
+                 {} connections, over this machine's open-files limit of {}: some clients \
+                 will not get back",
+                clients.div_ceil(survivors),
+                open_files_limit()
+            );
+        }
         let proxies = if o.proxies > 0 {
             o.proxies
         } else {
@@ -158,7 +179,16 @@ async fn run(
     let started = now_us();
     let mut specs = staff_specs(server)?;
     specs.extend(participant_specs(server, o.participants, o.submit_rate)?);
-    let handles = launch(&urls, specs, &phase_rx, &shared, common.connect_batch).await?;
+    let (handles, mut workers) = match worker_count(o.workers, specs.len()) {
+        0 => (
+            launch(&urls, specs, &phase_rx, &shared, common.connect_batch).await?,
+            None,
+        ),
+        n => (
+            Vec::new(),
+            Some(Workers::start(&urls, specs, n, common.connect_batch, &common.work_dir).await?),
+        ),
+    };
     let desks = 3;
     let queued = Arc::new(Mutex::new(VecDeque::new()));
     let departments: Vec<String> = server
@@ -195,7 +225,7 @@ async fn run(
     let connect_s = (now_us() - started) as f64 / 1e6;
 
     let run_start = now_us();
-    let _ = phase_tx.send(Phase::Run);
+    set_phase(&phase_tx, &mut workers, Phase::Run).await?;
     tokio::time::sleep(o.kill_after).await;
     // With several nodes the last one dies (the first owns the shared directory).
     let victim = servers.len() - 1;
@@ -208,22 +238,36 @@ async fn run(
         None
     };
     tokio::time::sleep(o.duration.saturating_sub(o.kill_after)).await;
-    let _ = phase_tx.send(Phase::Quiet);
+    set_phase(&phase_tx, &mut workers, Phase::Quiet).await?;
     // Let in-flight commands finish, queues drain and late resumers catch
     // up: until every cut client is back and nothing has arrived anywhere
     // for 2 s (at most 60 s; whoever is still behind then counts as missing).
     let quiet_from = now_us();
-    let mut seen = shared.received.load(Ordering::Relaxed);
+    // Workers report every 250 ms, so a 500 ms sample sees their progress.
+    let received = |w: &Option<Workers>| {
+        shared.received.load(Ordering::Relaxed) + w.as_ref().map_or(0, Workers::received)
+    };
+    let away = |w: &Option<Workers>| {
+        shared.away.load(Ordering::Relaxed) + w.as_ref().map_or(0, Workers::away)
+    };
+    let mut seen = received(&workers);
     let mut still = 0;
     while still < 4 && now_us() - quiet_from < 60_000_000 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = shared.received.load(Ordering::Relaxed);
-        let back = shared.away.load(Ordering::Relaxed) == 0;
+        let now = received(&workers);
+        let back = away(&workers) == 0;
         still = if now == seen && back { still + 1 } else { 0 };
         seen = now;
     }
     let _ = phase_tx.send(Phase::Stop);
     let mut logs = join_all(handles).await;
+    let worker_count = workers.as_ref().map_or(0, Workers::len);
+    let mut submitted = shared.submitted.load(Ordering::Relaxed);
+    if let Some(w) = workers {
+        let finished = w.finish(Duration::from_secs(180)).await?;
+        logs.extend(finished.logs);
+        submitted += finished.submitted;
+    }
     for h in desk_handles {
         if let Ok(l) = h.await {
             logs.push(l);
@@ -300,6 +344,7 @@ async fn run(
         participants: o.participants,
         nodes,
         proxies: proxy_count,
+        workers: worker_count,
         store: if database_url.is_some() {
             "postgres"
         } else {
@@ -310,7 +355,7 @@ async fn run(
         connect_s,
         killed_at_s: (kill_us - run_start) as f64 / 1e6,
         restart_s,
-        submitted: shared.submitted.load(Ordering::Relaxed),
+        submitted,
         acked,
         acked_lost: lost,
         acked_repeated: repeated,
@@ -326,6 +371,19 @@ async fn run(
         load_before,
         load_after: load_average(),
     })
+}
+
+/// Tell the desks and local clients, and every worker, the phase.
+async fn set_phase(
+    local: &watch::Sender<Phase>,
+    workers: &mut Option<Workers>,
+    p: Phase,
+) -> Result<(), Error> {
+    let _ = local.send(p);
+    match workers {
+        Some(w) => w.phase(p).await,
+        None => Ok(()),
+    }
 }
 
 /// Per moderator action: its send → the last phone's receipt (µs samples).

@@ -18,6 +18,8 @@
 //! - [`failover`]: kill -9 under load (one SQLite node restarted; `national`:
 //!   PostgreSQL nodes behind HAProxy, one killed).
 //! - [`scenario`]: event day, many halls, submit burst, reconnect storm, memory, capacity.
+//! - [`worker`]: clients in worker processes when one process's sockets are
+//!   not enough (`loadgen clients-worker`, started by `national`).
 //! - [`report`]: markdown tables and the SVG chart; [`stats`]: percentiles and the clock.
 //!
 //! Load is only ever sent to loopback addresses on this machine.
@@ -33,6 +35,7 @@ pub mod report;
 pub mod scenario;
 pub mod stats;
 pub mod target;
+pub mod worker;
 
 /// The load generator's error: anything, with a message. It is a tool, not a
 /// request path, so a boxed error that `?` accepts from every layer is enough.

@@ -244,7 +244,11 @@ pub fn failover_md(title: &str, runs: &[FailoverReport]) -> String {
             r.store,
             r.proxies,
             r.halls,
-            r.clients,
+            if r.workers > 0 {
+                format!("{} ({} worker processes)", r.clients, r.workers)
+            } else {
+                r.clients.to_string()
+            },
             r.killed_at_s,
             r.restart_s.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into()),
             r.acked,

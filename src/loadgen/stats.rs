@@ -1,21 +1,48 @@
-//! Latency summaries and the shared monotonic clock. Every timestamp the load
-//! generator records is microseconds since one process-wide origin, so a
-//! sender's and a receiver's times compare directly (they live in the same
-//! process) and a record costs 8 bytes instead of a 16-byte `Instant`.
+//! Latency summaries and the shared clock. Every timestamp the load
+//! generator records is microseconds since one origin on the machine's
+//! monotonic clock (`CLOCK_MONOTONIC`, the clock `Instant` reads on Linux),
+//! so a sender's and a receiver's times compare directly even when they live
+//! in different processes: a clients worker adopts its orchestrator's origin
+//! ([`adopt_origin`]). A record costs 8 bytes instead of a 16-byte `Instant`.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use serde::Serialize;
 
-fn origin() -> Instant {
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    *ORIGIN.get_or_init(Instant::now)
+use super::Error;
+
+/// The machine's monotonic clock, µs: the same clock in every process.
+fn monotonic_us() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the struct we pass; CLOCK_MONOTONIC
+    // always exists on Linux (it cannot fail with a valid pointer).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
+}
+
+static ORIGIN: OnceLock<u64> = OnceLock::new();
+
+/// The clock origin (a `CLOCK_MONOTONIC` reading, µs), fixed at first use.
+pub fn origin_us() -> u64 {
+    *ORIGIN.get_or_init(monotonic_us)
+}
+
+/// Take another process's origin, so this process's times compare with its
+/// own. Must come before anything reads the clock.
+pub fn adopt_origin(origin: u64) -> Result<(), Error> {
+    if ORIGIN.set(origin).is_ok() || origin_us() == origin {
+        Ok(())
+    } else {
+        Err("the clock was read before the orchestrator's origin was adopted".into())
+    }
 }
 
 /// Microseconds since the load generator's clock origin.
 pub fn now_us() -> u64 {
-    origin().elapsed().as_micros() as u64
+    monotonic_us().saturating_sub(origin_us())
 }
 
 /// Percentiles of a set of durations, in milliseconds.
