@@ -46,10 +46,13 @@ pub struct Gate {
     max_open: usize,
     max_pending_total: usize,
     max_pending_per_address: usize,
+    /// The proxies in front (`--trusted-proxies`): what comes from them is
+    /// never counted as pending (see [`Gate::admit`]).
+    proxies: Vec<IpAddr>,
 }
 
 impl Gate {
-    pub fn new(net: &NetConfig) -> Arc<Gate> {
+    pub fn new(net: &NetConfig, trusted_proxies: &[IpAddr]) -> Arc<Gate> {
         Arc::new(Gate {
             open: AtomicUsize::new(0),
             pending_total: AtomicUsize::new(0),
@@ -57,11 +60,31 @@ impl Gate {
             max_open: net.max_connections.max(1),
             max_pending_total: net.pending_total.max(1),
             max_pending_per_address: net.pending_per_address.max(1),
+            proxies: trusted_proxies.to_vec(),
         })
     }
 
     /// A ticket for a new connection from `ip`, or `None` when a cap is reached.
+    ///
+    /// A trusted proxy's connections count only as open, never as pending:
+    /// every client and every health check arrives from its one address, and
+    /// in a reconnection surge (a node killed, its clients all arriving at
+    /// once) the pending caps would close the proxy's health checks too, so
+    /// it marked healthy nodes down and cut their sessions (BENCHMARKS.md
+    /// §10). Slow clients behind it are the proxy's to bound and time out
+    /// (`maxconn`, `timeout http-request` in deploy/haproxy.cfg).
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ConnTicket> {
+        if self.proxies.contains(&ip) {
+            if self.open.fetch_add(1, Ordering::Relaxed) >= self.max_open {
+                self.open.fetch_sub(1, Ordering::Relaxed);
+                return None;
+            }
+            return Some(ConnTicket(Arc::new(Ticket {
+                gate: self.clone(),
+                ip,
+                pending: AtomicBool::new(false),
+            })));
+        }
         let Ok(mut pending) = self.pending.lock() else {
             return None;
         };
@@ -161,10 +184,11 @@ pub async fn finish_pending(
 pub async fn run(
     listener: TcpListener,
     router: Router,
-    net: &NetConfig,
+    config: &crate::config::ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let gate = Gate::new(net);
+    let net = &config.net;
+    let gate = Gate::new(net, &config.trusted_proxies);
     let header_timeout = Duration::from_millis(net.header_timeout_ms.max(1));
     let (signal_tx, signal_rx) = watch::channel(());
     tokio::spawn(async move {

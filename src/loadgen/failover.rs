@@ -32,7 +32,7 @@ use super::scenario::{
     join_all, launch, load_average, participant_specs, role_stats, staff_specs, Common, RoleStats,
 };
 use super::stats::{now_us, Summary};
-use super::target::{doithoai_pg_nodes, open_files_limit, PgBenchDb, Placement, Server};
+use super::target::{doithoai_pg_nodes, open_files_limit, Behind, PgBenchDb, Placement, Server};
 use super::worker::{worker_count, Workers};
 use super::Error;
 use crate::domain::{Audience, Role};
@@ -123,7 +123,8 @@ pub async fn failover(common: &Common, o: &FailoverOpts) -> Result<FailoverRepor
     }
     let db = PgBenchDb::create(&o.pg_admin).await?;
     let report = async {
-        let servers = doithoai_pg_nodes(&common.server(o.halls), &db.url, o.nodes).await?;
+        let servers =
+            doithoai_pg_nodes(&common.server(o.halls), &db.url, o.nodes, Behind::Proxy).await?;
         let addrs: Vec<_> = servers.iter().map(|s| s.addr).collect();
         // HAProxy holds two files per connection, plus a few of its own.
         let maxconn = (open_files_limit().saturating_sub(200) / 2).max(100);

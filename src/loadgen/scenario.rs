@@ -17,7 +17,7 @@ use super::client::{self, ClientLog, Phase, RecKind, Shared, Spec};
 use super::moderator::{self, Desk};
 use super::stats::{now_us, Summary};
 use super::target::{
-    doithoai_pg_nodes, metrics_all, sample_all, PgBenchDb, Placement, ProcSample, Server,
+    doithoai_pg_nodes, metrics_all, sample_all, Behind, PgBenchDb, Placement, ProcSample, Server,
     ServerSpec,
 };
 use super::Error;
@@ -263,7 +263,8 @@ pub async fn event_day_pg_nodes(
     let load_before = load_average();
     let db = PgBenchDb::create(pg_admin).await?;
     let report = async {
-        let servers = doithoai_pg_nodes(&common.server(o.halls), &db.url, nodes).await?;
+        let servers =
+            doithoai_pg_nodes(&common.server(o.halls), &db.url, nodes, Behind::Nothing).await?;
         event_day_on(common, o, servers, load_before).await
     }
     .await;

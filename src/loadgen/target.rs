@@ -742,12 +742,21 @@ impl PgBenchDb {
 
 /// Start `nodes` child `doithoai serve` processes sharing the PostgreSQL
 /// database `url` and one secret file, with the bench event and its tokens
+/// Whether clients reach the nodes directly or through a proxy on loopback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behind {
+    Nothing,
+    /// The nodes trust 127.0.0.1 as their proxy (`--trusted-proxies`).
+    Proxy,
+}
+
 /// prepared there first. Each node gets its own data directory (its secret
 /// file lives in the first one).
 pub async fn doithoai_pg_nodes(
     spec: &ServerSpec,
     url: &str,
     nodes: usize,
+    behind: Behind,
 ) -> Result<Vec<Server>, Error> {
     let event = bench_event(spec.halls)?;
     let dir = fresh_dir(&spec.work_dir, "doithoai-pg")?;
@@ -783,9 +792,14 @@ pub async fn doithoai_pg_nodes(
             .env("DOITHOAI_DEVICE_PER_MINUTE", "60")
             .env("RUST_LOG", "warn,sqlx=warn")
             .env_remove("DOITHOAI_SECRET")
+            .env_remove("DOITHOAI_TRUSTED_PROXIES")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .kill_on_drop(true);
+        if behind == Behind::Proxy {
+            // As docker-compose.yml names its HAProxy: here it connects from loopback.
+            cmd.env("DOITHOAI_TRUSTED_PROXIES", "127.0.0.1");
+        }
         let (child, addr) = spawn_and_find_addr(cmd, "running at http://").await?;
         let mut server = Server::child(Kind::Doithoai, child, addr)?;
         // Only the first node owns (and removes) the shared directory.

@@ -92,6 +92,63 @@ async fn slow_sockets_are_closed_and_healthz_still_answers() {
     app.stop().await;
 }
 
+/// A socket from `from` that has sent half a request.
+async fn half_request(app: &TestApp, from: &str) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut s = socket.connect(app.addr).await.expect("connect");
+    let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+    s
+}
+
+/// Finish the request and read the status line ("" when closed instead).
+async fn finish(mut s: tokio::net::TcpStream) -> String {
+    if s.write_all(b"Connection: close\r\n\r\n").await.is_err() {
+        return String::new();
+    }
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_trusted_proxys_connections_are_never_pending_so_a_surge_through_it_keeps_its_health_checks(
+) {
+    // The caps are tiny; 127.0.0.2 plays HAProxy, 127.0.0.3 anyone else.
+    let app = spawn_with(|c| {
+        c.net.pending_per_address = 5;
+        c.net.pending_total = 10;
+        c.trusted_proxies = vec!["127.0.0.2".parse().unwrap()];
+    })
+    .await;
+    let mut through_proxy = Vec::new();
+    for _ in 0..60 {
+        through_proxy.push(half_request(&app, "127.0.0.2").await);
+    }
+    // Sixty clients still arriving through the proxy take none of the
+    // pending places: a health check from elsewhere is answered ...
+    assert_eq!(healthz(&app).await, StatusCode::OK);
+    // ... and every one of the sixty is served once it has sent its request.
+    let answers = futures_util::future::join_all(through_proxy.into_iter().map(finish)).await;
+    let served = answers.iter().filter(|a| a.contains(" 200 ")).count();
+    assert_eq!(served, 60, "{answers:?}");
+    // Anyone else still meets the caps: of twenty half-sent requests from one
+    // address, only five are let wait.
+    let mut others = Vec::new();
+    for _ in 0..20 {
+        others.push(half_request(&app, "127.0.0.3").await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answers = futures_util::future::join_all(others.into_iter().map(finish)).await;
+    let served = answers.iter().filter(|a| a.contains(" 200 ")).count();
+    assert_eq!(served, 5, "{answers:?}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn every_error_of_a_cmd_frame_echoes_its_req() {
     let app = spawn_app().await;

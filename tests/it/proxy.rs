@@ -14,7 +14,7 @@ use crate::common::pg::TestDb;
 use crate::common::Client;
 use doithoai::loadgen::proxy::{self, Haproxy};
 use doithoai::loadgen::scenario::load_average;
-use doithoai::loadgen::target::{doithoai_pg_nodes, Placement, ServerSpec};
+use doithoai::loadgen::target::{doithoai_pg_nodes, Behind, Placement, ServerSpec};
 use doithoai::store::postgres::PgStore;
 use doithoai::store::Change;
 use serde_json::{json, Value};
@@ -186,7 +186,7 @@ async fn through_haproxy_a_killed_node_loses_nothing_and_its_clients_resume() {
         halls: 12,
         work_dir: temp.path().to_path_buf(),
     };
-    let mut nodes = doithoai_pg_nodes(&spec, &db.url, 2)
+    let mut nodes = doithoai_pg_nodes(&spec, &db.url, 2, Behind::Proxy)
         .await
         .expect("two doithoai nodes on the test database");
     let event = nodes[0].event().expect("event").clone();
