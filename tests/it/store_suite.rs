@@ -389,6 +389,30 @@ async fn seq_is_gap_free(store: Arc<dyn Store>) {
 }
 both!(seq_is_gap_free);
 
+/// PostgreSQL only: a stale commit rolls back and keeps its connection (a
+/// closed one costs the server a new backend process on the next commit).
+#[tokio::test]
+async fn a_stale_commit_on_postgres_keeps_its_pooled_connection() {
+    let db = TestDb::create().await;
+    let store = PgStore::open(&db.url).await.expect("open postgres");
+    let ev = event();
+    store.put_event(&ev).await.unwrap();
+    let first = question("Câu đầu", "tinh", None);
+    store.commit(&ev.id, 0, &[submit(1, &first)]).await.unwrap();
+    let before = (store.pool().size(), store.pool().num_idle());
+    for _ in 0..5 {
+        let late = question("Câu đến muộn", "tinh", None);
+        let r = store.commit(&ev.id, 0, &[submit(1, &late)]).await;
+        assert!(matches!(r, Err(StoreError::Stale)), "{r:?}");
+    }
+    let after = (store.pool().size(), store.pool().num_idle());
+    assert_eq!(after, before, "(open, idle): no connection was closed");
+    // And it is clean: the next commit on it succeeds.
+    let next = question("Câu kế tiếp", "tinh", None);
+    store.commit(&ev.id, 1, &[submit(2, &next)]).await.unwrap();
+    assert_eq!(store.load(&ev.id).await.unwrap().seq, 2);
+}
+
 async fn stale_base_writes_nothing(store: Arc<dyn Store>) {
     let ev = event();
     store.put_event(&ev).await.unwrap();
