@@ -254,7 +254,8 @@ pub struct EventRuntime {
 struct OpenToken {
     token_hash: String,
     seat: String,
-    eviction: Arc<hub::Eviction>,
+    /// The connection's outbox, through which it is told to close.
+    outbox: Arc<hub::Outbox>,
 }
 
 /// A staff connection registered with [`EventRuntime::track_token`];
@@ -449,7 +450,7 @@ impl EventRuntime {
         since: Option<u64>,
     ) -> Result<Subscription, ResumeError> {
         let state = self.read();
-        let snapshot = |audience: &Audience, presence: Option<Vec<HallPresence>>| -> Bytes {
+        let snapshot = |audience: &Audience, presence: Option<Vec<HallPresence>>| -> hub::Frame {
             let mut questions: Vec<Question> = state
                 .questions
                 .values()
@@ -464,7 +465,7 @@ impl EventRuntime {
                 .cloned()
                 .collect();
             floor.sort_by_key(|f| f.requested_at);
-            Bytes::from(
+            hub::Frame::from(
                 ServerMessage::Snapshot {
                     seq: state.seq,
                     questions,
@@ -523,14 +524,14 @@ impl EventRuntime {
         id: u64,
         token_hash: String,
         seat: String,
-        eviction: Arc<hub::Eviction>,
+        outbox: Arc<hub::Outbox>,
     ) -> TrackedToken {
         self.open_tokens().insert(
             id,
             OpenToken {
                 token_hash,
                 seat,
-                eviction,
+                outbox,
             },
         );
         TrackedToken {
@@ -556,13 +557,13 @@ impl EventRuntime {
             .map(|t| t.token_hash.as_str())
             .collect();
         for open in self.open_tokens().values() {
-            if revoked.contains(open.token_hash.as_str()) && open.eviction.fired().is_none() {
+            if revoked.contains(open.token_hash.as_str()) && open.outbox.fired().is_none() {
                 tracing::warn!(
                     event = self.id(),
                     seat = %open.seat,
                     "closing a connection whose token was revoked"
                 );
-                open.eviction.fire(hub::EvictReason::TokenRevoked);
+                open.outbox.fire(hub::EvictReason::TokenRevoked);
             }
         }
     }
@@ -611,12 +612,10 @@ impl EventRuntime {
             return;
         }
         *current = Arc::new(next);
-        let frame = Bytes::from(
-            ServerMessage::Suggestions {
-                suggestions: &current,
-            }
-            .to_json(),
-        );
+        let frame = ServerMessage::Suggestions {
+            suggestions: &current,
+        }
+        .to_json();
         self.hub.send_to(sees_suggestions, frame);
     }
 }
@@ -1037,14 +1036,14 @@ async fn run_assistant(
         }
         if !out.is_empty() {
             let frame = ServerMessage::Hints { hints: &out }.to_json();
-            hub.send_to(sees_hints, Bytes::from(frame));
+            hub.send_to(sees_hints, frame);
         }
     }
 }
 
 /// The `hints` frame for `ids` from the hints computed so far (a resume's
 /// replay carries none), or `None` when none are.
-fn hints_frame(assistant: &Mutex<Assistant>, ids: &[Uuid]) -> Option<Bytes> {
+fn hints_frame(assistant: &Mutex<Assistant>, ids: &[Uuid]) -> Option<hub::Frame> {
     let a = assistant.lock().unwrap_or_else(|p| p.into_inner());
     let hints: Vec<QuestionHints> = ids
         .iter()
@@ -1056,7 +1055,7 @@ fn hints_frame(assistant: &Mutex<Assistant>, ids: &[Uuid]) -> Option<Bytes> {
         })
         .collect();
     drop(a);
-    (!hints.is_empty()).then(|| Bytes::from(ServerMessage::Hints { hints: &hints }.to_json()))
+    (!hints.is_empty()).then(|| hub::Frame::from(ServerMessage::Hints { hints: &hints }.to_json()))
 }
 
 /// All live events of this server.
