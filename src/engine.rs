@@ -254,7 +254,8 @@ pub struct EventRuntime {
 struct OpenToken {
     token_hash: String,
     seat: String,
-    eviction: Arc<hub::Eviction>,
+    /// The connection's outbox, through which it is told to close.
+    outbox: Arc<hub::Outbox>,
 }
 
 /// A staff connection registered with [`EventRuntime::track_token`];
@@ -450,7 +451,7 @@ impl EventRuntime {
     ) -> Result<Subscription, ResumeError> {
         let state = self.read();
         let snapshotted = std::cell::Cell::new(false);
-        let snapshot = |audience: &Audience, presence: Option<Vec<HallPresence>>| -> Bytes {
+        let snapshot = |audience: &Audience, presence: Option<Vec<HallPresence>>| -> hub::Frame {
             snapshotted.set(true);
             // No hints here: they follow in a `hints` frame rendered after
             // the locks are let go (a snapshot is on the writer's path).
@@ -468,7 +469,7 @@ impl EventRuntime {
                 .cloned()
                 .collect();
             floor.sort_by_key(|f| f.requested_at);
-            Bytes::from(
+            hub::Frame::from(
                 ServerMessage::Snapshot {
                     seq: state.seq,
                     questions,
@@ -539,14 +540,14 @@ impl EventRuntime {
         id: u64,
         token_hash: String,
         seat: String,
-        eviction: Arc<hub::Eviction>,
+        outbox: Arc<hub::Outbox>,
     ) -> TrackedToken {
         self.open_tokens().insert(
             id,
             OpenToken {
                 token_hash,
                 seat,
-                eviction,
+                outbox,
             },
         );
         TrackedToken {
@@ -572,13 +573,13 @@ impl EventRuntime {
             .map(|t| t.token_hash.as_str())
             .collect();
         for open in self.open_tokens().values() {
-            if revoked.contains(open.token_hash.as_str()) && open.eviction.fired().is_none() {
+            if revoked.contains(open.token_hash.as_str()) && open.outbox.fired().is_none() {
                 tracing::warn!(
                     event = self.id(),
                     seat = %open.seat,
                     "closing a connection whose token was revoked"
                 );
-                open.eviction.fire(hub::EvictReason::TokenRevoked);
+                open.outbox.fire(hub::EvictReason::TokenRevoked);
             }
         }
     }
@@ -627,12 +628,10 @@ impl EventRuntime {
             return;
         }
         *current = Arc::new(next);
-        let frame = Bytes::from(
-            ServerMessage::Suggestions {
-                suggestions: &current,
-            }
-            .to_json(),
-        );
+        let frame = ServerMessage::Suggestions {
+            suggestions: &current,
+        }
+        .to_json();
         self.hub.send_to(sees_suggestions, frame);
     }
 }
@@ -1077,19 +1076,19 @@ async fn take_in(
     }
     if !out.is_empty() {
         let frame = ServerMessage::Hints { hints: &out }.to_json();
-        hub.send_to(sees_hints, Bytes::from(frame));
+        hub.send_to(sees_hints, frame);
     }
 }
 
 /// The `hints` frame for `ids` from the hints computed so far (a resume's
 /// replay carries none), or `None` when none are.
-fn hints_frame(assistant: &Mutex<Assistant>, ids: &[Uuid]) -> Option<Bytes> {
+fn hints_frame(assistant: &Mutex<Assistant>, ids: &[Uuid]) -> Option<hub::Frame> {
     let a = assistant.lock().unwrap_or_else(|p| p.into_inner());
     assistant_hints_frame(&a, ids.iter().copied())
 }
 
 /// The `hints` frame for those of `ids` with something to say, if any.
-fn assistant_hints_frame(a: &Assistant, ids: impl Iterator<Item = Uuid>) -> Option<Bytes> {
+fn assistant_hints_frame(a: &Assistant, ids: impl Iterator<Item = Uuid>) -> Option<hub::Frame> {
     let hints: Vec<QuestionHints> = ids
         .filter_map(|id| {
             Some(QuestionHints {
@@ -1099,7 +1098,7 @@ fn assistant_hints_frame(a: &Assistant, ids: impl Iterator<Item = Uuid>) -> Opti
         })
         .filter(|h| !h.hints.is_empty())
         .collect();
-    (!hints.is_empty()).then(|| Bytes::from(ServerMessage::Hints { hints: &hints }.to_json()))
+    (!hints.is_empty()).then(|| hub::Frame::from(ServerMessage::Hints { hints: &hints }.to_json()))
 }
 
 /// All live events of this server.

@@ -4,20 +4,29 @@
 //! writes what comes out of it.
 //!
 //! Each change is serialised once per audience (not per connection) and the
-//! frame is shared by reference count. A subscriber whose queue exceeds its
+//! frame is shared by reference count, as text already known to be UTF-8
+//! ([`Frame`]): a writer hands it to the socket without checking it again. A subscriber whose queue exceeds its
 //! byte or frame bound is evicted with a reason and resumes by sequence
 //! number; nobody else waits for it. A connection's own replies (acks,
 //! errors, pongs) go through the same queue ([`Replies`]), so a reply never
 //! overtakes a change published before it, and one queue per connection is
-//! all the memory it holds.
+//! all the memory it holds ([`Outbox`]).
+
+mod outbox;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
+
+/// A ready JSON text frame. WebSocket text must be UTF-8; a frame is made
+/// from a `String` (or checked once where it comes as bytes), so the
+/// thousands of writers sharing it do not check it again each (that was
+/// ≈ 2 % of a broadcast's CPU, BENCHMARKS.md §12).
+pub use axum::extract::ws::Utf8Bytes as Frame;
+
+pub use outbox::{Next, Outbox, Refused};
 
 use crate::domain::{Audience, QState, Question, QuestionUpdate, Role};
 use crate::metrics::Metrics;
@@ -68,69 +77,29 @@ impl EvictReason {
     }
 }
 
-/// Signal to a connection that it must close.
-#[derive(Default)]
-pub struct Eviction {
-    notify: Notify,
-    reason: Mutex<Option<EvictReason>>,
-}
-
-impl Eviction {
-    pub fn fire(&self, reason: EvictReason) {
-        if let Ok(mut r) = self.reason.lock() {
-            r.get_or_insert(reason);
-        }
-        self.notify.notify_one();
-    }
-    /// Why the connection must close, once it must.
-    pub fn fired(&self) -> Option<EvictReason> {
-        self.reason.lock().ok().and_then(|r| *r)
-    }
-
-    /// Wait until evicted; returns the reason.
-    pub async fn wait(&self) -> EvictReason {
-        loop {
-            if let Some(r) = self.reason.lock().ok().and_then(|r| *r) {
-                return r;
-            }
-            self.notify.notified().await;
-        }
-    }
-}
-
 struct Subscriber {
-    tx: mpsc::Sender<Bytes>,
-    queued: Arc<AtomicUsize>,
-    eviction: Arc<Eviction>,
+    outbox: Arc<Outbox>,
     /// Staff seats (everyone but phones) are offered each frame before the
     /// phones, so their writers are woken first and do not queue behind
     /// thousands of phones' in the runtime (BENCHMARKS.md, event day).
     first: bool,
-    /// A presence placeholder is waiting in this subscriber's queue.
-    presence_pending: Arc<AtomicBool>,
 }
 
 /// What a connection reads from.
 pub struct Subscription {
     pub id: u64,
-    pub frames: mpsc::Receiver<Bytes>,
-    /// Bytes waiting in `frames`; the writer subtracts what it has sent.
-    pub queued: Arc<AtomicUsize>,
-    pub eviction: Arc<Eviction>,
+    /// Frames for the client and the signal to close; the writer drains it.
+    pub outbox: Arc<Outbox>,
     hub: Arc<Hub>,
     /// The hall (and role) this connection counts towards in presence.
     presence: Option<(String, Role)>,
-    presence_pending: Arc<AtomicBool>,
     replies: Replies,
 }
 
 /// Queues a connection's direct replies behind the frames already waiting.
 #[derive(Clone)]
 pub struct Replies {
-    tx: mpsc::Sender<Bytes>,
-    queued: Arc<AtomicUsize>,
-    eviction: Arc<Eviction>,
-    limit: usize,
+    outbox: Arc<Outbox>,
     metrics: Arc<Metrics>,
 }
 
@@ -139,42 +108,34 @@ impl Replies {
     /// bound is too slow to keep: it is evicted like any slow consumer (its
     /// client resumes by sequence number; a command's effect, if committed,
     /// is in what it resumes).
-    pub fn send(&self, frame: impl Into<Bytes>) {
-        if self.tx.is_closed() {
-            return; // the connection is gone (a reply outlived it): not slow
-        }
-        if enqueue(&self.tx, &self.queued, self.limit, frame.into()) {
-            return;
-        }
-        self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!("slow consumer disconnected while replying");
-        self.eviction.fire(EvictReason::SlowConsumer);
-    }
-
-    /// Queue what completes the snapshot just queued (the full audience's
-    /// hints, rendered outside the hub's lock): like the snapshot, it may
-    /// pass the byte bound on its own; a full frame queue still evicts.
-    pub fn send_with_snapshot(&self, frame: Bytes) {
-        let len = frame.len();
-        self.queued.fetch_add(len, Ordering::Relaxed);
-        if self.tx.try_send(frame).is_err() {
-            self.queued.fetch_sub(len, Ordering::Relaxed);
-            if !self.tx.is_closed() {
+    pub fn send(&self, frame: impl Into<Frame>) {
+        match self.outbox.push(frame.into()) {
+            // Closed: the connection is gone (a reply outlived it), not slow.
+            Ok(()) | Err(Refused::Closed) => {}
+            Err(Refused::Full) => {
                 self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
-                self.eviction.fire(EvictReason::SlowConsumer);
+                tracing::warn!("slow consumer disconnected while replying");
+                self.outbox.fire(EvictReason::SlowConsumer);
             }
         }
     }
 
+    /// Queue what completes the snapshot just queued (the full audience's
+    /// hints, rendered outside the hub's lock): like the snapshot, it may
+    /// pass the byte bound on its own.
+    pub fn send_with_snapshot(&self, frame: impl Into<Frame>) {
+        self.outbox.push_unbounded(frame.into());
+    }
+
     /// Why this connection is closing, once it is.
     pub fn closing(&self) -> Option<EvictReason> {
-        self.eviction.fired()
+        self.outbox.fired()
     }
 
     /// Close the connection once what is queued has been sent (its client
     /// broke the protocol: the last queued reply says how).
     pub fn close_after_queued(&self) {
-        self.eviction.fire(EvictReason::FrameRejected);
+        self.outbox.fire(EvictReason::FrameRejected);
     }
 }
 
@@ -184,12 +145,12 @@ impl Subscription {
     /// (re)connections queues at most one presence frame per staff
     /// connection instead of one per change (20 KB each at 200 halls: a
     /// reconnect storm used to evict the moderators as slow consumers).
-    pub fn resolve(&self, frame: Bytes) -> Bytes {
+    pub fn resolve(&self, frame: Frame) -> Frame {
         if !frame.is_empty() {
             return frame;
         }
         // Clear first: an update after this render queues a new placeholder.
-        self.presence_pending.store(false, Ordering::Relaxed);
+        self.outbox.presence_pending.store(false, Ordering::Relaxed);
         presence_frame(self.hub.presence())
     }
 
@@ -208,6 +169,7 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        self.outbox.close();
         self.hub.unsubscribe(self.id, self.presence.take());
         self.hub.live.fetch_sub(1, Ordering::Relaxed);
     }
@@ -217,7 +179,7 @@ struct HistoryEntry {
     change: Arc<Change>,
     /// Frame per audience, filled at publish time for audiences with
     /// subscribers and lazily for resumes; `None` = nothing visible.
-    frames: HashMap<Audience, Option<Bytes>>,
+    frames: HashMap<Audience, Option<Frame>>,
 }
 
 struct Inner {
@@ -232,7 +194,7 @@ struct Inner {
 /// assistant has computed so far (`None`: nothing yet); set once by the
 /// engine. A full-audience resume gets one after the replayed changes, which
 /// carry no hints.
-pub type HintsFrame = Arc<dyn Fn(&[Uuid]) -> Option<Bytes> + Send + Sync>;
+pub type HintsFrame = Arc<dyn Fn(&[Uuid]) -> Option<Frame> + Send + Sync>;
 
 pub struct Hub {
     cfg: HubConfig,
@@ -294,7 +256,8 @@ impl Hub {
 
     /// Queue a non-sequenced frame (like `presence`) for every subscriber
     /// whose audience `to` accepts.
-    pub fn send_to(&self, to: fn(&Audience) -> bool, frame: Bytes) {
+    pub fn send_to(&self, to: fn(&Audience) -> bool, frame: impl Into<Frame>) {
+        let frame = frame.into();
         let mut inner = self.lock();
         if inner.closed {
             return;
@@ -341,7 +304,7 @@ impl Hub {
         role: Role,
         hall: Option<&str>,
         since: Option<u64>,
-        snapshot: &dyn Fn(&Audience, Option<Vec<HallPresence>>) -> Bytes,
+        snapshot: &dyn Fn(&Audience, Option<Vec<HallPresence>>) -> Frame,
     ) -> Result<Subscription, ResumeError> {
         let mut inner = self.lock();
         if inner.closed {
@@ -352,16 +315,13 @@ impl Hub {
                 return Err(ResumeError::Ahead { current: inner.seq });
             }
         }
-        let (tx, rx) = mpsc::channel(self.cfg.queue_frames.max(4));
-        let queued = Arc::new(AtomicUsize::new(0));
-        let eviction = Arc::new(Eviction::default());
-        let presence_pending = Arc::new(AtomicBool::new(false));
+        let outbox = Arc::new(Outbox::new(
+            self.cfg.queue_bytes,
+            self.cfg.queue_frames.max(4),
+        ));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let replies = Replies {
-            tx: tx.clone(),
-            queued: queued.clone(),
-            eviction: eviction.clone(),
-            limit: self.cfg.queue_bytes,
+            outbox: outbox.clone(),
             metrics: self.metrics.clone(),
         };
 
@@ -386,19 +346,15 @@ impl Hub {
 
         let initial = self.initial_frames(&mut inner, &audience, since, snapshot);
         for frame in initial {
-            // The queue is empty and sized above the replay limit, so this fits
+            // The queue is empty and its frame bound above the replay limit
             // (a snapshot may pass the byte bound on its own; it still goes).
-            queued.fetch_add(frame.len(), Ordering::Relaxed);
-            let _ = tx.try_send(frame);
+            outbox.push_unbounded(frame);
         }
         inner.groups.entry(audience).or_default().insert(
             id,
             Subscriber {
-                tx,
-                queued: queued.clone(),
-                eviction: eviction.clone(),
+                outbox: outbox.clone(),
                 first: role != Role::Participant,
-                presence_pending: presence_pending.clone(),
             },
         );
         if presence.is_some() {
@@ -407,12 +363,9 @@ impl Hub {
         self.live.fetch_add(1, Ordering::Relaxed);
         Ok(Subscription {
             id,
-            frames: rx,
-            queued,
-            eviction,
+            outbox,
             hub: self.clone(),
             presence,
-            presence_pending,
             replies,
         })
     }
@@ -422,8 +375,8 @@ impl Hub {
         inner: &mut Inner,
         audience: &Audience,
         since: Option<u64>,
-        snapshot: &dyn Fn(&Audience, Option<Vec<HallPresence>>) -> Bytes,
-    ) -> Vec<Bytes> {
+        snapshot: &dyn Fn(&Audience, Option<Vec<HallPresence>>) -> Frame,
+    ) -> Vec<Frame> {
         let presence =
             sees_presence(audience).then(|| inner.presence.values().cloned().collect::<Vec<_>>());
         let Some(since) = since else {
@@ -496,7 +449,7 @@ impl Hub {
     pub fn publish(&self, change: Arc<Change>) {
         let mut inner = self.lock();
         inner.seq = change.seq;
-        let mut frames: HashMap<Audience, Option<Bytes>> = HashMap::new();
+        let mut frames: HashMap<Audience, Option<Frame>> = HashMap::new();
         let mut evicted = Vec::new();
         let mut sent = 0u64;
         // Two passes, staff then phones; each audience's frame is still built once.
@@ -523,8 +476,10 @@ impl Hub {
         }
     }
 
-    fn offer(&self, sub: &Subscriber, frame: &Bytes) -> bool {
-        enqueue(&sub.tx, &sub.queued, self.cfg.queue_bytes, frame.clone())
+    /// Queue `frame` for `sub`; false when it does not fit (or the
+    /// connection is gone): either way it leaves.
+    fn offer(&self, sub: &Subscriber, frame: &Frame) -> bool {
+        sub.outbox.push(frame.clone()).is_ok()
     }
 
     fn evict(&self, inner: &mut Inner, who: Vec<(Audience, u64)>, reason: EvictReason) {
@@ -534,7 +489,7 @@ impl Hub {
                     self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(subscriber = id, ?audience, "slow consumer disconnected");
                 }
-                sub.eviction.fire(reason);
+                sub.outbox.fire(reason);
             }
         }
     }
@@ -571,11 +526,11 @@ impl Hub {
     fn broadcast_presence(&self, inner: &mut Inner) {
         // A placeholder; the writer renders the presence when it sends it
         // (`Subscription::resolve`), and one waiting is enough.
-        let frame = Bytes::new();
+        let frame = Frame::from_static("");
         let mut evicted = Vec::new();
         for (audience, group) in inner.groups.iter().filter(|(a, _)| sees_presence(a)) {
             for (id, sub) in group {
-                if sub.presence_pending.swap(true, Ordering::Relaxed) {
+                if sub.outbox.presence_pending.swap(true, Ordering::Relaxed) {
                     continue;
                 }
                 if !self.offer(sub, &frame) {
@@ -587,24 +542,6 @@ impl Hub {
     }
 }
 
-/// Put `frame` in a connection's queue unless that would pass `limit` bytes.
-/// False when it does not fit, the queue is full or the connection is gone:
-/// either way it leaves.
-fn enqueue(tx: &mpsc::Sender<Bytes>, queued: &AtomicUsize, limit: usize, frame: Bytes) -> bool {
-    let len = frame.len();
-    // Count before sending: the writer subtracts as soon as it has sent, and
-    // the hub and the connection's own replies enqueue from different threads.
-    if queued.fetch_add(len, Ordering::Relaxed) + len > limit {
-        queued.fetch_sub(len, Ordering::Relaxed);
-        return false;
-    }
-    if tx.try_send(frame).is_err() {
-        queued.fetch_sub(len, Ordering::Relaxed);
-        return false;
-    }
-    true
-}
-
 fn sees_presence(audience: &Audience) -> bool {
     matches!(audience, Audience::Full | Audience::Staff)
 }
@@ -614,8 +551,8 @@ fn sees_notes(audience: &Audience) -> bool {
     matches!(audience, Audience::Full | Audience::Staff)
 }
 
-fn presence_frame(halls: Vec<HallPresence>) -> Bytes {
-    Bytes::from(ServerMessage::Presence { halls }.to_json())
+fn presence_frame(halls: Vec<HallPresence>) -> Frame {
+    Frame::from(ServerMessage::Presence { halls }.to_json())
 }
 
 /// Whether the audience could see the question before this update.
@@ -627,7 +564,7 @@ fn saw_before(audience: &Audience, u: &QuestionUpdate) -> bool {
 /// The frame `audience` receives for `change`, or `None` if nothing in it is
 /// visible. It carries no hints: they follow in a `hints` frame, computed
 /// off the writer's path (engine, `run_assistant`).
-pub fn change_frame(change: &Change, audience: &Audience) -> Option<Bytes> {
+pub fn change_frame(change: &Change, audience: &Audience) -> Option<Frame> {
     let mut questions = Vec::new();
     let mut removed: Vec<Uuid> = Vec::new();
     for u in &change.questions {
@@ -652,7 +589,7 @@ pub fn change_frame(change: &Change, audience: &Audience) -> Option<Bytes> {
         floor: change.floor.clone(),
         note,
     };
-    Some(Bytes::from(msg.to_json()))
+    Some(Frame::from(msg.to_json()))
 }
 
 /// Public snapshots carry only live questions: a phone needs what is on air
@@ -680,25 +617,32 @@ mod tests {
     }
 
     fn phone(hub: &Arc<Hub>) -> Subscription {
-        let snapshot = |_: &Audience, _: Option<Vec<HallPresence>>| Bytes::from_static(b"{}");
+        let snapshot = |_: &Audience, _: Option<Vec<HallPresence>>| Frame::from_static("{}");
         hub.subscribe(Audience::Phone, Role::Participant, None, None, &snapshot)
             .unwrap()
+    }
+
+    fn frame(next: Next) -> Frame {
+        match next {
+            Next::Frame(f) => f,
+            Next::Evicted(r) => panic!("evicted: {r:?}"),
+        }
     }
 
     #[tokio::test]
     async fn replies_share_the_queue_and_its_byte_count() {
         let hub = hub(1 << 20, 64);
-        let mut sub = phone(&hub);
+        let sub = phone(&hub);
         let replies = sub.replies();
         replies.send("{\"type\":\"ack\"}");
-        assert_eq!(sub.frames.recv().await.unwrap(), Bytes::from_static(b"{}"));
+        assert_eq!(frame(sub.outbox.next().await), Frame::from_static("{}"));
         assert_eq!(
-            sub.frames.recv().await.unwrap(),
-            Bytes::from_static(b"{\"type\":\"ack\"}")
+            frame(sub.outbox.next().await),
+            Frame::from_static("{\"type\":\"ack\"}")
         );
         // Snapshot (2 bytes) and reply (14 bytes) are counted until the writer sends them.
-        assert_eq!(sub.queued.load(Ordering::Relaxed), 16);
-        assert!(sub.eviction.reason.lock().unwrap().is_none());
+        assert_eq!(sub.outbox.queued(), 16);
+        assert!(sub.outbox.fired().is_none());
     }
 
     #[tokio::test]
@@ -706,19 +650,15 @@ mod tests {
         let hub = hub(64, 64);
         let sub = phone(&hub);
         let replies = sub.replies();
-        replies.send(vec![b'x'; 40]);
-        assert_eq!(sub.queued.load(Ordering::Relaxed), 42);
-        replies.send(vec![b'y'; 40]);
+        replies.send("x".repeat(40));
+        assert_eq!(sub.outbox.queued(), 42);
+        replies.send("y".repeat(40));
         assert_eq!(
-            sub.eviction.wait().await,
+            sub.outbox.evicted().await,
             EvictReason::SlowConsumer,
             "over the byte bound"
         );
-        assert_eq!(
-            sub.queued.load(Ordering::Relaxed),
-            42,
-            "the refused reply is not counted"
-        );
+        assert_eq!(sub.outbox.queued(), 42, "the refused reply is not counted");
         assert_eq!(hub.metrics.queue_drops.load(Ordering::Relaxed), 1);
     }
 
@@ -740,8 +680,124 @@ mod tests {
         for _ in 0..3 {
             replies.send("{}");
         }
-        assert!(sub.eviction.reason.lock().unwrap().is_none());
+        assert!(sub.outbox.fired().is_none());
         replies.send("{}");
-        assert_eq!(sub.eviction.wait().await, EvictReason::SlowConsumer);
+        assert_eq!(sub.outbox.evicted().await, EvictReason::SlowConsumer);
+    }
+
+    /// A change every audience sees (a floor request).
+    fn change(seq: u64) -> Arc<Change> {
+        use crate::domain::{Actor, FloorRequest, FloorState};
+        Arc::new(Change {
+            seq,
+            at: 0,
+            actor: Actor::new(Role::Moderator, "moderator"),
+            action: "request_floor".into(),
+            questions: Vec::new(),
+            floor: vec![FloorRequest {
+                id: Uuid::new_v4(),
+                hall: "tinh".into(),
+                note: None,
+                state: FloorState::Requested,
+                requested_at: 0,
+                decided_at: None,
+                decided_by: None,
+            }],
+            notes: Vec::new(),
+        })
+    }
+
+    fn staff(hub: &Arc<Hub>, role: Role, hall: Option<&str>) -> Subscription {
+        let snapshot = |_: &Audience, _: Option<Vec<HallPresence>>| Frame::from_static("{}");
+        hub.subscribe(Audience::Staff, role, hall, None, &snapshot)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_consumer_whose_frame_queue_fills_is_evicted_and_the_others_keep_going() {
+        let hub = hub(1 << 20, 4);
+        let slow = phone(&hub);
+        let quick = phone(&hub);
+        assert_eq!(frame(quick.outbox.next().await), Frame::from_static("{}"));
+        for seq in 1..=3 {
+            hub.publish(change(seq));
+            let change = frame(quick.outbox.next().await);
+            let want = format!("\"seq\":{seq},");
+            assert!(change.contains(&want));
+        }
+        assert!(
+            slow.outbox.fired().is_none(),
+            "snapshot + 3 changes fit in 4"
+        );
+        hub.publish(change(4));
+        assert_eq!(slow.outbox.fired(), Some(EvictReason::SlowConsumer));
+        assert!(quick.outbox.fired().is_none());
+        assert_eq!(hub.subscriber_count(), 1);
+        assert_eq!(hub.metrics.queue_drops.load(Ordering::Relaxed), 1);
+        // The evicted one's goodbye still finds what was queued.
+        let mut left = 0;
+        while slow.outbox.take_frame().is_some() {
+            left += 1;
+        }
+        assert_eq!(left, 4);
+    }
+
+    /// Records which writer was woken, in order.
+    struct WakeLog(&'static str, Arc<Mutex<Vec<&'static str>>>);
+
+    impl std::task::Wake for WakeLog {
+        fn wake(self: Arc<Self>) {
+            self.1.lock().unwrap().push(self.0);
+        }
+    }
+
+    /// Take the snapshot, then leave `sub`'s writer waiting with a waker that logs `name`.
+    async fn park(sub: &Subscription, name: &'static str, log: &Arc<Mutex<Vec<&'static str>>>) {
+        use std::future::Future;
+        frame(sub.outbox.next().await);
+        let waker = std::task::Waker::from(Arc::new(WakeLog(name, log.clone())));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let next = std::pin::pin!(sub.outbox.next());
+        assert!(next.poll(&mut cx).is_pending());
+    }
+
+    #[tokio::test]
+    async fn staff_writers_are_woken_before_phones_whatever_joined_first() {
+        let hub = hub(1 << 20, 64);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let phones: Vec<Subscription> = (0..3).map(|_| phone(&hub)).collect();
+        let chair = staff(&hub, Role::Chair, None);
+        for p in &phones {
+            park(p, "phone", &log).await;
+        }
+        park(&chair, "chair", &log).await;
+        hub.publish(change(1));
+        assert_eq!(*log.lock().unwrap(), ["chair", "phone", "phone", "phone"]);
+    }
+
+    #[tokio::test]
+    async fn one_presence_placeholder_waits_per_staff_connection_and_renders_the_latest() {
+        let hub = hub(1 << 20, 64);
+        let chair = staff(&hub, Role::Chair, None);
+        assert_eq!(frame(chair.outbox.next().await), Frame::from_static("{}"));
+        let _op = staff(&hub, Role::HallOperator, Some("tinh"));
+        let _display = staff(&hub, Role::Display, Some("tinh"));
+        let placeholder = frame(chair.outbox.next().await);
+        assert!(
+            placeholder.is_empty(),
+            "a placeholder, not a rendered frame"
+        );
+        assert_eq!(chair.outbox.take_frame(), None, "one for both joins");
+        let rendered = chair.resolve(placeholder);
+        let text = rendered.as_str();
+        assert!(
+            text.contains("\"operators\":1") && text.contains("\"displays\":1"),
+            "{text}"
+        );
+        drop(_display);
+        assert!(
+            frame(chair.outbox.next().await).is_empty(),
+            "pending again after rendering"
+        );
     }
 }

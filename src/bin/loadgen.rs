@@ -144,6 +144,9 @@ enum Scenario {
         interval_ms: u64,
         #[arg(long, default_value_t = 500.0)]
         limit_ms: f64,
+        /// Concurrent broadcasters (1: the time of one broadcast alone).
+        #[arg(long, default_value_t = 4)]
+        broadcasters: usize,
     },
     /// kill -9 the server mid-run (SQLite), restart it on the same data
     /// directory: every acknowledged submission must be there exactly once.
@@ -389,16 +392,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
             ladder,
             interval_ms,
             limit_ms,
+            broadcasters,
         } => {
             limit = limit_ms;
-            results.capacity = progress(
-                scenario::capacity(
-                    &common,
-                    &baselines,
-                    &capacity(scale(ladder), interval_ms, limit_ms, duration),
-                )
-                .await?,
-            );
+            let mut opts = capacity(scale(ladder), interval_ms, limit_ms, duration);
+            opts.broadcasters = broadcasters.max(1);
+            results.capacity = progress(scenario::capacity(&common, &baselines, &opts).await?);
         }
         Scenario::Kill9 {
             participants,

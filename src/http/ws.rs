@@ -20,15 +20,17 @@ use super::error::{auth_error_code, command_error_code};
 use super::AppState;
 use crate::domain::{Actor, Command, Role};
 use crate::engine::{CommandError, EventRuntime};
-use crate::hub::{EvictReason, Replies, ResumeError, Subscription};
+use crate::hub::{EvictReason, Frame, Next, Outbox, Replies, ResumeError, Subscription};
 use crate::protocol::{ClientMessage, EventInfo, ServerMessage, You, PROTOCOL_VERSION};
 
 /// Largest frame a client may send: a 2,000-character question is ~8 KB of UTF-8.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// Initial read buffer per connection. Clients send little (a hello, a
-/// command of a few hundred bytes); a longer frame grows the buffer. (Not
+/// Initial read buffer per connection, and the most read at once. Clients
+/// send little (a phone's hello is ≈ 170 bytes, a submission a few hundred)
+/// and a longer frame grows the buffer, so 256 bytes hold an idle phone's
+/// reads; 1 KiB was 0.75 KiB more per connection (BENCHMARKS.md §12). (Not
 /// tungstenite's 128 KiB default: that would be over a gigabyte at 10,000 phones.)
-pub const READ_BUFFER_BYTES: usize = 1024;
+pub const READ_BUFFER_BYTES: usize = 256;
 /// Longest wait for a catch-up before a resume that is ahead gets a snapshot.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(5);
 
@@ -50,7 +52,14 @@ pub async fn upgrade(
         .max_write_buffer_size(app.config.queue_bytes.max(MAX_FRAME_BYTES) * 2)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| connection(socket, app, peer, origin, ticket))
+        .on_upgrade(move |socket| {
+            // The socket goes straight into the boxed join, which splits it:
+            // the connection's own future, kept for the connection's life,
+            // never holds the ≈ 400-byte socket (an async fn keeps its
+            // arguments' space to the end, moved out or not).
+            let joining = Box::pin(join(socket, app.clone(), origin));
+            connection(joining, app, peer, ticket)
+        })
 }
 
 /// Browsers send `Origin` with every WebSocket handshake; a staff seat's
@@ -266,22 +275,41 @@ pub fn parse(raw: &str) -> Result<ClientMessage, Unreadable> {
     })
 }
 
+/// A client that has joined: its socket's halves and its subscription.
+struct Session {
+    rt: Arc<EventRuntime>,
+    actor: Actor,
+    device: Option<String>,
+    subscription: Subscription,
+    token_hash: Option<String>,
+    sink: WsSink,
+    stream: WsStream,
+}
+
 async fn connection(
-    mut socket: WebSocket,
+    joining: std::pin::Pin<Box<impl std::future::Future<Output = Option<Session>>>>,
     app: AppState,
     peer: IpAddr,
-    origin: Option<String>,
     ticket: Option<super::server::ConnTicket>,
 ) {
     // Joining is boxed: its state (hello, welcome, catch-up) is freed once
     // joined instead of sitting in every connection's task for its lifetime.
-    let joined = Box::pin(join(&mut socket, &app, origin.as_deref())).await;
+    let joined = joining.await;
     // The hello is in (or refused): no longer a pending connection. The
     // ticket itself lives as long as the connection (server.rs).
     if let Some(t) = &ticket {
         t.finished();
     }
-    let Some((rt, actor, device, subscription, token_hash)) = joined else {
+    let Some(Session {
+        rt,
+        actor,
+        device,
+        subscription,
+        token_hash,
+        sink,
+        stream,
+    }) = joined
+    else {
         return;
     };
     // Closed by the watch task once its token is revoked; forgotten when dropped.
@@ -290,7 +318,7 @@ async fn connection(
             subscription.id,
             hash,
             actor.label.clone(),
-            subscription.eviction.clone(),
+            subscription.outbox.clone(),
         )
     });
     let metrics = app.engine.metrics().clone();
@@ -298,7 +326,6 @@ async fn connection(
     tracing::debug!(%peer, role = actor.role.as_str(), label = %actor.label, event = rt.id(), "joined");
 
     let replies = subscription.replies();
-    let (sink, stream) = socket.split();
     let heartbeat = Duration::from_millis(app.config.heartbeat_ms.max(10));
     let write = write_loop(sink, subscription, rt.clone(), heartbeat);
     // Phones' writers run on their own lower-priority runtime (phones.rs), so
@@ -327,27 +354,17 @@ async fn connection(
 }
 
 /// Handshake, welcome and subscription; `None` once the client was refused.
-async fn join(
-    socket: &mut WebSocket,
-    app: &AppState,
-    origin: Option<&str>,
-) -> Option<(
-    Arc<EventRuntime>,
-    Actor,
-    Option<String>,
-    Subscription,
-    Option<String>,
-)> {
+async fn join(mut socket: WebSocket, app: AppState, origin: Option<String>) -> Option<Session> {
     let Joined {
         rt,
         actor,
         device,
         last_seq,
         token_hash,
-    } = match handshake(socket, app, origin).await {
+    } = match handshake(&mut socket, &app, origin.as_deref()).await {
         Ok(j) => j,
         Err((code, vi, en)) => {
-            reject(socket, code, &vi, &en).await;
+            reject(&mut socket, code, &vi, &en).await;
             return None;
         }
     };
@@ -386,7 +403,7 @@ async fn join(
         }
         Err(ResumeError::Closed) => {
             let (vi, en) = ("Máy chủ đang khởi động lại", "the server is shutting down");
-            reject(socket, "shutting_down", vi, en).await;
+            reject(&mut socket, "shutting_down", vi, en).await;
             return None;
         }
     };
@@ -398,7 +415,16 @@ async fn join(
         .to_json();
         subscription.replies().send(frame);
     }
-    Some((rt, actor, device, subscription, token_hash))
+    let (sink, stream) = socket.split();
+    Some(Session {
+        rt,
+        actor,
+        device,
+        subscription,
+        token_hash,
+        sink,
+        stream,
+    })
 }
 
 /// How a connection's reader stopped.
@@ -410,7 +436,7 @@ enum ReadEnd {
 }
 
 async fn read_loop(
-    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    mut stream: WsStream,
     app: &AppState,
     rt: &Arc<EventRuntime>,
     actor: &Actor,
@@ -597,52 +623,48 @@ fn command_error(req: &str, e: CommandError, actor: &Actor) -> String {
 
 /// What woke the writer.
 enum Wake {
-    Evicted(EvictReason),
-    Frame(Option<Bytes>),
+    Outbox(Next),
     Heartbeat,
 }
 
-async fn write_loop(
-    mut sink: WsSink,
-    mut sub: Subscription,
-    rt: Arc<EventRuntime>,
-    every: Duration,
-) {
+async fn write_loop(mut sink: WsSink, sub: Subscription, rt: Arc<EventRuntime>, every: Duration) {
     let mut ping = tokio::time::interval(every);
     ping.tick().await;
-    let eviction = sub.eviction.clone();
+    let outbox = sub.outbox.clone();
     loop {
         // Only this wait is held while a connection is idle, so it stays small;
         // the rare paths below are boxed (memory per connection, BENCHMARKS.md).
+        // The outbox gives an eviction before any frame still queued.
         let wake = tokio::select! {
             biased;
-            reason = eviction.wait() => Wake::Evicted(reason),
-            frame = sub.frames.recv() => Wake::Frame(frame),
+            next = outbox.next() => Wake::Outbox(next),
             _ = ping.tick() => Wake::Heartbeat,
         };
         match wake {
-            Wake::Frame(Some(frame)) => {
+            Wake::Outbox(Next::Frame(frame)) => {
                 let len = frame.len();
                 let frame = sub.resolve(frame);
-                let sent = send_frame(&mut sink, frame, &eviction).await;
-                sub.queued.fetch_sub(len, Ordering::Relaxed);
+                let sent = send_frame(&mut sink, frame, &outbox).await;
+                outbox.sent(len);
                 if !sent {
                     return;
                 }
             }
-            Wake::Frame(None) => return,
             Wake::Heartbeat => {
                 sub.touch();
                 if !Box::pin(heartbeat(&mut sink, &rt)).await {
                     return;
                 }
             }
-            Wake::Evicted(reason) => return Box::pin(goodbye(sink, sub, reason)).await,
+            Wake::Outbox(Next::Evicted(reason)) => {
+                return Box::pin(goodbye(sink, sub, reason)).await
+            }
         }
     }
 }
 
 type WsSink = futures_util::stream::SplitSink<WebSocket, Message>;
+type WsStream = futures_util::stream::SplitStream<WebSocket>;
 
 async fn heartbeat(sink: &mut WsSink, rt: &EventRuntime) -> bool {
     let msg = ServerMessage::Ping {
@@ -662,7 +684,7 @@ async fn heartbeat(sink: &mut WsSink, rt: &EventRuntime) -> bool {
 /// within 2 s, since a stuck client may never read them. A client that broke
 /// the protocol gets no `bye` (it must not simply reconnect and resend): its
 /// last queued frame is the error saying why, then a Close frame.
-async fn goodbye(mut sink: WsSink, mut sub: Subscription, reason: EvictReason) {
+async fn goodbye(mut sink: WsSink, sub: Subscription, reason: EvictReason) {
     let bye = |message, message_en, retry_ms| ServerMessage::Bye {
         code: reason.code(),
         message,
@@ -715,11 +737,8 @@ async fn goodbye(mut sink: WsSink, mut sub: Subscription, reason: EvictReason) {
         reason: Utf8Bytes::from(reason.code().to_string()),
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while let Ok(frame) = sub.frames.try_recv() {
-            let Ok(frame) = Utf8Bytes::try_from(sub.resolve(frame)) else {
-                continue;
-            };
-            if sink.send(Message::Text(frame)).await.is_err() {
+        while let Some(frame) = sub.outbox.take_frame() {
+            if sink.send(Message::Text(sub.resolve(frame))).await.is_err() {
                 return;
             }
         }
@@ -736,13 +755,12 @@ const REVOKED_VI: &str =
     "Mã truy cập của vị trí này đã bị thu hồi; hãy xin đường dẫn mới từ ban tổ chức";
 
 /// Send one hub frame; give up if the client is evicted meanwhile (a stuck
-/// socket must not hold this task forever).
-async fn send_frame(sink: &mut WsSink, frame: Bytes, eviction: &crate::hub::Eviction) -> bool {
-    let Ok(text) = Utf8Bytes::try_from(frame) else {
-        return true;
-    };
+/// socket must not hold this task forever). The send is polled first: it
+/// usually completes at once, and then the outbox is not looked at.
+async fn send_frame(sink: &mut WsSink, frame: Frame, outbox: &Outbox) -> bool {
     tokio::select! {
-        r = sink.send(Message::Text(text)) => r.is_ok(),
-        _ = eviction.wait() => false,
+        biased;
+        r = sink.send(Message::Text(frame)) => r.is_ok(),
+        _ = outbox.evicted() => false,
     }
 }

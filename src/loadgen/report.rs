@@ -316,7 +316,8 @@ pub fn capacity_md(rows: &[CapacityRow], limit_ms: f64) -> String {
     }
     let _ = writeln!(
         s,
-        "### Capacity (4 concurrent broadcasts, p95 send → last client ≤ {limit_ms:.0} ms)\n"
+        "### Capacity ({} concurrent broadcasts, p95 send → last client ≤ {limit_ms:.0} ms)\n",
+        rows[0].broadcasters
     );
     let _ = writeln!(s, "| server | clients | broadcasts (complete) | send → last client ms p50/p95/p99/max | frames/s | mean frame bytes | server CPU cores (waiting) | load generator CPU cores | server RSS MiB | lost clients | pass |");
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");

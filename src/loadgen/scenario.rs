@@ -1216,6 +1216,8 @@ pub struct CapacityOpts {
 pub struct CapacityRow {
     pub server: String,
     pub clients: usize,
+    /// Broadcasters sending at once.
+    pub broadcasters: usize,
     pub broadcasts: usize,
     /// Broadcasts that reached every connected client.
     pub complete: usize,
@@ -1338,6 +1340,7 @@ pub async fn capacity(
             rows.push(CapacityRow {
                 server: kind.name().to_string(),
                 clients: n,
+                broadcasters: o.broadcasters,
                 broadcasts,
                 complete,
                 round_trip,
