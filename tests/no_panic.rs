@@ -106,6 +106,7 @@ async fn mangled_frames_never_panic_the_server() {
                     "snapshot",
                     "presence",
                     "suggestions",
+                    "hints",
                     "change",
                     "ack",
                     "error",
