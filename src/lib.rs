@@ -190,10 +190,11 @@ pub async fn serve(
         }
     });
     let engine = app.engine.clone();
+    let metrics = engine.metrics().clone();
     let changes = app.listener.clone();
     let router = http::router(state);
     http::server::raise_open_files_limit(&app.config.net);
-    let served = http::server::run(listener, router, &app.config, async move {
+    let served = http::server::run(listener, router, &app.config, metrics, async move {
         shutdown.await;
         tracing::info!("shutting down: flushing writers and asking clients to reconnect");
         engine.shutdown().await;

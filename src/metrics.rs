@@ -24,6 +24,8 @@ pub struct Metrics {
     pub rejected_commands: AtomicU64,
     pub rate_limited: AtomicU64,
     pub csp_violations: AtomicU64,
+    /// New connections closed at once because a connection cap was reached.
+    pub refused_connections: AtomicU64,
 }
 
 const COMMIT_BUCKETS_MS: [f64; 8] = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0];
@@ -113,6 +115,11 @@ impl Metrics {
                 "doithoai_rate_limited_total",
                 "Participant submissions refused by the rate limit.",
                 &self.rate_limited,
+            ),
+            (
+                "doithoai_refused_connections_total",
+                "New connections closed at once because a cap was reached (--max-connections, --pending-per-address, --pending-total).",
+                &self.refused_connections,
             ),
             (
                 "doithoai_csp_violations_total",

@@ -185,6 +185,7 @@ pub async fn run(
     listener: TcpListener,
     router: Router,
     config: &crate::config::ServeConfig,
+    metrics: Arc<crate::metrics::Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let net = &config.net;
@@ -210,6 +211,9 @@ pub async fn run(
             _ = signal_tx.closed() => break,
         };
         let Some(ticket) = gate.admit(remote.ip()) else {
+            // Counted: behind a proxy a refusal is a health check or a client
+            // the proxy then sees reset (BENCHMARKS.md §13).
+            metrics.refused_connections.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%remote, open = gate.open(), pending = gate.pending(), "connection refused: over a connection cap");
             drop(tcp);
             continue;

@@ -146,6 +146,8 @@ async fn a_trusted_proxys_connections_are_never_pending_so_a_surge_through_it_ke
     let answers = futures_util::future::join_all(others.into_iter().map(finish)).await;
     let served = answers.iter().filter(|a| a.contains(" 200 ")).count();
     assert_eq!(served, 5, "{answers:?}");
+    // The fifteen closed at once are counted, the proxy's sixty are not.
+    assert_eq!(app.metric("doithoai_refused_connections_total").await, 15.0);
     app.stop().await;
 }
 
