@@ -450,9 +450,7 @@ impl EventRuntime {
         since: Option<u64>,
     ) -> Result<Subscription, ResumeError> {
         let state = self.read();
-        let snapshotted = std::cell::Cell::new(false);
         let snapshot = |audience: &Audience, presence: Option<Vec<HallPresence>>| -> hub::Frame {
-            snapshotted.set(true);
             // No hints here: they follow in a `hints` frame rendered after
             // the locks are let go (a snapshot is on the writer's path).
             let mut questions: Vec<Question> = state
@@ -488,13 +486,24 @@ impl EventRuntime {
             &snapshot,
         )?;
         drop(state);
-        if snapshotted.get() && sees_hints(&audience) {
-            // Rendered and queued under the assistant's lock: the assistant
-            // task sends what it computes after letting go of that lock, so
-            // nothing older can follow this frame.
-            let assistant = self.assistant.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(frame) = assistant_hints_frame(&assistant, assistant.cached_ids()) {
-                sub.replies().send_with_snapshot(frame);
+        if sees_hints(&audience) {
+            // The snapshot or replayed changes carry no hints: what the
+            // assistant has computed follows them. Rendered and queued under
+            // the assistant's lock: the assistant task sends what it computes
+            // after letting go of that lock, so nothing older can follow.
+            let assistant = lock(&self.assistant);
+            let hints: Vec<QuestionHints> = match &sub.caught_up {
+                hub::CaughtUp::Snapshot => latest_hints(&assistant, assistant.cached_ids())
+                    .filter(|h| !h.hints.is_empty())
+                    .collect(),
+                hub::CaughtUp::Replayed(ids) => latest_hints(&assistant, ids.iter().copied())
+                    .filter(|h| !h.hints.is_empty())
+                    .collect(),
+                hub::CaughtUp::Current => Vec::new(),
+            };
+            if !hints.is_empty() {
+                sub.replies()
+                    .send_with_snapshot(ServerMessage::Hints { hints: &hints }.to_json());
             }
         }
         Ok(sub)
@@ -988,11 +997,13 @@ fn sees_hints(audience: &Audience) -> bool {
 /// Put the hints the assistant task has computed so far on a question bound
 /// for the full audience (never computed here: a caller may hold the state).
 fn annotate(assistant: &Mutex<Assistant>, q: &mut Question) {
-    let hints = assistant
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .latest(q.id);
-    q.hints = hints.filter(|h| !h.is_empty());
+    q.hints = lock(assistant).latest(q.id).filter(|h| !h.is_empty());
+}
+
+/// The assistant, locked (after the state and the hub, never before, never
+/// across an await; a panic while it was held loses nothing that matters).
+fn lock(assistant: &Mutex<Assistant>) -> std::sync::MutexGuard<'_, Assistant> {
+    assistant.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Questions whose hints the assistant task computes before it lets others run.
@@ -1045,11 +1056,10 @@ async fn take_in(
     sent: &mut HashMap<Uuid, moderation::Hints>,
     questions: &[&Question],
 ) {
-    let lock = || assistant.lock().unwrap_or_else(|p| p.into_inner());
     let mut touched: Vec<Uuid> = Vec::new();
     for turn in questions.chunks(HINTS_PER_TURN) {
         {
-            let mut a = lock();
+            let mut a = lock(assistant);
             for q in turn {
                 a.observe(q);
                 let h = a.hints(q);
@@ -1061,7 +1071,7 @@ async fn take_in(
     }
     let mut out = Vec::new();
     {
-        let a = lock();
+        let a = lock(assistant);
         let mut done = HashSet::new();
         for id in touched {
             if !done.insert(id) {
@@ -1080,25 +1090,17 @@ async fn take_in(
     }
 }
 
-/// The `hints` frame for `ids` from the hints computed so far (a resume's
-/// replay carries none), or `None` when none are.
-fn hints_frame(assistant: &Mutex<Assistant>, ids: &[Uuid]) -> Option<hub::Frame> {
-    let a = assistant.lock().unwrap_or_else(|p| p.into_inner());
-    assistant_hints_frame(&a, ids.iter().copied())
-}
-
-/// The `hints` frame for those of `ids` with something to say, if any.
-fn assistant_hints_frame(a: &Assistant, ids: impl Iterator<Item = Uuid>) -> Option<hub::Frame> {
-    let hints: Vec<QuestionHints> = ids
-        .filter_map(|id| {
-            Some(QuestionHints {
-                id,
-                hints: a.latest(id)?,
-            })
+/// The hints computed so far for those of `ids` that have any.
+fn latest_hints<'a>(
+    a: &'a Assistant,
+    ids: impl Iterator<Item = Uuid> + 'a,
+) -> impl Iterator<Item = QuestionHints> + 'a {
+    ids.filter_map(|id| {
+        Some(QuestionHints {
+            id,
+            hints: a.latest(id)?,
         })
-        .filter(|h| !h.hints.is_empty())
-        .collect();
-    (!hints.is_empty()).then(|| hub::Frame::from(ServerMessage::Hints { hints: &hints }.to_json()))
+    })
 }
 
 /// All live events of this server.
@@ -1187,10 +1189,6 @@ impl Engine {
             closed_at: AtomicI64::new(closed_at.unwrap_or(0)),
             open_tokens: Mutex::new(HashMap::new()),
         });
-        let hints_source = assistant.clone();
-        rt.hub.set_hints_frame(Arc::new(move |ids: &[Uuid]| {
-            hints_frame(&hints_source, ids)
-        }));
         tokio::spawn(run_assistant(assistant, rt.hub.clone(), by_age, published));
         let writer = Writer {
             rt: rt.clone(),

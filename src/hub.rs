@@ -90,10 +90,23 @@ pub struct Subscription {
     pub id: u64,
     /// Frames for the client and the signal to close; the writer drains it.
     pub outbox: Arc<Outbox>,
+    /// How the first frames brought this subscriber up to date.
+    pub caught_up: CaughtUp,
     hub: Arc<Hub>,
     /// The hall (and role) this connection counts towards in presence.
     presence: Option<(String, Role)>,
     replies: Replies,
+}
+
+/// How a new subscriber was brought up to date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaughtUp {
+    /// It got a snapshot.
+    Snapshot,
+    /// It got the changes after its `since`, about these questions.
+    Replayed(Vec<Uuid>),
+    /// It was already current.
+    Current,
 }
 
 /// Queues a connection's direct replies behind the frames already waiting.
@@ -190,15 +203,8 @@ struct Inner {
     closed: bool,
 }
 
-/// Renders the `hints` frame for some questions from what the moderators'
-/// assistant has computed so far (`None`: nothing yet); set once by the
-/// engine. A full-audience resume gets one after the replayed changes, which
-/// carry no hints.
-pub type HintsFrame = Arc<dyn Fn(&[Uuid]) -> Option<Frame> + Send + Sync>;
-
 pub struct Hub {
     cfg: HubConfig,
-    hints_frame: std::sync::OnceLock<HintsFrame>,
     metrics: Arc<Metrics>,
     next_id: AtomicU64,
     /// Subscriptions not yet dropped, evicted ones included: their writers
@@ -235,7 +241,6 @@ impl Hub {
             .collect();
         Arc::new(Hub {
             cfg,
-            hints_frame: std::sync::OnceLock::new(),
             metrics,
             next_id: AtomicU64::new(1),
             live: AtomicUsize::new(0),
@@ -247,11 +252,6 @@ impl Hub {
                 closed: false,
             }),
         })
-    }
-
-    /// Set how a full-audience resume gets its hints (once; later calls are ignored).
-    pub fn set_hints_frame(&self, render: HintsFrame) {
-        let _ = self.hints_frame.set(render);
     }
 
     /// Queue a non-sequenced frame (like `presence`) for every subscriber
@@ -344,7 +344,7 @@ impl Hub {
             }
         }
 
-        let initial = self.initial_frames(&mut inner, &audience, since, snapshot);
+        let (initial, caught_up) = self.initial_frames(&mut inner, &audience, since, snapshot);
         for frame in initial {
             // The queue is empty and its frame bound above the replay limit
             // (a snapshot may pass the byte bound on its own; it still goes).
@@ -364,6 +364,7 @@ impl Hub {
         Ok(Subscription {
             id,
             outbox,
+            caught_up,
             hub: self.clone(),
             presence,
             replies,
@@ -376,23 +377,24 @@ impl Hub {
         audience: &Audience,
         since: Option<u64>,
         snapshot: &dyn Fn(&Audience, Option<Vec<HallPresence>>) -> Frame,
-    ) -> Vec<Frame> {
+    ) -> (Vec<Frame>, CaughtUp) {
         let presence =
             sees_presence(audience).then(|| inner.presence.values().cloned().collect::<Vec<_>>());
         let Some(since) = since else {
-            return vec![snapshot(audience, presence)];
+            return (vec![snapshot(audience, presence)], CaughtUp::Snapshot);
         };
         if since == inner.seq {
-            return presence
+            let frames = presence
                 .map(|p| vec![presence_frame(p)])
                 .unwrap_or_default();
+            return (frames, CaughtUp::Current);
         }
         let oldest = inner.history.front().map(|e| e.change.seq);
         let missed = (inner.seq - since) as usize;
         let replayable =
             oldest.is_some_and(|o| o <= since + 1) && missed < self.cfg.queue_frames / 2;
         if !replayable {
-            return vec![snapshot(audience, presence)];
+            return (vec![snapshot(audience, presence)], CaughtUp::Snapshot);
         }
         let mut frames = Vec::new();
         let mut replayed: Vec<Uuid> = Vec::new();
@@ -404,19 +406,14 @@ impl Hub {
             if let Some(f) = frame {
                 frames.push(f.clone());
             }
-            if *audience == Audience::Full {
-                replayed.extend(entry.change.questions.iter().map(|u| u.question.id));
-            }
+            replayed.extend(entry.change.questions.iter().map(|u| u.question.id));
         }
-        if let Some(render) = self.hints_frame.get().filter(|_| !replayed.is_empty()) {
-            replayed.sort_unstable();
-            replayed.dedup();
-            frames.extend(render(&replayed));
-        }
+        replayed.sort_unstable();
+        replayed.dedup();
         if let Some(p) = presence {
             frames.push(presence_frame(p));
         }
-        frames
+        (frames, CaughtUp::Replayed(replayed))
     }
 
     fn unsubscribe(&self, id: u64, presence: Option<(String, Role)>) {
