@@ -496,9 +496,10 @@ impl EventRuntime {
                 hub::CaughtUp::Snapshot => latest_hints(&assistant, assistant.cached_ids())
                     .filter(|h| !h.hints.is_empty())
                     .collect(),
-                hub::CaughtUp::Replayed(ids) => latest_hints(&assistant, ids.iter().copied())
-                    .filter(|h| !h.hints.is_empty())
-                    .collect(),
+                // Empty ones too: they clear what the client still holds.
+                hub::CaughtUp::Replayed(ids) => {
+                    latest_hints(&assistant, ids.iter().copied()).collect()
+                }
                 hub::CaughtUp::Current => Vec::new(),
             };
             if !hints.is_empty() {

@@ -237,6 +237,24 @@ async fn a_resuming_moderator_gets_the_hints_of_the_replayed_changes_and_the_cha
     assert_eq!(hints["similar"][0]["id"], a.as_str(), "{hints}");
     assert_eq!(hints["flags"], json!(["phone_number"]), "{hints}");
 
+    // Hints that went away while a moderator was gone are cleared on resume:
+    // b's text is edited down to a courtesy word (nothing left to hint at).
+    let gone = m.last_seq;
+    let edited = m
+        .ok(json!({"type":"edit","question":b,"version":1,"text":"Dạ ạ"}))
+        .await["seq"]
+        .as_u64()
+        .unwrap();
+    m.hints_where(&b, |h| h == &json!({})).await;
+    let mut back = app.staff_resume("moderator-2", gone).await;
+    back.until_seq(edited).await;
+    let cleared = back.hints_where(&b, |_| true).await;
+    assert_eq!(
+        cleared,
+        json!({}),
+        "the replay's hints frame clears b's hints"
+    );
+
     // The chair resumes the same way (pending questions are not its to see)
     // and gets nothing of the assistant's: its refused command's error is
     // queued after everything the resume sent.
